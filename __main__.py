@@ -1,0 +1,4 @@
+"""Pulumi entry point: the whole program lives in components/program.py."""
+from components.program import run
+
+run()

@@ -1,0 +1,1 @@
+"""Pulumi components that put ToolHive and everything around it onto a cluster."""

@@ -1,0 +1,12 @@
+"""Errors the program reports to the user: a message that names the config key, never a traceback."""
+from __future__ import annotations
+
+import pulumi
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. pulumi prints a RunError without a traceback; the renderer exits 2."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("invalid stack configuration:\n" + "\n".join(f"  {p}" for p in self.problems))

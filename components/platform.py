@@ -1,0 +1,58 @@
+"""The whole ToolHive platform of one stack: CRDs, tenant namespaces, the operator and team access."""
+from __future__ import annotations
+
+import pulumi
+
+from components.config import StackConfig
+from components.crds import ToolHiveCrds
+from components.namespaces import TenantNamespace
+from components.operator import ToolHiveOperator
+from components.team_rbac import TeamRbac
+
+
+class ToolHivePlatform(pulumi.ComponentResource):
+    """Composes the capabilities in the order a cluster needs them: CRDs first, then the rest."""
+
+    def __init__(self, name: str, config: StackConfig, images: dict[str, str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("toolhive:platform:Platform", name, None, opts)
+        release = config.images.release
+
+        self.crds = ToolHiveCrds("crds", release, protect=config.crds.protect,
+                                 opts=pulumi.ResourceOptions(parent=self))
+
+        self.tenants = {
+            ns.name: TenantNamespace(f"tenant-{ns.name}", ns, crds=self.crds, protect=config.namespace_protect,
+                                     opts=pulumi.ResourceOptions(parent=self))
+            for ns in config.namespaces
+        }
+        namespace_resources = {name: tenant.namespace for name, tenant in self.tenants.items()}
+
+        self.operator = ToolHiveOperator(
+            "operator",
+            config.operator,
+            release=release,
+            images=images,
+            watched_namespaces=config.watched_namespaces,
+            crds=self.crds,
+            namespace_resources=namespace_resources,
+            protect_namespace=config.namespace_protect,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.team_rbac = TeamRbac(
+            "team-rbac",
+            config.namespaces,
+            toolhive_plurals=sorted(self.crds.plurals.values()),
+            namespace_resources=namespace_resources,
+            aggregate_to_builtin_roles=config.team_rbac.aggregate_to_builtin_roles,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.outputs = {
+            "operatorNamespace": self.operator.namespace_name,
+            "release": release,
+            "images": dict(images),
+            "tenantNamespaces": sorted(self.tenants),
+        }
+        self.register_outputs(self.outputs)

@@ -1,0 +1,22 @@
+"""The Pulumi program: read and validate config, resolve images, build the platform, export outputs.
+
+`__main__.py` runs it under the engine; tools/render.py runs the very same function under the mock
+runtime, with an offline digest resolver instead of Amazon ECR.
+"""
+from __future__ import annotations
+
+import pulumi
+
+from components.config_loader import load_stack_config
+from components.images import DigestResolver, resolve_images
+from components.platform import ToolHivePlatform
+
+
+def run(digest_resolver: DigestResolver | None = None) -> ToolHivePlatform:
+    """Everything is validated (config, images) before the first resource is registered."""
+    config = load_stack_config()
+    images = resolve_images(config.images, digest_resolver)
+    platform = ToolHivePlatform("toolhive", config, images)
+    for key, value in platform.outputs.items():
+        pulumi.export(key, value)
+    return platform

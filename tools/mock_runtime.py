@@ -1,0 +1,142 @@
+"""Runs the Pulumi program in-process under Pulumi's mock runtime and records what it registers.
+
+This is how Pulumi documents testing (pulumi.runtime.set_mocks): the real components run, but the
+resource monitor is a recorder. Besides what the mocks see, the recorder keeps the resource options
+the engine would get (parent, dependencies, protect, retainOnDelete, ignoreChanges), so tests and the
+offline renderer can assert on them. Each run happens in a fresh context, so runs never share state.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+SECRET_PLACEHOLDER = "[secret]"
+UNKNOWN_PLACEHOLDER = "[unknown]"
+
+
+@dataclass
+class RegisteredResource:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: list[str]
+    inputs: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "dependencies": self.dependencies,
+            "protect": self.protect,
+            "retain_on_delete": self.retain_on_delete,
+            "ignore_changes": self.ignore_changes,
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class ProgramRun:
+    resources: list[RegisteredResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_token: str) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def by_urn(self, urn: str) -> RegisteredResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def plain(value: Any) -> Any:
+    """Wire values as a manifest would hold them: secrets and unknowns as placeholders, ints as ints."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return SECRET_PLACEHOLDER
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == rpc.UNKNOWN:
+        return UNKNOWN_PLACEHOLDER
+    return value
+
+
+class _EchoMocks(pulumi.runtime.Mocks):
+    """Resources come back as their inputs. In preview the id is unknown, as with a real create."""
+
+    def __init__(self, preview: bool):
+        self.preview = preview
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return ["" if self.preview else f"{args.name}-id", args.inputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registered: list[RegisteredResource] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.registered.append(RegisteredResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            dependencies=list(request.dependencies),
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            ignore_changes=list(request.ignoreChanges),
+            inputs=plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+        ))
+        return response
+
+
+def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = None,
+                secret_keys: list[str] | None = None, project: str = "toolhive", stack: str = "dev",
+                preview: bool = False) -> ProgramRun:
+    """Run `program` as the engine would, with `config` ({'ns:key': value}) and record everything.
+
+    Exceptions the program raises (e.g. ConfigError) propagate after the runtime has shut down.
+    """
+    def in_fresh_context() -> ProgramRun:
+        pulumi_settings.ROOT.set(None)
+        monitor = _RecordingMonitor(_EchoMocks(preview))
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        pulumi.runtime.set_all_config(
+            {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()},
+            secret_keys or [],
+        )
+        result = ProgramRun()
+
+        def body() -> None:
+            program()
+            root = pulumi_settings.get_root_resource()
+            exported = _sync_await(pulumi.Output.from_input(dict(getattr(root, "outputs", {}) or {})).future())
+            result.outputs.update(plain(exported or {}))
+
+        _sync_await(run_pulumi_func(body))
+        result.resources = monitor.registered
+        return result
+
+    return contextvars.Context().run(in_fresh_context)
