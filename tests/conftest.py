@@ -1,12 +1,18 @@
 """Shared test helpers: reference data paths, the mock runtime and resource lookup."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tools.mock_runtime import ProgramRun, RegisteredResource
+from tools.render import read_stack_file, render
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
+STACKS = ("dev", "staging", "prod")
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +21,69 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.fail(f"reference data not found at {SHARED_DIR} (expected ../shared beside the project)")
     return SHARED_DIR
+
+
+@pytest.fixture(params=[True, False], ids=["preview", "up"])
+def preview(request) -> bool:
+    """Every program test runs twice: as `pulumi preview` and as `pulumi up`."""
+    return request.param
+
+
+class Rendered:
+    """A program run with lookups by Kubernetes kind and name."""
+
+    def __init__(self, run: ProgramRun):
+        self.run = run
+        self.resources = run.resources
+        self.outputs = run.outputs
+
+    def objects(self, kind: str | None = None) -> list[dict[str, Any]]:
+        return [r.inputs for r in self.k8s_resources(kind)]
+
+    def k8s_resources(self, kind: str | None = None) -> list[RegisteredResource]:
+        return [r for r in self.resources
+                if r.custom and r.type.startswith("kubernetes:") and (kind is None or r.inputs.get("kind") == kind)]
+
+    def resource(self, kind: str, name: str, namespace: str | None = None) -> RegisteredResource:
+        found = [r for r in self.k8s_resources(kind)
+                 if r.inputs["metadata"]["name"] == name and r.inputs["metadata"].get("namespace") == namespace]
+        assert len(found) == 1, f"expected one {kind} {namespace}/{name}, found {len(found)}"
+        return found[0]
+
+    def object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.resource(kind, name, namespace).inputs
+
+    def by_urn(self, urn: str) -> RegisteredResource:
+        return self.run.by_urn(urn)
+
+
+_RENDERS: dict[str, Rendered] = {}
+
+
+def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = False, extra: dict | None = None,
+                  secret_keys: list[str] | None = None, stack: str = "test", into: ProgramRun | None = None) -> Rendered:
+    """Run the program under mocks with `toolhive:` keys given without their prefix.
+
+    A render is deterministic, so identical inputs share one run (tests only read it).
+    """
+    config = {f"toolhive:{key}": value for key, value in (toolhive or {}).items()}
+    config.update(extra or {})
+    cache_key = json.dumps([config, secret_keys, stack, preview], sort_keys=True)
+    if into is None and cache_key in _RENDERS:
+        return _RENDERS[cache_key]
+    rendered = Rendered(render(config, secret_keys, stack=stack, preview=preview, result=into))
+    _RENDERS[cache_key] = rendered
+    return rendered
+
+
+def render_stack(stack: str, *, preview: bool = False) -> Rendered:
+    config, secret_keys = read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml")
+    toolhive = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("toolhive:")}
+    others = {key: value for key, value in config.items() if not key.startswith("toolhive:")}
+    return render_config(toolhive, extra=others, secret_keys=secret_keys, stack=stack, preview=preview)
+
+
+def deployment_env(deployment: dict[str, Any]) -> dict[str, dict]:
+    """The manager container's env by name."""
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {var["name"]: var for var in container["env"]}

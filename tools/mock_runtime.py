@@ -114,11 +114,14 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = None,
                 secret_keys: list[str] | None = None, project: str = "toolhive", stack: str = "dev",
-                preview: bool = False) -> ProgramRun:
+                preview: bool = False, result: ProgramRun | None = None) -> ProgramRun:
     """Run `program` as the engine would, with `config` ({'ns:key': value}) and record everything.
 
-    Exceptions the program raises (e.g. ConfigError) propagate after the runtime has shut down.
+    Exceptions the program raises (e.g. ConfigError) propagate after the runtime has shut down; pass
+    `result` to see what was registered before that.
     """
+    result = result if result is not None else ProgramRun()
+
     def in_fresh_context() -> ProgramRun:
         pulumi_settings.ROOT.set(None)
         monitor = _RecordingMonitor(_EchoMocks(preview))
@@ -127,7 +130,7 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
             {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()},
             secret_keys or [],
         )
-        result = ProgramRun()
+        result.resources = monitor.registered
 
         def body() -> None:
             program()
@@ -136,7 +139,6 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
             result.outputs.update(plain(exported or {}))
 
         _sync_await(run_pulumi_func(body))
-        result.resources = monitor.registered
         return result
 
     return contextvars.Context().run(in_fresh_context)

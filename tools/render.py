@@ -83,13 +83,13 @@ def _mask_secure(value: Any) -> tuple[Any, bool]:
 
 
 def render(config: dict[str, Any], secret_keys: list[str] | None = None, *, stack: str = "dev",
-           preview: bool = False) -> ProgramRun:
+           preview: bool = False, result: ProgramRun | None = None) -> ProgramRun:
     """Run the program offline. Raises ConfigError on bad configuration."""
     from components.images import offline_digest_resolver
     from components.program import run
 
     return run_program(lambda: run(digest_resolver=offline_digest_resolver), config=config,
-                       secret_keys=secret_keys, project=PROJECT, stack=stack, preview=preview)
+                       secret_keys=secret_keys, project=PROJECT, stack=stack, preview=preview, result=result)
 
 
 def kubernetes_objects(resources: list[RegisteredResource]) -> list[dict[str, Any]]:

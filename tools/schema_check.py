@@ -39,8 +39,13 @@ Every object (a manifest dict with ``apiVersion``/``kind``/``metadata``...) is c
 * A kind with no known schema is an error (``no schema for <apiVersion> <kind>``).
 
 Errors are strings ``<kind>/<namespace>/<name>: <json path>: <message>`` (namespace empty for
-cluster-scoped or unnamespaced objects), e.g.
-``Deployment/toolhive-system/op: $.spec.template.spec.containers[0].imagePullPolicy: 'Sometimes' is not one of [...]``.
+cluster-scoped or unnamespaced objects), sorted by path within an object, e.g.
+``MCPServer/toolhive-system/fetch: $.spec.transport: 'websocket' is not one of ['stdio', 'streamable-http', 'sse']``
+or ``Deployment/toolhive-system/op: $.spec.template.spec.containers[0].imagePullPolcy: unknown field "imagePullPolcy"``.
+
+Known gaps besides CEL: the built-in OpenAPI schema has no enums for string fields (allowed values are only
+in descriptions, e.g. ``imagePullPolicy``), and the API server's per-kind validation code (cross-field
+rules, immutable fields, port ranges, ...) is not reproduced; only the schema and the metadata basics are.
 
 Command line: ``python -m tools.schema_check FILE_OR_DIR...`` (YAML/JSON, multi-document; directories are
 searched recursively for ``*.yaml``/``*.yml``/``*.json``; ``-`` reads stdin). Prints one error per line,
@@ -640,6 +645,8 @@ def _object_errors(obj: Any, builtins: _Builtins, crds: _Crds) -> list[tuple[lis
         if key not in seen:
             seen.add(key)
             unique.append((p, m))
+    # stable, document-like order: by path (list indexes numerically), then message
+    unique.sort(key=lambda e: ([(0, x, "") if isinstance(x, int) else (1, 0, str(x)) for x in e[0]], e[1]))
     return unique
 
 

@@ -1,0 +1,125 @@
+"""The stack configuration contract: defaults, validation and errors that name the key."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.config_loader import parse_stack_config
+from components.errors import ConfigError
+from tests.conftest import render_config
+from tools import render as render_tool
+from tools.mock_runtime import ProgramRun
+
+
+def problems_of(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw)
+    return caught.value.problems
+
+
+def test_empty_config_serves_a_local_dev_cluster():
+    config = parse_stack_config({})
+    assert config.operator.namespace == "toolhive-system"
+    assert config.operator.rbac.scope == "cluster"
+    assert config.operator.replicas == 1
+    assert config.images.release == "v0.44.0"
+    assert config.images.digest_source == "none"
+    assert config.crds.protect is True
+
+
+def test_invalid_enum_names_the_key_and_what_is_allowed():
+    assert problems_of({"operator": {"rbac": {"scope": "everywhere"}}}) == [
+        "toolhive:operator.rbac.scope: must be one of cluster, namespace (got 'everywhere')"
+    ]
+
+
+def test_unknown_key_is_rejected_with_the_allowed_keys():
+    (problem,) = problems_of({"operator": {"replica": 2}})
+    assert problem.startswith("toolhive:operator.replica: unknown key; allowed here: namespace, replicas,")
+
+
+def test_every_problem_is_reported_at_once_with_list_indices():
+    found = problems_of({"namespaces": [{"name": "ok"}, {"name": "Not_A_Name", "quota": {"pods": 0}}]})
+    assert any(p.startswith("toolhive:namespaces[1].name: 'Not_A_Name' is not a valid name") for p in found)
+    assert any(p.startswith("toolhive:namespaces[1].quota.pods: ") for p in found)
+    assert len(found) == 2
+
+
+def test_reserved_operator_env_cannot_be_set_by_the_user():
+    (problem,) = problems_of({"operator": {"env": [{"name": "TOOLHIVE_SKIP_UPDATE_CHECK", "value": "true"},
+                                                   {"name": "WATCH_NAMESPACE", "value": "x"}]}})
+    assert problem.startswith("toolhive:operator.env[1].name: WATCH_NAMESPACE is set by the program and cannot be overridden")
+
+
+def test_namespace_scope_with_storage_version_migrator_is_rejected():
+    (problem,) = problems_of({"operator": {"rbac": {"scope": "namespace", "allowedNamespaces": ["a"]}}})
+    assert problem == ("toolhive:operator.features.storageVersionMigrator: must be false when "
+                       "toolhive:operator.rbac.scope is namespace (the migrator needs cluster scope)")
+
+
+def test_namespace_scope_needs_namespaces_to_watch():
+    (problem,) = problems_of({"operator": {"rbac": {"scope": "namespace"}, "features": {"storageVersionMigrator": False}}})
+    assert problem.startswith("toolhive:operator.rbac.allowedNamespaces: must name at least one namespace")
+
+
+def test_namespace_scope_watches_every_tenant_namespace_by_default():
+    config = parse_stack_config({"operator": {"rbac": {"scope": "namespace"}, "features": {"storageVersionMigrator": False}},
+                                 "namespaces": [{"name": "a"}, {"name": "b"}]})
+    assert config.watched_namespaces == ["a", "b"]
+
+
+def test_unbundled_release_is_rejected_naming_the_bundled_ones():
+    assert problems_of({"images": {"release": "v9.9.9"}}) == [
+        "toolhive:images.release: must be one of v0.44.0 (the bundled releases)"
+    ]
+
+
+def test_privileged_pod_security_is_not_allowed_for_tenants():
+    (problem,) = problems_of({"namespaces": [{"name": "a", "podSecurity": {"level": "privileged"}}]})
+    assert problem.startswith("toolhive:namespaces[0].podSecurity.level: must be one of baseline, restricted")
+
+
+def test_pdb_that_would_block_every_drain_is_rejected():
+    (problem,) = problems_of({"operator": {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 2}}})
+    assert problem.startswith("toolhive:operator.podDisruptionBudget.minAvailable: must be less than")
+
+
+def test_reserved_namespace_labels_are_rejected():
+    (problem,) = problems_of({"namespaces": [{"name": "a", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}]})
+    assert problem.startswith("toolhive:namespaces[0].labels.pod-security.kubernetes.io/enforce: is reserved")
+
+
+def test_tenant_namespace_cannot_be_the_operator_namespace():
+    (problem,) = problems_of({"namespaces": [{"name": "toolhive-system"}]})
+    assert problem.startswith("toolhive:namespaces[0].name: 'toolhive-system' is the operator namespace")
+
+
+def test_config_error_registers_no_resource(preview):
+    registered = ProgramRun()
+    with pytest.raises(ConfigError) as caught:
+        render_config({"operator": {"rbac": {"scope": "nope"}}, "namespaces": [{"name": "ok"}]},
+                      preview=preview, into=registered)
+    assert "toolhive:operator.rbac.scope" in str(caught.value)
+    assert [r.type for r in registered.resources] == ["pulumi:pulumi:Stack"]
+
+
+def test_unknown_top_level_key_is_rejected_before_anything_registers():
+    with pytest.raises(ConfigError) as caught:
+        render_config({"operatr": {}})
+    assert caught.value.problems[0].startswith("toolhive:operatr: unknown key; allowed: toolhive:images,")
+
+
+def test_secret_value_where_no_setting_takes_one_is_rejected():
+    with pytest.raises(ConfigError) as caught:
+        render_config({"operator": {"env": [{"name": "TOKEN", "value": "[secret]"}]}}, secret_keys=["toolhive:operator"])
+    assert caught.value.problems[0].startswith("toolhive:operator: holds a secret value")
+
+
+def test_schema_describes_the_stack_file(capsys):
+    assert render_tool.main(["--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    config = schema["properties"]["config"]["properties"]
+    assert {"toolhive:images", "toolhive:operator", "toolhive:namespaces", "toolhive:crds"} <= set(config)
+    rbac = schema["$defs"]["OperatorRbac"]["properties"]["scope"]
+    assert rbac["enum"] == ["cluster", "namespace"] and rbac["description"]

@@ -1,0 +1,195 @@
+"""The operator install: RBAC, the env contract, the Deployment and its companions."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import yaml
+
+from components.config_loader import parse_stack_config
+from components.operator_env import RESERVED_ENV_NAMES, operator_env
+from tests.conftest import deployment_env, render_config
+
+NS = "toolhive-system"
+NAMESPACE_SCOPE = {
+    "operator": {"rbac": {"scope": "namespace"}, "features": {"storageVersionMigrator": False}},
+    "namespaces": [{"name": "team-a"}, {"name": "team-b"}],
+}
+
+
+def grants(rules: list[dict]) -> set[tuple[str, str, str]]:
+    return {(group, resource, verb)
+            for rule in rules
+            for group, resource, verb in itertools.product(rule.get("apiGroups", []), rule.get("resources", []), rule["verbs"])}
+
+
+@pytest.fixture
+def default_install(preview):
+    return render_config({}, preview=preview)
+
+
+def test_manager_role_covers_every_upstream_rule(default_install, shared_dir):
+    upstream = yaml.safe_load((shared_dir / "toolhive/chart/operator-clusterrole.yaml").read_text())
+    role = default_install.object("ClusterRole", "toolhive-operator-manager-role")
+    assert len(upstream["rules"]) == 17
+    missing = grants(upstream["rules"]) - grants(role["rules"])
+    assert not missing
+
+
+def test_cluster_scope_binds_the_manager_role_cluster_wide(default_install):
+    binding = default_install.object("ClusterRoleBinding", "toolhive-operator-manager-rolebinding")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": "toolhive-operator-manager-role"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "toolhive-operator", "namespace": NS}]
+    assert default_install.objects("RoleBinding") == [default_install.object(
+        "RoleBinding", "toolhive-operator-leader-election-rolebinding", NS)]
+    assert "WATCH_NAMESPACE" not in deployment_env(default_install.object("Deployment", "toolhive-operator", NS))
+
+
+def test_namespace_scope_binds_per_namespace_and_sets_watch_namespace(preview):
+    rendered = render_config(NAMESPACE_SCOPE, preview=preview)
+    assert rendered.objects("ClusterRoleBinding") == []
+    for ns in ("team-a", "team-b"):
+        binding = rendered.object("RoleBinding", "toolhive-operator-manager-rolebinding", ns)
+        assert binding["roleRef"]["kind"] == "ClusterRole"
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "toolhive-operator", "namespace": NS}]
+    env = deployment_env(rendered.object("Deployment", "toolhive-operator", NS))
+    assert env["WATCH_NAMESPACE"]["value"] == "team-a,team-b"
+    assert env["TOOLHIVE_ENABLE_STORAGE_VERSION_MIGRATOR"]["value"] == "false"
+
+
+def test_namespace_scope_bindings_wait_for_their_namespaces(preview):
+    rendered = render_config(NAMESPACE_SCOPE, preview=preview)
+    namespace_urn = rendered.resource("Namespace", "team-a").urn
+    binding = rendered.resource("RoleBinding", "toolhive-operator-manager-rolebinding", "team-a")
+    assert namespace_urn in binding.dependencies
+
+
+def test_leader_election_role_matches_the_chart(default_install):
+    role = default_install.object("Role", "toolhive-operator-leader-election-role", NS)
+    assert grants(role["rules"]) >= {("", "configmaps", "get"), ("coordination.k8s.io", "leases", "update"),
+                                    ("events.k8s.io", "events", "create"), ("events.k8s.io", "events", "patch")}
+
+
+def test_env_contract_is_complete(default_install):
+    env = deployment_env(default_install.object("Deployment", "toolhive-operator", NS))
+    assert env["POD_NAMESPACE"] == {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+    values = {name: var.get("value") for name, var in env.items()}
+    assert values == {
+        "POD_NAMESPACE": None,
+        "UNSTRUCTURED_LOGS": "false",
+        "TOOLHIVE_USE_CONFIGMAP": "true",
+        "ENABLE_EXPERIMENTAL_FEATURES": "false",
+        "TOOLHIVE_ENABLE_STORAGE_VERSION_MIGRATOR": "true",
+        "TOOLHIVE_RUNNER_IMAGE": "ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0",
+        "VMCP_IMAGE": "ghcr.io/stacklok/toolhive/vmcp:v0.44.0",
+        "TOOLHIVE_REGISTRY_API_IMAGE": "ghcr.io/stacklok/thv-registry-api:v1.3.0",
+        "TOOLHIVE_PROXY_HOST": "0.0.0.0",
+        "GOMEMLIMIT": "110MiB",
+        "GOGC": "75",
+    }
+
+
+def test_default_pull_secrets_and_redis_reach_the_env(preview):
+    rendered = render_config({"operator": {
+        "defaultImagePullSecrets": ["regcred", "other"],
+        "defaultRedis": {"addr": "redis.cache:6379", "existingSecret": "redis-auth"},
+        "imagePullSecrets": ["operator-pull"],
+    }}, preview=preview)
+    deployment = rendered.object("Deployment", "toolhive-operator", NS)
+    env = deployment_env(deployment)
+    assert env["TOOLHIVE_DEFAULT_IMAGE_PULL_SECRETS"]["value"] == "regcred,other"
+    assert env["TOOLHIVE_DEFAULT_REDIS_ADDR"]["value"] == "redis.cache:6379"
+    assert env["TOOLHIVE_DEFAULT_REDIS_SECRET_NAME"]["value"] == "redis-auth"
+    assert env["TOOLHIVE_DEFAULT_REDIS_SECRET_KEY"]["value"] == "redis-password"
+    assert deployment["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "operator-pull"}]
+
+
+def test_redis_without_secret_sets_only_the_address(preview):
+    env = deployment_env(render_config({"operator": {"defaultRedis": {"addr": "redis:6379"}}}, preview=preview)
+                         .object("Deployment", "toolhive-operator", NS))
+    assert "TOOLHIVE_DEFAULT_REDIS_ADDR" in env and "TOOLHIVE_DEFAULT_REDIS_SECRET_NAME" not in env
+
+
+def test_user_env_comes_first_so_the_contract_wins_a_clash():
+    config = parse_stack_config({"operator": {"env": [{"name": "TOOLHIVE_SKIP_UPDATE_CHECK", "value": "true"}]}})
+    # Bypass validation the way a bug might, to show the order alone keeps the contract in charge.
+    config.operator.env.append(config.operator.env[0].model_copy(update={"name": "GOGC", "value": "1"}))
+    env = operator_env(config.operator, {"proxyRunner": "r", "vmcp": "v", "registryApi": "a"}, [])
+    names = [var["name"] for var in env]
+    assert names[0] == "TOOLHIVE_SKIP_UPDATE_CHECK"
+    assert names.index("GOGC") == 1 and names.index("GOGC", 2) > 1  # Kubernetes: the last duplicate wins
+    assert env[-1] == {"name": "GOGC", "value": "75"}
+
+
+def test_every_name_the_program_sets_is_reserved(preview):
+    env = deployment_env(render_config({"operator": {
+        "defaultImagePullSecrets": ["x"], "defaultRedis": {"addr": "r:1", "existingSecret": "s"},
+        "rbac": {"scope": "namespace", "allowedNamespaces": ["a"]}, "features": {"storageVersionMigrator": False},
+    }}, preview=preview).object("Deployment", "toolhive-operator", NS))
+    assert set(env) == RESERVED_ENV_NAMES
+
+
+def test_user_env_is_passed_through(preview):
+    env = deployment_env(render_config({"operator": {"env": [{"name": "TOOLHIVE_SKIP_UPDATE_CHECK", "value": "true"}]}},
+                                       preview=preview).object("Deployment", "toolhive-operator", NS))
+    assert env["TOOLHIVE_SKIP_UPDATE_CHECK"]["value"] == "true"
+
+
+def test_deployment_is_hardened_like_the_chart(default_install):
+    deployment = default_install.object("Deployment", "toolhive-operator", NS)
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["name"] == "manager"
+    assert container["image"] == "ghcr.io/stacklok/toolhive/operator:v0.44.0"
+    assert container["args"] == ["--leader-elect"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 8080, "protocol": "TCP"},
+                                  {"name": "health", "containerPort": 8081, "protocol": "TCP"}]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 1000,
+        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert container["resources"] == {"requests": {"cpu": "10m", "memory": "64Mi"},
+                                      "limits": {"cpu": "500m", "memory": "128Mi"}}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["terminationGracePeriodSeconds"] == 10
+    assert pod["serviceAccountName"] == "toolhive-operator"
+    assert deployment["spec"]["replicas"] == 1
+
+
+def test_operator_waits_for_the_crds_and_its_rbac(default_install):
+    deployment = default_install.resource("Deployment", "toolhive-operator", NS)
+    crd_urns = {r.urn for r in default_install.k8s_resources("CustomResourceDefinition")}
+    assert crd_urns <= set(deployment.dependencies)
+    binding = default_install.resource("ClusterRoleBinding", "toolhive-operator-manager-rolebinding")
+    assert binding.urn in deployment.dependencies
+
+
+def test_ha_operator_gets_spread_pdb_and_keeps_leader_election(preview):
+    rendered = render_config({"operator": {"replicas": 3, "podDisruptionBudget": {"enabled": True, "minAvailable": 2}}},
+                             preview=preview)
+    deployment = rendered.object("Deployment", "toolhive-operator", NS)
+    assert deployment["spec"]["replicas"] == 3
+    assert "--leader-elect" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert deployment["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+    pdb = rendered.object("PodDisruptionBudget", "toolhive-operator", NS)
+    assert pdb["spec"] == {"minAvailable": 2, "selector": {"matchLabels": deployment["spec"]["selector"]["matchLabels"]}}
+
+
+def test_no_pdb_unless_asked(default_install):
+    assert default_install.objects("PodDisruptionBudget") == []
+
+
+def test_metrics_service_targets_the_metrics_port(default_install):
+    service = default_install.object("Service", "toolhive-operator-metrics", NS)
+    deployment = default_install.object("Deployment", "toolhive-operator", NS)
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_operator_namespace_is_restricted_and_protected(default_install):
+    namespace = default_install.resource("Namespace", NS)
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert namespace.protect and namespace.retain_on_delete
