@@ -17,6 +17,7 @@ from components.config import ImagesConfig
 from components.errors import ConfigError
 
 _ECR_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+_FIELD = {"operator": "operator", "proxyRunner": "proxy_runner", "vmcp": "vmcp", "registryApi": "registry_api"}
 _CONFIG_KEY = {
     "operator": "overrides.operator",
     "proxyRunner": "overrides.proxyRunner",
@@ -123,8 +124,9 @@ def resolve_images(cfg: ImagesConfig, resolver: DigestResolver | None = None) ->
             resolved[key] = ref
             continue
         if not _ECR_HOST.match(parsed.registry):
+            where = _CONFIG_KEY[key] if getattr(cfg.overrides, _FIELD[key]) else "mirror"
             problems.append(
-                f"toolhive:images.{_CONFIG_KEY[key]}: {ref} is not in an Amazon ECR registry, which "
+                f"toolhive:images.{where}: {ref} is not in an Amazon ECR registry, which "
                 "toolhive:images.digestSource 'ecr' needs; set toolhive:images.mirror to an ECR registry"
             )
             continue

@@ -42,7 +42,7 @@ from policies.typetokens import is_kubernetes_type
 
 __all__ = [
     "ConfigError", "InputError", "ResourceView", "Violation", "check_objects", "has_mandatory",
-    "load_config", "load_paths", "main", "views_from_manifests", "views_from_resources",
+    "load_config", "load_paths", "main", "report_for_render", "views_from_manifests", "views_from_resources",
 ]
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -207,6 +207,39 @@ def load_config(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object mapping policy names to settings")
     return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Renderer integration
+# ---------------------------------------------------------------------------------------------
+
+def report_for_render(resources: Sequence[Mapping[str, Any]], config_path: Optional[str | Path],
+                      report_path: str | Path) -> int:
+    """Check a render (resources.json-shaped entries) and write ``report_path`` (policy-report.json:
+    the ``--json`` list). Violations are listed on stderr. Returns the checker's exit status: 1 if
+    any violation is mandatory, 0 otherwise, 2 (nothing written) for a bad config or malformed
+    entries."""
+    report_path = Path(report_path)
+    source = str(report_path.parent / "resources.json")
+    try:
+        config = load_config(config_path) if config_path else {}
+        violations = check_objects(views_from_resources(resources, source=source), config)
+    except ConfigError as error:
+        where = f"{config_path}: " if config_path and not str(error).startswith(str(config_path)) else ""
+        print(f"policies: bad policy config: {where}{error}", file=sys.stderr)
+        return 2
+    except InputError as error:
+        print(f"policies: cannot check the render: {error}", file=sys.stderr)
+        return 2
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(report_path, "w", encoding="utf-8") as handle:
+        json.dump([v.to_dict() for v in violations], handle, indent=2)
+        handle.write("\n")
+    for violation in violations:
+        print(f"policy {violation.format()}", file=sys.stderr)
+    mandatory = sum(1 for v in violations if v.mandatory)
+    print(f"policies: {len(violations)} violations ({mandatory} mandatory) -> {report_path}", file=sys.stderr)
+    return 1 if mandatory else 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,11 +35,14 @@ _UNKNOWN_SENTINELS = frozenset(
 
 
 def to_plain(value: Any) -> Any:
-    """Plain dicts/lists from the engine's proxies; unknown values become UNKNOWN, secrets unwrap."""
+    """Plain dicts/lists from the engine's proxies: unknown values become UNKNOWN, secrets unwrap,
+    integral numbers become ints (the engine sends every number as a double)."""
     if isinstance(value, Secret):
         return to_plain(value.value)
     if isinstance(value, str):
         return UNKNOWN if value in _UNKNOWN_SENTINELS else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf Structs carry every number as a double; manifests use integers
     if isinstance(value, Mapping):
         out = {}
         for key in list(value):

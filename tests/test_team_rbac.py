@@ -1,0 +1,89 @@
+"""Team RBAC: viewer, editor and admin Roles per tenant namespace, bound to groups and users."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.conftest import STACKS, render_config, render_stack
+
+ACCESS = {"namespaces": [{"name": "team-a", "access": {
+    "viewers": {"groups": ["everyone"]},
+    "editors": {"groups": ["team-a-devs"], "users": ["lead@example.com"]},
+    "admins": {"users": ["owner@example.com"]},
+}}]}
+
+
+@pytest.fixture
+def team(preview):
+    return render_config(ACCESS, preview=preview)
+
+
+def grants(rules):
+    return {(g, r, v) for rule in rules
+            for g, r, v in itertools.product(rule.get("apiGroups", []), rule.get("resources", []), rule["verbs"])}
+
+
+def test_viewers_read_but_do_not_write_toolhive_resources(team):
+    rules = grants(team.object("Role", "toolhive-viewer", "team-a")["rules"])
+    assert ("toolhive.stacklok.dev", "mcpservers", "list") in rules
+    assert ("toolhive.stacklok.dev", "mcpservers", "create") not in rules
+    assert not any(resource == "secrets" for _, resource, _ in rules)
+
+
+def test_editors_manage_mcp_servers_and_their_configs(team):
+    rules = grants(team.object("Role", "toolhive-editor", "team-a")["rules"])
+    for resource in ("mcpservers", "mcptoolconfigs", "mcpexternalauthconfigs", "virtualmcpservers", "mcpremoteproxies"):
+        assert ("toolhive.stacklok.dev", resource, "create") in rules
+        assert ("toolhive.stacklok.dev", resource, "delete") in rules
+    assert not any(resource in ("secrets", "rolebindings") for _, resource, _ in rules)
+
+
+def test_admins_also_manage_secrets_and_rolebindings(team):
+    rules = grants(team.object("Role", "toolhive-admin", "team-a")["rules"])
+    assert ("", "secrets", "create") in rules
+    assert ("rbac.authorization.k8s.io", "rolebindings", "create") in rules
+    assert ("toolhive.stacklok.dev", "mcpservers", "update") in rules
+
+
+def test_roles_are_bound_to_the_configured_groups_and_users(team):
+    editors = team.object("RoleBinding", "toolhive-editors", "team-a")
+    assert editors["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "toolhive-editor"}
+    assert editors["subjects"] == [
+        {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "team-a-devs"},
+        {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "lead@example.com"},
+    ]
+    assert team.object("RoleBinding", "toolhive-admins", "team-a")["subjects"][0]["name"] == "owner@example.com"
+
+
+def test_a_tier_nobody_holds_gets_no_binding(preview):
+    rendered = render_config({"namespaces": [{"name": "team-a"}]}, preview=preview)
+    assert [b["metadata"]["name"] for b in rendered.objects("RoleBinding") if b["metadata"]["namespace"] == "team-a"] == []
+    assert len([r for r in rendered.objects("Role") if r["metadata"]["namespace"] == "team-a"]) == 3
+
+
+def test_toolhive_rules_aggregate_into_the_builtin_roles(team):
+    for builtin in ("view", "edit", "admin"):
+        role = team.object("ClusterRole", f"toolhive-platform-aggregate-to-{builtin}")
+        assert role["metadata"]["labels"][f"rbac.authorization.k8s.io/aggregate-to-{builtin}"] == "true"
+    view = grants(team.object("ClusterRole", "toolhive-platform-aggregate-to-view")["rules"])
+    assert ("toolhive.stacklok.dev", "mcpservers", "delete") not in view
+    edit = grants(team.object("ClusterRole", "toolhive-platform-aggregate-to-edit")["rules"])
+    assert ("toolhive.stacklok.dev", "mcpservers", "delete") in edit
+
+
+def test_aggregation_can_be_turned_off(preview):
+    rendered = render_config({"teamRbac": {"aggregateToBuiltinRoles": False}}, preview=preview)
+    assert not [r for r in rendered.objects("ClusterRole") if r["metadata"]["name"].startswith("toolhive-platform-aggregate")]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_wildcard_in_anything_team_rbac_writes(stack):
+    rendered = render_stack(stack)
+    team_roles = [r for r in rendered.k8s_resources() if r.inputs["kind"] in ("Role", "ClusterRole")
+                  and "toolhive:platform:TeamRbac$" in r.urn]
+    assert team_roles
+    for role in team_roles:
+        for rule in role.inputs["rules"]:
+            for field in ("apiGroups", "resources", "verbs"):
+                assert "*" not in rule.get(field, []), (role.urn, rule)
