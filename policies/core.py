@@ -160,7 +160,7 @@ class ResourceView:
         if not isinstance(self.props, dict):
             self.props = dict(self.props) if isinstance(self.props, Mapping) else {}
         token = typetokens.parse_type_token(self.type)
-        if token is None:
+        if token is None and not self.type:
             api_version = self.props.get("apiVersion")
             kind = self.props.get("kind")
             if isinstance(api_version, str) and isinstance(kind, str):

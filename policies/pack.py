@@ -25,6 +25,7 @@ from policies.core import (
     UNKNOWN, Policy, ResourceOptions, ResourcePolicy, ResourceView, StackPolicy, UndecidableError,
 )
 from policies.registry import all_policies
+from policies.typetokens import is_kubernetes_type
 
 PACK_NAME = "toolhive-platform"
 
@@ -105,6 +106,8 @@ def _schema(policy: Policy) -> Optional[PolicyConfigSchema]:
 
 def _resource_validation(policy: ResourcePolicy) -> Callable[[Any, Callable], None]:
     def validate(args: Any, report_violation: Callable) -> None:
+        if not is_kubernetes_type(getattr(args, "resource_type", "")):
+            return  # components, providers, other clouds
         view = view_from_resource(args)
         try:
             messages = list(policy.check(view, policy.properties(_config(args))))
@@ -117,7 +120,8 @@ def _resource_validation(policy: ResourcePolicy) -> Callable[[Any, Callable], No
 
 def _stack_validation(policy: StackPolicy) -> Callable[[Any, Callable], None]:
     def validate(args: Any, report_violation: Callable) -> None:
-        views = [view_from_resource(r) for r in getattr(args, "resources", None) or []]
+        views = [view_from_resource(r) for r in getattr(args, "resources", None) or []
+                 if is_kubernetes_type(getattr(r, "resource_type", ""))]
         try:
             results = list(policy.check(views, policy.properties(_config(args))))
         except UndecidableError as error:

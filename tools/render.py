@@ -96,13 +96,20 @@ def kubernetes_objects(resources: list[RegisteredResource]) -> list[dict[str, An
     """The Kubernetes objects among the registered resources, in apply order."""
     objects = [r.inputs for r in resources if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs]
 
-    def rank(obj: dict) -> int:
+    def order(obj: dict) -> tuple:
         kind = obj["kind"]
-        if kind in APPLY_ORDER:
-            return APPLY_ORDER.index(kind)
-        return len(APPLY_ORDER) + (1 if "." in obj.get("apiVersion", "").split("/")[0] else 0)
+        rank = APPLY_ORDER.index(kind) if kind in APPLY_ORDER else len(APPLY_ORDER) + _is_custom(obj)
+        metadata = obj.get("metadata", {})
+        return rank, kind, metadata.get("namespace", ""), metadata.get("name", "")
 
-    return [_manifest_order(obj) for obj in sorted(objects, key=rank)]  # stable within a kind
+    # Registration order varies between runs (the runtime is async); this order never does.
+    return [_manifest_order(obj) for obj in sorted(objects, key=order)]
+
+
+def _is_custom(obj: dict) -> int:
+    """Objects of API groups with a dot (custom resources) go after the built-in kinds."""
+    group = obj.get("apiVersion", "").rpartition("/")[0]
+    return 1 if "." in group and not group.endswith(".k8s.io") else 0
 
 
 def _manifest_order(obj: dict) -> dict:
@@ -117,7 +124,7 @@ def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]
     with open(out_dir / "manifests.yaml", "w", encoding="utf-8") as handle:
         yaml.safe_dump_all(objects, handle, sort_keys=False, default_flow_style=False, width=120)
     with open(out_dir / "resources.json", "w", encoding="utf-8") as handle:
-        json.dump([r.as_json() for r in run_result.resources], handle, indent=2)
+        json.dump([r.as_json() for r in sorted(run_result.resources, key=lambda r: r.urn)], handle, indent=2)
     with open(out_dir / "outputs.json", "w", encoding="utf-8") as handle:
         json.dump(run_result.outputs, handle, indent=2, sort_keys=True)
     return objects

@@ -266,3 +266,46 @@ class TestInProcessApi:
 
     def test_every_policy_name_is_unique(self):
         assert len(policy_names()) == len(set(policy_names()))
+
+
+class TestRendererReport:
+    def entries(self, manifest):
+        return [{"urn": "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev", "type": "pulumi:pulumi:Stack",
+                 "name": "p-dev", "parent": "", "dependencies": [], "protect": False, "retain_on_delete": False,
+                 "ignore_changes": [], "inputs": {}},
+                {"urn": "urn:pulumi:dev::p::kubernetes:apps/v1:Deployment::web", "type": typetokens.DEPLOYMENT,
+                 "name": "web", "parent": "", "dependencies": [], "protect": False, "retain_on_delete": False,
+                 "ignore_changes": [], "inputs": manifest}]
+
+    def test_report_for_render_writes_the_json_report_and_returns_the_exit_status(self, tmp_path):
+        report = tmp_path / "out" / "policy-report.json"
+        assert check.report_for_render(self.entries(bare_deployment()), None, report) == 1
+        written = json.loads(report.read_text())
+        assert [(r["policy"], r["enforcement"]) for r in written] == [("container-resources", "mandatory")]
+        assert all(set(r) == REPORT_KEYS for r in written)
+        assert written[0]["file"] == str(tmp_path / "out" / "resources.json")
+
+    def test_report_for_render_with_an_advisory_config_returns_zero(self, tmp_path):
+        report = tmp_path / "policy-report.json"
+        assert check.report_for_render(self.entries(bare_deployment()), POLICIES_DIR / "config" / "dev.json",
+                                       report) == 0
+        assert [r["enforcement"] for r in json.loads(report.read_text())] == ["advisory"]
+
+    def test_report_for_render_of_a_compliant_render_is_an_empty_list(self, tmp_path):
+        report = tmp_path / "policy-report.json"
+        assert check.report_for_render(self.entries(deployment()), None, report) == 0
+        assert json.loads(report.read_text()) == []
+
+    def test_report_for_render_with_a_bad_config_returns_two_and_writes_nothing(self, tmp_path, capsys):
+        report = tmp_path / "policy-report.json"
+        config = write_json(tmp_path, "bad.json", {"rbac-no-wildcards": {"allowedRoles": "x"}})
+        assert check.report_for_render(self.entries(deployment()), config, report) == 2
+        assert not report.exists()
+        assert '"rbac-no-wildcards"' in capsys.readouterr().err
+
+
+def test_upstream_examples_are_checked_without_errors(shared_dir, capsys):
+    code, results = run_checker(capsys, str(shared_dir / "toolhive" / "examples"))
+    assert code in (0, 1)
+    assert results and all(set(r) == REPORT_KEYS for r in results)
+    assert {r["policy"] for r in results} <= set(policy_names())

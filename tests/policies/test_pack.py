@@ -8,7 +8,6 @@ import queue
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -22,7 +21,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 from policies import pack, registry, typetokens
 from policies.core import resolve_config
 from tests.policies.conftest import (
-    DIGEST, POLICIES_DIR, PROJECT_ROOT, REDIS, container, crd, default_deny, deployment, hpa, mcpserver,
+    DIGEST, POLICIES_DIR, REDIS, container, crd, default_deny, deployment, hpa, mcpserver,
     namespace,
 )
 
@@ -321,3 +320,14 @@ class TestPackServedToTheEngine:
         response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), timeout=30)
         found = {(d.policyName, d.urn) for d in response.diagnostics}
         assert found == {("mcp-namespace-pod-security-labels", "urn:mcp"), ("mcp-namespace-default-deny", "urn:mcp")}
+
+
+def test_resources_of_other_providers_and_components_are_ignored():
+    component = SimpleNamespace(resource_type="toolhive:platform:Operator", props=mcpserver(),
+                                name="op", urn="urn:op", opts=SimpleNamespace(protect=False),
+                                get_config=lambda: {})
+    assert validate("protect-crds-and-namespaces", component) == []
+    args = SimpleNamespace(resources=[component], get_config=lambda: {})
+    reports: list = []
+    pulumi_policies()["mcp-namespace-default-deny"].validate(args, lambda m, urn=None: reports.append(m))
+    assert reports == []

@@ -1,0 +1,148 @@
+"""The offline renderer and what every shipped stack renders."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from policies.pod_security import check_object
+from tests.conftest import PROJECT_ROOT, STACKS, render_stack
+from tools import render as render_tool
+from tools.mock_runtime import SECRET_PLACEHOLDER, UNKNOWN_PLACEHOLDER
+from tools.schema_check import validate_object
+
+WORKLOAD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.render", *args], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_renders_the_dev_stack(tmp_path):
+    result = run_cli("dev", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    manifests = [doc for doc in yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()) if doc]
+    resources = json.loads((tmp_path / "resources.json").read_text())
+    kinds = [doc["kind"] for doc in manifests]
+    # Applies cleanly: CRDs first, then namespaces, and the workloads after their RBAC.
+    assert kinds[:14] == ["CustomResourceDefinition"] * 14
+    assert set(kinds[14:16]) == {"Namespace"}
+    assert kinds == [doc["kind"] for doc in render_tool.kubernetes_objects(render_stack("dev").resources)]
+    assert kinds.index("Deployment") > kinds.index("ClusterRoleBinding")
+    assert kinds[-1] == "MCPGroup"
+    assert list(manifests[0])[:3] == ["apiVersion", "kind", "metadata"]
+    entry = next(r for r in resources if r["type"] == "kubernetes:apps/v1:Deployment")
+    assert set(entry) == {"urn", "type", "name", "parent", "dependencies", "protect", "retain_on_delete",
+                          "ignore_changes", "inputs"}
+    assert entry["parent"].endswith("toolhive:platform:Operator::operator")
+    assert len([r for r in resources if r["type"].startswith("kubernetes:")]) == len(manifests)
+    outputs = json.loads((tmp_path / "outputs.json").read_text())
+    assert outputs["operatorNamespace"] == "toolhive-system"
+
+
+def test_cli_config_error_exits_2_naming_the_key(tmp_path):
+    stack_file = tmp_path / "Pulumi.bad.yaml"
+    stack_file.write_text("config:\n  toolhive:operator:\n    rbac:\n      scope: everywhere\n")
+    result = run_cli("bad", "--config-file", str(stack_file), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "toolhive:operator.rbac.scope: must be one of cluster, namespace" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_unreadable_stack_file_exits_2(tmp_path):
+    result = run_cli("nope", "--config-file", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "missing.yaml: cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_secure_values_render_as_a_placeholder_and_are_never_decrypted(tmp_path):
+    ciphertext = "v1:c2VjcmV0LWNpcGhlcnRleHQ="
+    config, secret_keys = render_tool.read_stack_file(_write(tmp_path / "Pulumi.s.yaml", {
+        "kubernetes:kubeconfig": {"secure": ciphertext},
+        "toolhive:operator": {"replicas": 2},
+    }))
+    assert config["kubernetes:kubeconfig"] == SECRET_PLACEHOLDER
+    assert secret_keys == ["kubernetes:kubeconfig"]
+    result = run_cli("s", "--config-file", str(tmp_path / "Pulumi.s.yaml"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    for produced in (tmp_path / "out").iterdir():
+        assert ciphertext not in produced.read_text()
+
+
+def test_secure_value_inside_a_toolhive_key_is_rejected_not_decrypted(tmp_path):
+    path = _write(tmp_path / "Pulumi.s.yaml", {"toolhive:operator": {"env": [{"name": "API_TOKEN", "value": {"secure": "v1:xyz"}}]}})
+    result = run_cli("s", "--config-file", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "toolhive:operator: holds a secret value" in result.stderr
+
+
+def _by_identity(objects):
+    return {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects}
+
+
+def _write(path, config):
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_validates_against_kubernetes_1_33_and_the_toolhive_crds(stack, preview):
+    errors = [error for obj in render_stack(stack, preview=preview).objects() for error in validate_object(obj)]
+    assert errors == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_workload_meets_pod_security_restricted(stack, preview):
+    workloads = [obj for obj in render_stack(stack, preview=preview).objects() if obj["kind"] in WORKLOAD_KINDS]
+    assert workloads
+    for workload in workloads:
+        assert check_object(workload, "restricted") == [], workload["metadata"]["name"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_nothing_rendered_depends_on_a_value_only_a_provider_computes(stack):
+    """In preview, ids and provider outputs are unknown: a name built from one would show up here."""
+    rendered = render_stack(stack, preview=True)
+    text = json.dumps([r.inputs for r in rendered.resources])
+    assert UNKNOWN_PLACEHOLDER not in text
+    assert _by_identity(rendered.objects()) == _by_identity(render_stack(stack, preview=False).objects())
+    for obj in rendered.objects():
+        assert obj["metadata"]["name"], obj
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_component_registers_its_children_under_itself(stack):
+    rendered = render_stack(stack)
+    stack_urn = rendered.resources[0].urn
+    for resource in rendered.resources[1:]:
+        assert resource.parent, resource.urn
+        if resource.custom:
+            assert resource.parent != stack_urn, f"{resource.urn} is not inside a component"
+
+
+def test_stack_outputs_name_the_namespace_release_and_deployed_images():
+    outputs = render_stack("prod").outputs
+    assert outputs["operatorNamespace"] == "toolhive-system"
+    assert outputs["release"] == "v0.44.0"
+    assert set(outputs["images"]) == {"operator", "proxyRunner", "vmcp", "registryApi"}
+    assert outputs["tenantNamespaces"] == ["mcp-data", "mcp-platform"]
+
+
+def test_prod_is_ha_namespace_scoped_and_digest_pinned():
+    rendered = render_stack("prod")
+    deployment = rendered.object("Deployment", "toolhive-operator", "toolhive-system")
+    assert deployment["spec"]["replicas"] == 3
+    assert "@sha256:" in deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert rendered.objects("ClusterRoleBinding") == []
+    assert rendered.objects("PodDisruptionBudget")
+
+
+def test_schema_flag_prints_json_schema():
+    result = run_cli("--schema")
+    assert result.returncode == 0
+    assert "toolhive:operator" in json.loads(result.stdout)["properties"]["config"]["properties"]
