@@ -132,7 +132,12 @@ def _load_yaml_file(path: Path) -> list[ResourceView]:
     try:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as error:
-        reason = " ".join(str(error).split())
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None)
+        if mark is not None and problem:
+            reason = f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+        else:
+            reason = " ".join(str(error).split())
         raise InputError(f"{path}: invalid YAML: {reason}") from None
     return views_from_manifests(documents, str(path))
 
