@@ -146,3 +146,20 @@ def test_schema_flag_prints_json_schema():
     result = run_cli("--schema")
     assert result.returncode == 0
     assert "toolhive:operator" in json.loads(result.stdout)["properties"]["config"]["properties"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_shipped_stack_renders_with_no_mandatory_violation_under_its_policy_config(stack, tmp_path):
+    result = run_cli(stack, "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "policy-report.json").read_text())
+    assert [v for v in report if v["enforcement"] == "mandatory"] == []
+
+
+def test_render_exits_1_when_the_policy_config_makes_a_violation_mandatory(tmp_path):
+    # The dev stack pulls from ghcr.io by tag; prod's policy config demands the ECR mirror and digests.
+    result = run_cli("dev", "--out", str(tmp_path), "--policy-config", str(PROJECT_ROOT / "policies/config/prod.json"))
+    assert result.returncode == 1
+    report = json.loads((tmp_path / "policy-report.json").read_text())
+    assert {v["policy"] for v in report if v["enforcement"] == "mandatory"} >= {"image-references"}
+    assert (tmp_path / "manifests.yaml").exists()
