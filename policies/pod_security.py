@@ -606,13 +606,23 @@ def _mcpserver_host_path_volumes(obj: dict) -> list[str]:
     return out
 
 
+def _mcpregistry_volumes(obj: dict, level: str) -> list[str]:
+    """MCPRegistry spec.volumes are standard Kubernetes Volumes the operator appends to the registry
+    API pod, so they get the pod's volume checks (hostPath at baseline, volume types at restricted)."""
+    if obj.get("kind") != "MCPRegistry" or _api_group(obj) != TOOLHIVE_GROUP:
+        return []
+    pod = _Pod(spec={"volumes": _list(_dict(obj.get("spec")).get("volumes"))}, metadata={}, path="spec")
+    return check_host_path_volumes(pod) if level == "baseline" else check_restricted_volumes(pod)
+
+
 def check_object(obj: dict, level: str = "restricted") -> list[str]:
-    """All violations of an object: every pod template via check_pod, plus, for MCPServer,
-    hostPath entries in spec.volumes (check the MCPServer CRD in ../shared/toolhive/crds for the
-    shape of spec.volumes). Raises ValueError for an unknown level, naming the allowed ones."""
+    """All violations of an object: every pod template via check_pod, plus the volumes ToolHive
+    resources add to their pods outside the template: MCPServer spec.volumes (hostPath mounts) and
+    MCPRegistry spec.volumes (standard Volumes). Raises ValueError for an unknown level."""
     _validate_level(level)
     violations = []
     for path, metadata, spec in pod_templates(obj):
         violations += check_pod(spec, metadata, level, path)
     violations += _mcpserver_host_path_volumes(_dict(obj))
+    violations += _mcpregistry_volumes(_dict(obj), level)
     return violations

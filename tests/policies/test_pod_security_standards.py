@@ -392,3 +392,19 @@ def test_the_module_uses_only_the_standard_library():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_mcpregistry_hostpath_volume_is_rejected_at_every_level(level):
+    registry = {"apiVersion": "toolhive.stacklok.dev/v1beta1", "kind": "MCPRegistry", "metadata": {"name": "r"},
+                "spec": {"configYAML": "x", "volumes": [{"name": "data", "hostPath": {"path": "/var/data"}},
+                                                        {"name": "creds", "secret": {"secretName": "git"}}]}}
+    (violation,) = check_object(registry, level)
+    assert violation.startswith("spec.volumes[0] (name 'data'):")
+
+
+def test_mcpregistry_secret_and_configmap_volumes_pass_restricted():
+    registry = {"apiVersion": "toolhive.stacklok.dev/v1beta1", "kind": "MCPRegistry", "metadata": {"name": "r"},
+                "spec": {"configYAML": "x", "volumes": [{"name": "creds", "secret": {"secretName": "git"}},
+                                                        {"name": "data", "configMap": {"name": "reg"}}]}}
+    assert check_object(registry, "restricted") == []
