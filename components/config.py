@@ -403,15 +403,10 @@ class StackConfig(Model):
         return list(self.operator.rbac.allowed_namespaces) or [ns.name for ns in self.namespaces]
 
 
-def secret_fields_present(model: type[BaseModel]) -> bool:
-    """Whether a model (or any model below it) has a field that may hold a secret (SecretStr)."""
-    for field in model.model_fields.values():
-        annotation = field.annotation
-        if annotation is SecretStr or "SecretStr" in repr(annotation):
-            return True
-        for arg in getattr(annotation, "__args__", ()) or ():
-            if isinstance(arg, type) and issubclass(arg, BaseModel) and secret_fields_present(arg):
-                return True
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and secret_fields_present(annotation):
-            return True
-    return False
+def holds_secret(annotation) -> bool:
+    """Whether a field of this type may hold a secret: a SecretStr, at any depth of models and lists."""
+    if annotation is SecretStr:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(holds_secret(field.annotation) for field in annotation.model_fields.values())
+    return any(holds_secret(arg) for arg in getattr(annotation, "__args__", ()) or ())

@@ -12,7 +12,7 @@ from typing import Any
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
-from components.config import KeyedError, StackConfig, secret_fields_present
+from components.config import KeyedError, StackConfig, holds_secret
 from components.errors import ConfigError
 
 NAMESPACE = "toolhive"
@@ -25,7 +25,7 @@ def _config_keys() -> dict[str, Any]:
     return {key: value for key, value in raw.items() if key.startswith(f"{NAMESPACE}:")}
 
 
-def _decode(key: str, value: Any) -> Any:
+def _decode(value: Any) -> Any:
     """Structured config arrives as a JSON string; plain strings stay strings."""
     if isinstance(value, str):
         try:
@@ -45,21 +45,16 @@ def load_stack_config() -> StackConfig:
         if key not in fields:
             problems.append(f"{full_key}: unknown key; allowed: {', '.join(NAMESPACE + ':' + k for k in fields)}")
             continue
-        if runtime_config.is_config_secret(full_key) and not _may_hold_secret(fields[key].annotation):
+        if runtime_config.is_config_secret(full_key) and not holds_secret(fields[key].annotation):
             problems.append(
                 f"{full_key}: holds a secret value, but no setting under it takes one; reference a "
                 "Kubernetes Secret instead (e.g. valueFrom.secretKeyRef)"
             )
             continue
-        raw[key] = _decode(full_key, value)
+        raw[key] = _decode(value)
     if problems:
         raise ConfigError(problems)
     return parse_stack_config(raw)
-
-
-def _may_hold_secret(annotation: Any) -> bool:
-    candidates = [annotation, *getattr(annotation, "__args__", ())]
-    return any(isinstance(c, type) and issubclass(c, BaseModel) and secret_fields_present(c) for c in candidates)
 
 
 def parse_stack_config(raw: dict[str, Any]) -> StackConfig:

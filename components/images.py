@@ -17,13 +17,6 @@ from components.config import ImagesConfig
 from components.errors import ConfigError
 
 _ECR_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
-_FIELD = {"operator": "operator", "proxyRunner": "proxy_runner", "vmcp": "vmcp", "registryApi": "registry_api"}
-_CONFIG_KEY = {
-    "operator": "overrides.operator",
-    "proxyRunner": "overrides.proxyRunner",
-    "vmcp": "overrides.vmcp",
-    "registryApi": "overrides.registryApi",
-}
 
 
 @dataclass(frozen=True)
@@ -117,6 +110,7 @@ def resolve_images(cfg: ImagesConfig, resolver: DigestResolver | None = None) ->
     if cfg.digest_source == "none":
         return refs
     resolver = resolver or EcrDigestResolver()
+    overridden = cfg.overrides.model_dump(by_alias=True)
     problems, resolved = [], {}
     for key, ref in refs.items():
         parsed = ImageRef.parse(ref)
@@ -124,7 +118,7 @@ def resolve_images(cfg: ImagesConfig, resolver: DigestResolver | None = None) ->
             resolved[key] = ref
             continue
         if not _ECR_HOST.match(parsed.registry):
-            where = _CONFIG_KEY[key] if getattr(cfg.overrides, _FIELD[key]) else "mirror"
+            where = f"overrides.{key}" if overridden.get(key) else "mirror"
             problems.append(
                 f"toolhive:images.{where}: {ref} is not in an Amazon ECR registry, which "
                 "toolhive:images.digestSource 'ecr' needs; set toolhive:images.mirror to an ECR registry"

@@ -123,3 +123,15 @@ def test_schema_describes_the_stack_file(capsys):
     assert {"toolhive:images", "toolhive:operator", "toolhive:namespaces", "toolhive:crds"} <= set(config)
     rbac = schema["$defs"]["OperatorRbac"]["properties"]["scope"]
     assert rbac["enum"] == ["cluster", "namespace"] and rbac["description"]
+
+
+def test_only_secret_typed_settings_may_hold_secrets():
+    from pydantic import BaseModel, SecretStr
+
+    from components.config import OperatorConfig, holds_secret
+
+    class WithToken(BaseModel):
+        token: SecretStr | None = None
+
+    assert holds_secret(list[WithToken]) is True
+    assert holds_secret(OperatorConfig) is False

@@ -192,10 +192,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_policies(args, result: ProgramRun, out_dir: Path) -> int:
     """Run the policy pack over the render; write policy-report.json; 1 on a mandatory violation."""
-    try:
-        from policies import check as policy_check
-    except ImportError:  # the policy pack is optional for the renderer itself
-        return 0
+    from policies import check as policy_check
+
     config_path = args.policy_config or PROJECT_ROOT / "policies" / "config" / f"{args.stack}.json"
     return policy_check.report_for_render(
         [r.as_json() for r in result.resources], config_path if config_path.exists() else None,
