@@ -378,6 +378,12 @@ class StackConfig(Model):
         True, description="Protect tenant namespaces in state. They are always retained on delete."
     )
     team_rbac: TeamRbacConfig = Field(default_factory=TeamRbacConfig)
+    default_redis_password: Optional[SecretStr] = Field(
+        None,
+        description="Password of the default Redis, set with `pulumi config set --secret "
+        "toolhive:defaultRedisPassword`. The program writes it as a Secret into every tenant namespace "
+        "(workload pods reference it there) and points the operator at it.",
+    )
 
     @model_validator(mode="after")
     def _stack_rules(self) -> "StackConfig":
@@ -387,6 +393,11 @@ class StackConfig(Model):
                 raise KeyedError(("namespaces", index, "name"), f"{name!r} is declared twice")
             if name == self.operator.namespace:
                 raise KeyedError(("namespaces", index, "name"), f"{name!r} is the operator namespace; MCP servers run in tenant namespaces")
+        if self.default_redis_password is not None:
+            if self.operator.default_redis is None:
+                raise KeyedError(("defaultRedisPassword",), "needs toolhive:operator.defaultRedis.addr (the Redis it belongs to)")
+            if self.operator.default_redis.existing_secret:
+                raise KeyedError(("defaultRedisPassword",), "conflicts with toolhive:operator.defaultRedis.existingSecret; set one of them")
         rbac = self.operator.rbac
         if rbac.scope == "namespace" and not self.watched_namespaces:
             raise KeyedError(
@@ -394,6 +405,20 @@ class StackConfig(Model):
                 "must name at least one namespace when scope is namespace (or declare toolhive:namespaces)",
             )
         return self
+
+    @property
+    def default_redis_secret(self) -> tuple[str, str] | None:
+        """(Secret name, key) of the default Redis password: the user's Secret, or the one the program writes."""
+        redis = self.operator.default_redis
+        if redis is None:
+            return None
+        if redis.existing_secret:
+            return redis.existing_secret, redis.existing_secret_key
+        if self.default_redis_password is not None:
+            from components.naming import DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
+
+            return DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
+        return None
 
     @property
     def watched_namespaces(self) -> list[str]:
@@ -410,3 +435,9 @@ def holds_secret(annotation) -> bool:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return any(holds_secret(field.annotation) for field in annotation.model_fields.values())
     return any(holds_secret(arg) for arg in getattr(annotation, "__args__", ()) or ())
+
+
+def is_secret_setting(annotation) -> bool:
+    """A setting that is nothing but a secret (SecretStr, optional or not): it must come encrypted."""
+    args = [arg for arg in getattr(annotation, "__args__", ()) or () if arg is not type(None)]
+    return annotation is SecretStr or args == [SecretStr]

@@ -12,7 +12,7 @@ from typing import Any
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
-from components.config import KeyedError, StackConfig, holds_secret
+from components.config import KeyedError, StackConfig, holds_secret, is_secret_setting
 from components.errors import ConfigError
 
 NAMESPACE = "toolhive"
@@ -50,6 +50,10 @@ def load_stack_config() -> StackConfig:
                 f"{full_key}: holds a secret value, but no setting under it takes one; reference a "
                 "Kubernetes Secret instead (e.g. valueFrom.secretKeyRef)"
             )
+            continue
+        if is_secret_setting(fields[key].annotation) and not runtime_config.is_config_secret(full_key):
+            problems.append(f"{full_key}: must be set as a secret, never in plaintext: "
+                            f"pulumi config set --secret {full_key} <value>")
             continue
         raw[key] = _decode(value)
     if problems:

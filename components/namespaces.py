@@ -3,7 +3,7 @@
 Creates the Namespace (Pod Security Admission enforce/audit/warn, pinned version), a ResourceQuota and
 a LimitRange, and NetworkPolicies: deny everything, then allow DNS, traffic inside the namespace (the
 proxy runner talks to its MCP server pod), ingress from the named client namespaces and the configured
-egress. Then the namespace's MCPGroups, if any. The Namespace is retained on delete and protected by default: deleting it deletes every MCP
+egress. Then the default Redis password Secret and the namespace's MCPGroups, if configured. The Namespace is retained on delete and protected by default: deleting it deletes every MCP
 server in it.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ class TenantNamespace(pulumi.ComponentResource):
     """One tenant namespace and the fences around it."""
 
     def __init__(self, name: str, config: TenantNamespaceConfig, *, crds: ToolHiveCrds, protect: bool = True,
-                 opts: pulumi.ResourceOptions | None = None):
+                 redis_password: pulumi.Output | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:platform:TenantNamespace", name, None, opts)
         ns = config.name
         labels = standard_labels(ns, "mcp-tenant")
@@ -77,6 +77,17 @@ class TenantNamespace(pulumi.ComponentResource):
 
         self.network_policies = [self._network_policy(ns, labels, policy_name, spec, inside)
                                  for policy_name, spec in self._network_policy_specs(config)]
+
+        # The default Redis password, where the operator's workloads reference it (secretKeyRef).
+        self.redis_secret = None
+        if redis_password is not None:
+            self.redis_secret = k8s.core.v1.Secret(
+                naming.resource_name(ns, "secret", naming.DEFAULT_REDIS_SECRET),
+                metadata={"name": naming.DEFAULT_REDIS_SECRET, "namespace": ns, "labels": labels},
+                type="Opaque",
+                string_data={naming.DEFAULT_REDIS_SECRET_KEY: redis_password},
+                opts=inside,
+            )
 
         self.groups = [
             crds.custom_resource("MCPGroup", group.name, ns, {"description": group.description} if group.description else {},

@@ -14,6 +14,9 @@ OPERATOR_LEADER_ELECTION_BINDING = "toolhive-operator-leader-election-rolebindin
 OPERATOR_METRICS_SERVICE = "toolhive-operator-metrics"
 OPERATOR_PDB = OPERATOR
 
+DEFAULT_REDIS_SECRET = "toolhive-default-redis"
+DEFAULT_REDIS_SECRET_KEY = "redis-password"
+
 TENANT_QUOTA = "mcp-quota"
 TENANT_LIMIT_RANGE = "mcp-limits"
 NETPOL_DEFAULT_DENY = "default-deny"

@@ -38,6 +38,7 @@ class ToolHiveOperator(pulumi.ComponentResource):
         release: str,
         images: dict[str, str],
         watched_namespaces: list[str],
+        redis_secret: tuple[str, str] | None = None,
         crds: pulumi.Resource,
         namespace_resources: dict[str, pulumi.Resource],
         protect_namespace: bool = True,
@@ -111,7 +112,7 @@ class ToolHiveOperator(pulumi.ComponentResource):
         self.deployment = k8s.apps.v1.Deployment(
             naming.resource_name(ns, "deployment", naming.OPERATOR),
             metadata={"name": naming.OPERATOR, "namespace": ns, "labels": labels},
-            spec=self._deployment_spec(config, labels, images, watched_namespaces),
+            spec=self._deployment_spec(config, labels, images, watched_namespaces, redis_secret),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[crds, self.service_account, self.leader_election_binding, *self.manager_bindings],
@@ -143,7 +144,8 @@ class ToolHiveOperator(pulumi.ComponentResource):
         self.register_outputs({"namespace": ns, "image": self.image})
 
     @staticmethod
-    def _deployment_spec(config: OperatorConfig, labels: dict, images: dict[str, str], watched: list[str]) -> dict:
+    def _deployment_spec(config: OperatorConfig, labels: dict, images: dict[str, str], watched: list[str],
+                         redis_secret: tuple[str, str] | None) -> dict:
         selector = selector_labels(naming.OPERATOR)
         pod_spec = {
             "serviceAccountName": naming.OPERATOR_SERVICE_ACCOUNT,
@@ -159,7 +161,7 @@ class ToolHiveOperator(pulumi.ComponentResource):
                     {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
                     {"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"},
                 ],
-                "env": operator_env(config, images, watched),
+                "env": operator_env(config, images, watched, redis_secret),
                 "livenessProbe": {"httpGet": {"path": "/healthz", "port": "health"},
                                   "initialDelaySeconds": 15, "periodSeconds": 20},
                 "readinessProbe": {"httpGet": {"path": "/readyz", "port": "health"},

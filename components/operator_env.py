@@ -29,7 +29,8 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def operator_env(operator, images: dict[str, str], watched_namespaces: list[str]) -> list[dict]:
+def operator_env(operator, images: dict[str, str], watched_namespaces: list[str],
+                 redis_secret: tuple[str, str] | None = None) -> list[dict]:
     """The manager container's env: user entries, then the contract (which therefore wins)."""
     user = [var.model_dump(by_alias=True, exclude_none=True) for var in operator.env]
     contract = [
@@ -52,9 +53,9 @@ def operator_env(operator, images: dict[str, str], watched_namespaces: list[str]
     redis = operator.default_redis
     if redis is not None:
         contract.append({"name": "TOOLHIVE_DEFAULT_REDIS_ADDR", "value": redis.addr})
-        if redis.existing_secret:
-            contract.append({"name": "TOOLHIVE_DEFAULT_REDIS_SECRET_NAME", "value": redis.existing_secret})
-            contract.append({"name": "TOOLHIVE_DEFAULT_REDIS_SECRET_KEY", "value": redis.existing_secret_key})
+        if redis_secret is not None:
+            contract.append({"name": "TOOLHIVE_DEFAULT_REDIS_SECRET_NAME", "value": redis_secret[0]})
+            contract.append({"name": "TOOLHIVE_DEFAULT_REDIS_SECRET_KEY", "value": redis_secret[1]})
     contract += [
         {"name": "GOMEMLIMIT", "value": operator.gc.gomemlimit},
         {"name": "GOGC", "value": str(operator.gc.gogc)},

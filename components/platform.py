@@ -21,9 +21,12 @@ class ToolHivePlatform(pulumi.ComponentResource):
         self.crds = ToolHiveCrds("crds", release, protect=config.crds.protect,
                                  opts=pulumi.ResourceOptions(parent=self))
 
+        # A secret config value stays a Pulumi secret: encrypted in state, never printed.
+        redis_password = (pulumi.Output.secret(config.default_redis_password.get_secret_value())
+                          if config.default_redis_password is not None else None)
         self.tenants = {
             ns.name: TenantNamespace(f"tenant-{ns.name}", ns, crds=self.crds, protect=config.namespace_protect,
-                                     opts=pulumi.ResourceOptions(parent=self))
+                                     redis_password=redis_password, opts=pulumi.ResourceOptions(parent=self))
             for ns in config.namespaces
         }
         namespace_resources = {name: tenant.namespace for name, tenant in self.tenants.items()}
@@ -34,6 +37,7 @@ class ToolHivePlatform(pulumi.ComponentResource):
             release=release,
             images=images,
             watched_namespaces=config.watched_namespaces,
+            redis_secret=config.default_redis_secret,
             crds=self.crds,
             namespace_resources=namespace_resources,
             protect_namespace=config.namespace_protect,

@@ -135,3 +135,19 @@ def test_only_secret_typed_settings_may_hold_secrets():
 
     assert holds_secret(list[WithToken]) is True
     assert holds_secret(OperatorConfig) is False
+
+
+def test_a_secret_setting_given_in_plaintext_is_rejected():
+    with pytest.raises(ConfigError) as caught:
+        render_config({"operator": {"defaultRedis": {"addr": "redis:6379"}}, "defaultRedisPassword": "hunter2"})
+    assert caught.value.problems == ["toolhive:defaultRedisPassword: must be set as a secret, never in plaintext: "
+                                     "pulumi config set --secret toolhive:defaultRedisPassword <value>"]
+    assert "hunter2" not in str(caught.value)
+
+
+def test_redis_password_needs_the_redis_it_belongs_to():
+    assert problems_of({"defaultRedisPassword": "x"}) == [
+        "toolhive:defaultRedisPassword: needs toolhive:operator.defaultRedis.addr (the Redis it belongs to)"]
+    assert problems_of({"defaultRedisPassword": "x",
+                        "operator": {"defaultRedis": {"addr": "r:1", "existingSecret": "mine"}}}) == [
+        "toolhive:defaultRedisPassword: conflicts with toolhive:operator.defaultRedis.existingSecret; set one of them"]

@@ -163,3 +163,20 @@ def test_render_exits_1_when_the_policy_config_makes_a_violation_mandatory(tmp_p
     report = json.loads((tmp_path / "policy-report.json").read_text())
     assert {v["policy"] for v in report if v["enforcement"] == "mandatory"} >= {"image-references"}
     assert (tmp_path / "manifests.yaml").exists()
+
+
+def test_secure_redis_password_renders_as_placeholder_secret_that_still_validates(tmp_path):
+    ciphertext = "v1:AAAAAAAAAAAAAAAAAAAAAA==:c2VjcmV0"
+    path = _write(tmp_path / "Pulumi.s.yaml", {
+        "toolhive:operator": {"defaultRedis": {"addr": "valkey.cache:6379"}},
+        "toolhive:defaultRedisPassword": {"secure": ciphertext},
+        "toolhive:namespaces": [{"name": "team-a"}],
+    })
+    result = run_cli("s", "--config-file", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    manifests = list(yaml.safe_load_all((tmp_path / "out/manifests.yaml").read_text()))
+    (secret,) = [m for m in manifests if m["kind"] == "Secret"]
+    assert secret["stringData"] == {"redis-password": SECRET_PLACEHOLDER}
+    assert validate_object(secret) == []
+    for produced in (tmp_path / "out").iterdir():
+        assert ciphertext not in produced.read_text()

@@ -66,7 +66,7 @@ def plain(value: Any) -> Any:
     """Wire values as a manifest would hold them: secrets and unknowns as placeholders, ints as ints."""
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return SECRET_PLACEHOLDER
+            return _masked(value.get("value"))
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [plain(item) for item in value]
@@ -75,6 +75,15 @@ def plain(value: Any) -> Any:
     if value == rpc.UNKNOWN:
         return UNKNOWN_PLACEHOLDER
     return value
+
+
+def _masked(value: Any) -> Any:
+    """A secret keeps its shape (so manifests stay valid and show which keys are set), never its text."""
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return SECRET_PLACEHOLDER
 
 
 class _EchoMocks(pulumi.runtime.Mocks):
