@@ -125,6 +125,14 @@ def test_every_component_registers_its_children_under_itself(stack):
             assert resource.parent != stack_urn, f"{resource.urn} is not inside a component"
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_component_registers_its_outputs(stack):
+    rendered = render_stack(stack)
+    components = [r.urn for r in rendered.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
+    assert components
+    assert set(components) <= rendered.run.outputs_registered
+
+
 def test_stack_outputs_name_the_namespace_release_and_deployed_images():
     outputs = render_stack("prod").outputs
     assert outputs["operatorNamespace"] == "toolhive-system"

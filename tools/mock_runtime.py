@@ -54,6 +54,8 @@ class RegisteredResource:
 class ProgramRun:
     resources: list[RegisteredResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: URNs whose outputs were registered (every component must call register_outputs).
+    outputs_registered: set[str] = field(default_factory=set)
 
     def of_type(self, type_token: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -103,6 +105,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
+        self.outputs_registered: set[str] = set()
+
+    def RegisterResourceOutputs(self, request):
+        self.outputs_registered.add(request.urn)
+        return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -140,6 +147,7 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
             secret_keys or [],
         )
         result.resources = monitor.registered
+        result.outputs_registered = monitor.outputs_registered
 
         def body() -> None:
             program()
