@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
+import yaml
 
 from components.config_loader import parse_stack_config
 from components.errors import ConfigError
-from tests.conftest import render_config
+from tests.conftest import PROJECT_ROOT, STACKS, render_config
 from tools import render as render_tool
 from tools.mock_runtime import ProgramRun
 
@@ -151,3 +153,21 @@ def test_redis_password_needs_the_redis_it_belongs_to():
     assert problems_of({"defaultRedisPassword": "x",
                         "operator": {"defaultRedis": {"addr": "r:1", "existingSecret": "mine"}}}) == [
         "toolhive:defaultRedisPassword: conflicts with toolhive:operator.defaultRedis.existingSecret; set one of them"]
+
+
+def test_committed_schema_is_current():
+    committed = json.loads((PROJECT_ROOT / "stack-config.schema.json").read_text())
+    assert committed == render_tool.config_schema(), "regenerate: python -m tools.render --schema > stack-config.schema.json"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stack_files_validate_against_the_schema(stack):
+    document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    jsonschema.validate(document, render_tool.config_schema())
+
+
+def test_schema_catches_what_validation_catches():
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"config": {"toolhive:operator": {"rbac": {"scope": "everywhere"}}}}, render_tool.config_schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"config": {"toolhive:defaultRedisPassword": "plaintext"}}, render_tool.config_schema())

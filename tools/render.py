@@ -132,11 +132,17 @@ def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]
 
 def config_schema() -> dict[str, Any]:
     """JSON Schema of a Pulumi.<stack>.yaml: the `toolhive:` keys typed, other namespaces free."""
-    from components.config import StackConfig
+    from components.config import StackConfig, is_secret_setting
 
     schema = StackConfig.model_json_schema(by_alias=True)
     defs = schema.pop("$defs", {})
     properties = {f"{PROJECT}:{key}": value for key, value in schema["properties"].items()}
+    for name, field in StackConfig.model_fields.items():
+        if is_secret_setting(field.annotation):  # only ever written encrypted: {secure: <ciphertext>}
+            key = f"{PROJECT}:{field.alias or name}"
+            properties[key] = {"description": properties[key].get("description", ""), "type": "object",
+                               "properties": {"secure": {"type": "string"}}, "required": ["secure"],
+                               "additionalProperties": False}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Pulumi stack configuration of the ToolHive platform",
