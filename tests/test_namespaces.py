@@ -103,3 +103,10 @@ def test_mcp_groups_are_custom_resources_that_wait_for_their_crd(tenants):
     assert group.inputs["spec"] == {"description": "d"}
     crd = tenants.resource("CustomResourceDefinition", "mcpgroups.toolhive.stacklok.dev")
     assert crd.urn in group.dependencies
+
+
+def test_the_policy_pack_recognises_the_tenant_label_the_program_writes():
+    from components.labels import TENANT_LABEL
+    from policies import guardrails
+
+    assert guardrails.TENANT_LABEL == TENANT_LABEL
