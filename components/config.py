@@ -16,6 +16,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, mo
 from pydantic.alias_generators import to_camel
 
 from components import bundle
+from components.labels import RESERVED_NAMESPACE_LABEL_PREFIXES
+from components.naming import DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
+from components.operator_env import RESERVED_ENV_NAMES
 
 # --- validated scalar types --------------------------------------------------------------------
 
@@ -238,8 +241,6 @@ class OperatorConfig(Model):
 
     @model_validator(mode="after")
     def _operator_rules(self) -> "OperatorConfig":
-        from components.operator_env import RESERVED_ENV_NAMES
-
         for index, var in enumerate(self.env):
             if var.name in RESERVED_ENV_NAMES:
                 raise KeyedError(
@@ -337,8 +338,6 @@ class TenantNamespace(Model):
 
     @model_validator(mode="after")
     def _labels_not_reserved(self) -> "TenantNamespace":
-        from components.labels import RESERVED_NAMESPACE_LABEL_PREFIXES
-
         for key in self.labels:
             if key.startswith(RESERVED_NAMESPACE_LABEL_PREFIXES):
                 raise KeyedError(("labels", key), f"is reserved (set by the program): {', '.join(RESERVED_NAMESPACE_LABEL_PREFIXES)}*")
@@ -415,8 +414,6 @@ class StackConfig(Model):
         if redis.existing_secret:
             return redis.existing_secret, redis.existing_secret_key
         if self.default_redis_password is not None:
-            from components.naming import DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
-
             return DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
         return None
 
@@ -428,16 +425,8 @@ class StackConfig(Model):
         return list(self.operator.rbac.allowed_namespaces) or [ns.name for ns in self.namespaces]
 
 
-def holds_secret(annotation) -> bool:
-    """Whether a field of this type may hold a secret: a SecretStr, at any depth of models and lists."""
-    if annotation is SecretStr:
-        return True
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return any(holds_secret(field.annotation) for field in annotation.model_fields.values())
-    return any(holds_secret(arg) for arg in getattr(annotation, "__args__", ()) or ())
-
-
 def is_secret_setting(annotation) -> bool:
-    """A setting that is nothing but a secret (SecretStr, optional or not): it must come encrypted."""
+    """A setting that is nothing but a secret (SecretStr, optional or not). These, and only these, are
+    set with `pulumi config set --secret`: a secret anywhere else would end up in plaintext."""
     args = [arg for arg in getattr(annotation, "__args__", ()) or () if arg is not type(None)]
     return annotation is SecretStr or args == [SecretStr]

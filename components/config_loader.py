@@ -12,7 +12,7 @@ from typing import Any
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
-from components.config import KeyedError, StackConfig, holds_secret, is_secret_setting
+from components.config import KeyedError, StackConfig, is_secret_setting
 from components.errors import ConfigError
 
 NAMESPACE = "toolhive"
@@ -45,13 +45,14 @@ def load_stack_config() -> StackConfig:
         if key not in fields:
             problems.append(f"{full_key}: unknown key; allowed: {', '.join(NAMESPACE + ':' + k for k in fields)}")
             continue
-        if runtime_config.is_config_secret(full_key) and not holds_secret(fields[key].annotation):
+        is_secret, takes_secret = runtime_config.is_config_secret(full_key), is_secret_setting(fields[key].annotation)
+        if is_secret and not takes_secret:
             problems.append(
                 f"{full_key}: holds a secret value, but no setting under it takes one; reference a "
                 "Kubernetes Secret instead (e.g. valueFrom.secretKeyRef)"
             )
             continue
-        if is_secret_setting(fields[key].annotation) and not runtime_config.is_config_secret(full_key):
+        if takes_secret and not is_secret:
             problems.append(f"{full_key}: must be set as a secret, never in plaintext: "
                             f"pulumi config set --secret {full_key} <value>")
             continue

@@ -53,9 +53,6 @@ class Rendered:
     def object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
         return self.resource(kind, name, namespace).inputs
 
-    def by_urn(self, urn: str) -> RegisteredResource:
-        return self.run.by_urn(urn)
-
 
 _RENDERS: dict[str, Rendered] = {}
 

@@ -128,15 +128,20 @@ def test_schema_describes_the_stack_file(capsys):
 
 
 def test_only_secret_typed_settings_may_hold_secrets():
+    from typing import Optional
+
     from pydantic import BaseModel, SecretStr
 
-    from components.config import OperatorConfig, holds_secret
+    from components.config import OperatorConfig, StackConfig, is_secret_setting
 
     class WithToken(BaseModel):
         token: SecretStr | None = None
 
-    assert holds_secret(list[WithToken]) is True
-    assert holds_secret(OperatorConfig) is False
+    assert is_secret_setting(Optional[SecretStr]) is True
+    assert is_secret_setting(StackConfig.model_fields["default_redis_password"].annotation) is True
+    # A secret nested in a larger setting would make the whole key secret, and the rest plaintext.
+    assert is_secret_setting(list[WithToken]) is False
+    assert is_secret_setting(OperatorConfig) is False
 
 
 def test_a_secret_setting_given_in_plaintext_is_rejected():

@@ -57,12 +57,6 @@ class ProgramRun:
     #: URNs whose outputs were registered (every component must call register_outputs).
     outputs_registered: set[str] = field(default_factory=set)
 
-    def of_type(self, type_token: str) -> list[RegisteredResource]:
-        return [r for r in self.resources if r.type == type_token]
-
-    def by_urn(self, urn: str) -> RegisteredResource:
-        return next(r for r in self.resources if r.urn == urn)
-
 
 def plain(value: Any) -> Any:
     """Wire values as a manifest would hold them: secrets and unknowns as placeholders, ints as ints."""
