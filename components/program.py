@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config_loader import load_stack_config
+from components.config.loader import load_stack_config
 from components.images import DigestResolver, resolve_images
-from components.platform import ToolHivePlatform
+from components.platform.toolhive_platform import ToolHivePlatform
 
 
 def run(digest_resolver: DigestResolver | None = None) -> ToolHivePlatform:

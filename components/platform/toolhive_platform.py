@@ -4,10 +4,10 @@ from __future__ import annotations
 import pulumi
 
 from components.config import StackConfig
-from components.crds import ToolHiveCrds
-from components.namespaces import TenantNamespace
-from components.operator import ToolHiveOperator
-from components.team_rbac import TeamRbac
+from components.platform.crds import ToolHiveCrds
+from components.platform.namespaces import TenantNamespace
+from components.platform.operator import ToolHiveOperator
+from components.platform.team_rbac import TeamRbac
 
 
 class ToolHivePlatform(pulumi.ComponentResource):

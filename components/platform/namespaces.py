@@ -11,10 +11,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import naming
+from components.k8s import naming
 from components.config import TenantNamespace as TenantNamespaceConfig
-from components.crds import ToolHiveCrds
-from components.labels import TENANT_LABEL, pod_security_labels, standard_labels
+from components.platform.crds import ToolHiveCrds
+from components.k8s.labels import TENANT_LABEL, pod_security_labels, standard_labels
 
 DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import bundle, naming
+from components import bundle
+from components.k8s import naming
 from components.config import OperatorConfig
-from components.labels import pod_security_labels, selector_labels, standard_labels
-from components.operator_env import operator_env
-from components.security import container_security_context, pod_security_context
+from components.k8s.labels import pod_security_labels, selector_labels, standard_labels
+from components.platform.operator_env import operator_env
+from components.k8s.security import container_security_context, pod_security_context
 
 METRICS_PORT = 8080
 HEALTH_PORT = 8081

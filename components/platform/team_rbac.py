@@ -10,9 +10,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import naming
+from components.k8s import naming
 from components.config import TenantNamespace as TenantNamespaceConfig
-from components.labels import standard_labels
+from components.k8s.labels import standard_labels
 
 READ = ["get", "list", "watch"]
 WRITE = ["create", "update", "patch", "delete"]

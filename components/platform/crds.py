@@ -9,8 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import bundle
-from components.labels import standard_labels
-from components.naming import resource_name
+from components.k8s.labels import standard_labels
+from components.k8s.naming import resource_name
 
 GROUP = "toolhive.stacklok.dev"
 

@@ -1,0 +1,147 @@
+"""Stack config: the operator install (`toolhive:operator`), what the upstream toolhive-operator chart creates."""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components.config.base import (_GO_MEMLIMIT, _HOST_PORT, EnvName, KeyedError, Model, Name, ObjectName, Quantity,
+                                     _matches)
+from components.platform.operator_env import RESERVED_ENV_NAMES
+
+
+class ResourceAmounts(Model):
+    cpu: Optional[Quantity] = Field(None, description="CPU, e.g. 10m or 1.")
+    memory: Optional[Quantity] = Field(None, description="Memory, e.g. 64Mi.")
+
+
+class ContainerResources(Model):
+    requests: ResourceAmounts = Field(default_factory=lambda: ResourceAmounts(cpu="10m", memory="64Mi"))
+    limits: ResourceAmounts = Field(default_factory=lambda: ResourceAmounts(cpu="500m", memory="128Mi"))
+
+    @model_validator(mode="after")
+    def _memory_is_bounded(self) -> "ContainerResources":
+        if not self.requests.memory or not self.requests.cpu:
+            raise KeyedError(("requests",), "must set both cpu and memory")
+        if not self.limits.memory:
+            raise KeyedError(("limits", "memory"), "must be set (the operator's GOMEMLIMIT sits below it)")
+        return self
+
+
+class GarbageCollection(Model):
+    """Go runtime memory settings of the operator (GOMEMLIMIT sits a little below the memory limit)."""
+
+    gomemlimit: Annotated[str, AfterValidator(_matches(_GO_MEMLIMIT, "a Go memory limit such as 110MiB"))] = Field(
+        "110MiB", description="GOMEMLIMIT of the operator."
+    )
+    gogc: int = Field(75, ge=1, le=1000, description="GOGC of the operator (percent heap growth before GC).")
+
+
+class Features(Model):
+    experimental: bool = Field(False, description="ENABLE_EXPERIMENTAL_FEATURES of the operator.")
+    storage_version_migrator: bool = Field(
+        True,
+        description="Run the storage-version migrator (cleans status.storedVersions of ToolHive CRDs). "
+        "Needs cluster-scoped RBAC.",
+    )
+
+
+class OperatorRbac(Model):
+    scope: Literal["cluster", "namespace"] = Field(
+        "cluster",
+        description="cluster: one ClusterRoleBinding. namespace: one RoleBinding per allowed namespace, "
+        "WATCH_NAMESPACE set, no ClusterRoleBinding.",
+    )
+    allowed_namespaces: list[Name] = Field(
+        default_factory=list,
+        description="With scope namespace: the namespaces the operator manages. Empty: every tenant namespace.",
+    )
+
+
+class DefaultRedis(Model):
+    """Redis/Valkey the operator gives workloads that configure no session storage of their own."""
+
+    addr: Annotated[str, AfterValidator(_matches(_HOST_PORT, "host:port"))] = Field(description="host:port of Redis.")
+    existing_secret: Optional[Name] = Field(
+        None, description="A Secret (in each workload namespace) holding the Redis password."
+    )
+    existing_secret_key: str = Field("redis-password", min_length=1, description="The key of the password in that Secret.")
+
+
+class EnvVar(Model):
+    name: EnvName
+    value: Optional[str] = None
+    value_from: Optional[dict] = Field(None, description="A Kubernetes EnvVarSource, e.g. {secretKeyRef: {name, key}}.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "EnvVar":
+        if (self.value is None) == (self.value_from is None):
+            raise KeyedError(("value",), "set exactly one of value or valueFrom")
+        return self
+
+
+class PodDisruptionBudget(Model):
+    enabled: bool = Field(False, description="Create a PodDisruptionBudget for the operator.")
+    min_available: int = Field(1, ge=1, description="Operator pods that must stay up during voluntary disruptions.")
+
+
+class MetricsService(Model):
+    enabled: bool = Field(True, description="Create a ClusterIP Service in front of the metrics port.")
+
+
+class ServiceAccount(Model):
+    annotations: dict[str, str] = Field(default_factory=dict, description="e.g. eks.amazonaws.com/role-arn for IRSA.")
+
+
+class OperatorConfig(Model):
+    """The ToolHive operator install: what the upstream toolhive-operator chart creates."""
+
+    namespace: Name = Field("toolhive-system", description="Namespace of the operator.")
+    replicas: int = Field(1, ge=1, le=10, description="Operator replicas; leader election makes more than one safe.")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field("IfNotPresent")
+    image_pull_secrets: list[Name] = Field(default_factory=list, description="Pull secrets of the operator pod.")
+    default_image_pull_secrets: list[Name] = Field(
+        default_factory=list,
+        description="Pull secrets the operator adds to every workload it creates "
+        "(TOOLHIVE_DEFAULT_IMAGE_PULL_SECRETS); they must exist in each workload namespace.",
+    )
+    default_redis: Optional[DefaultRedis] = Field(None, description="Default Redis for session storage.")
+    proxy_host: str = Field("0.0.0.0", min_length=1, description="TOOLHIVE_PROXY_HOST given to proxy runners.")
+    features: Features = Field(default_factory=Features)
+    rbac: OperatorRbac = Field(default_factory=OperatorRbac)
+    resources: ContainerResources = Field(default_factory=ContainerResources)
+    gc: GarbageCollection = Field(default_factory=GarbageCollection)
+    env: list[EnvVar] = Field(
+        default_factory=list,
+        description="Extra operator environment, e.g. TOOLHIVE_SKIP_UPDATE_CHECK. Names the program sets itself are reserved.",
+    )
+    pod_disruption_budget: PodDisruptionBudget = Field(default_factory=PodDisruptionBudget)
+    metrics_service: MetricsService = Field(default_factory=MetricsService)
+    service_account: ServiceAccount = Field(default_factory=ServiceAccount)
+    pod_annotations: dict[str, str] = Field(default_factory=dict)
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict] = Field(default_factory=list, description="Kubernetes tolerations of the operator pod.")
+    priority_class_name: Optional[ObjectName] = None
+
+    @model_validator(mode="after")
+    def _operator_rules(self) -> "OperatorConfig":
+        for index, var in enumerate(self.env):
+            if var.name in RESERVED_ENV_NAMES:
+                raise KeyedError(
+                    ("env", index, "name"),
+                    f"{var.name} is set by the program and cannot be overridden; reserved: {', '.join(sorted(RESERVED_ENV_NAMES))}",
+                )
+        if self.rbac.scope == "namespace" and self.features.storage_version_migrator:
+            raise KeyedError(
+                ("features", "storageVersionMigrator"),
+                "must be false when toolhive:operator.rbac.scope is namespace (the migrator needs cluster scope)",
+            )
+        pdb = self.pod_disruption_budget
+        if pdb.enabled and pdb.min_available >= self.replicas:
+            raise KeyedError(
+                ("podDisruptionBudget", "minAvailable"),
+                f"must be less than toolhive:operator.replicas ({self.replicas}), or no node could ever be drained",
+            )
+        return self
+

@@ -1,0 +1,93 @@
+"""Stack config: everything under the `toolhive:` namespace of a stack, and the small sections."""
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import Field, SecretStr, model_validator
+
+from components.config.base import KeyedError, Model
+from components.config.images import ImagesConfig
+from components.config.operator import OperatorConfig
+from components.config.tenants import TenantNamespace
+from components.k8s.naming import DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
+
+
+class CrdsConfig(Model):
+    protect: bool = Field(
+        True,
+        description="Protect the CRDs in state (pulumi destroy refuses). They are always retained on delete, "
+        "since deleting a CRD deletes every MCP server in the cluster.",
+    )
+
+
+class TeamRbacConfig(Model):
+    aggregate_to_builtin_roles: bool = Field(
+        True, description="Add ToolHive permissions to the built-in view/edit/admin ClusterRoles by aggregation."
+    )
+
+
+
+class StackConfig(Model):
+    """Everything under the `toolhive:` namespace of a stack."""
+
+    images: ImagesConfig = Field(default_factory=ImagesConfig)
+    crds: CrdsConfig = Field(default_factory=CrdsConfig)
+    operator: OperatorConfig = Field(default_factory=OperatorConfig)
+    namespaces: list[TenantNamespace] = Field(default_factory=list, description="Tenant namespaces for MCP servers.")
+    namespace_protect: bool = Field(
+        True, description="Protect tenant namespaces in state. They are always retained on delete."
+    )
+    team_rbac: TeamRbacConfig = Field(default_factory=TeamRbacConfig)
+    default_redis_password: Optional[SecretStr] = Field(
+        None,
+        description="Password of the default Redis, set with `pulumi config set --secret "
+        "toolhive:defaultRedisPassword`. The program writes it as a Secret into every tenant namespace "
+        "(workload pods reference it there) and points the operator at it.",
+    )
+
+    @model_validator(mode="after")
+    def _stack_rules(self) -> "StackConfig":
+        names = [ns.name for ns in self.namespaces]
+        for index, name in enumerate(names):
+            if names.index(name) != index:
+                raise KeyedError(("namespaces", index, "name"), f"{name!r} is declared twice")
+            if name == self.operator.namespace:
+                raise KeyedError(("namespaces", index, "name"), f"{name!r} is the operator namespace; MCP servers run in tenant namespaces")
+        if self.default_redis_password is not None:
+            if self.operator.default_redis is None:
+                raise KeyedError(("defaultRedisPassword",), "needs toolhive:operator.defaultRedis.addr (the Redis it belongs to)")
+            if self.operator.default_redis.existing_secret:
+                raise KeyedError(("defaultRedisPassword",), "conflicts with toolhive:operator.defaultRedis.existingSecret; set one of them")
+        rbac = self.operator.rbac
+        if rbac.scope == "namespace" and not self.watched_namespaces:
+            raise KeyedError(
+                ("operator", "rbac", "allowedNamespaces"),
+                "must name at least one namespace when scope is namespace (or declare toolhive:namespaces)",
+            )
+        return self
+
+    @property
+    def default_redis_secret(self) -> tuple[str, str] | None:
+        """(Secret name, key) of the default Redis password: the user's Secret, or the one the program writes."""
+        redis = self.operator.default_redis
+        if redis is None:
+            return None
+        if redis.existing_secret:
+            return redis.existing_secret, redis.existing_secret_key
+        if self.default_redis_password is not None:
+            return DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
+        return None
+
+    @property
+    def watched_namespaces(self) -> list[str]:
+        """Namespaces a namespace-scoped operator manages: the allowed list, else every tenant namespace."""
+        if self.operator.rbac.scope != "namespace":
+            return []
+        return list(self.operator.rbac.allowed_namespaces) or [ns.name for ns in self.namespaces]
+
+
+def is_secret_setting(annotation) -> bool:
+    """A setting that is nothing but a secret (SecretStr, optional or not). These, and only these, are
+    set with `pulumi config set --secret`: a secret anywhere else would end up in plaintext."""
+    args = [arg for arg in getattr(annotation, "__args__", ()) or () if arg is not type(None)]
+    return annotation is SecretStr or args == [SecretStr]

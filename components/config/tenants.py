@@ -1,0 +1,95 @@
+"""Stack config: tenant namespaces (`toolhive:namespaces`) with their fences, access and groups."""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components.config.base import _PSA_VERSION, Cidr, KeyedError, Model, Name, ObjectName, Port, Quantity, _matches
+from components.k8s.labels import RESERVED_NAMESPACE_LABEL_PREFIXES
+
+
+class PodSecurity(Model):
+    level: Literal["baseline", "restricted"] = Field("restricted", description="Pod Security Admission level (enforce, audit, warn).")
+    version: Annotated[str, AfterValidator(_matches(_PSA_VERSION, "a policy version such as v1.33"))] = Field(
+        "v1.33", description="Pinned Pod Security Standards version, so a cluster upgrade never tightens it silently."
+    )
+
+
+class Quota(Model):
+    requests_cpu: Quantity = Field("4")
+    requests_memory: Quantity = Field("8Gi")
+    limits_cpu: Quantity = Field("8")
+    limits_memory: Quantity = Field("16Gi")
+    pods: int = Field(40, ge=1)
+    mcp_servers: int = Field(20, ge=0, description="MCPServer objects the namespace may hold.")
+
+
+class LimitAmounts(Model):
+    cpu: Quantity
+    memory: Quantity
+
+
+class Limits(Model):
+    """Container defaults and bounds (LimitRange), so a pod without resources still lands under the quota."""
+
+    default_request: LimitAmounts = Field(default_factory=lambda: LimitAmounts(cpu="50m", memory="64Mi"))
+    default: LimitAmounts = Field(default_factory=lambda: LimitAmounts(cpu="500m", memory="512Mi"))
+    max: LimitAmounts = Field(default_factory=lambda: LimitAmounts(cpu="2", memory="4Gi"))
+
+
+class EgressRule(Model):
+    cidr: Cidr
+    ports: list[Port] = Field(default_factory=list, description="TCP ports; empty means every port.")
+
+
+class Network(Model):
+    allow_from: list[Name] = Field(
+        default_factory=list, description="Client namespaces whose pods may reach MCP servers here."
+    )
+    egress: list[EgressRule] = Field(
+        default_factory=lambda: [EgressRule(cidr="0.0.0.0/0", ports=[443, 6443])],
+        description="Egress beyond DNS and the namespace itself: the Kubernetes API (proxy runners use it) "
+        "and the upstream APIs MCP servers call. Narrow it in production.",
+    )
+
+
+class Subjects(Model):
+    groups: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+
+
+class Access(Model):
+    viewers: Subjects = Field(default_factory=Subjects, description="Read ToolHive resources.")
+    editors: Subjects = Field(default_factory=Subjects, description="Manage MCP servers and their configs.")
+    admins: Subjects = Field(default_factory=Subjects, description="Editors, plus Secrets and RoleBindings.")
+
+
+class McpGroup(Model):
+    name: ObjectName
+    description: Optional[str] = None
+
+
+class TenantNamespace(Model):
+    """A namespace where teams run MCP servers."""
+
+    name: Name
+    pod_security: PodSecurity = Field(default_factory=PodSecurity)
+    quota: Quota = Field(default_factory=Quota)
+    limits: Limits = Field(default_factory=Limits)
+    network: Network = Field(default_factory=Network)
+    access: Access = Field(default_factory=Access)
+    groups: list[McpGroup] = Field(default_factory=list, description="MCPGroups to create in the namespace.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels; PSA and app.kubernetes.io labels are reserved.")
+
+    @model_validator(mode="after")
+    def _labels_not_reserved(self) -> "TenantNamespace":
+        for key in self.labels:
+            if key.startswith(RESERVED_NAMESPACE_LABEL_PREFIXES):
+                raise KeyedError(("labels", key), f"is reserved (set by the program): {', '.join(RESERVED_NAMESPACE_LABEL_PREFIXES)}*")
+        names = [group.name for group in self.groups]
+        for index, name in enumerate(names):
+            if names.index(name) != index:
+                raise KeyedError(("groups", index, "name"), f"{name!r} is declared twice")
+        return self
+
