@@ -314,7 +314,7 @@ def create_pack_virtualenv(pack_dir: Path) -> Path:
     env = shim_environment(virtualenv)
     for command in ([sys.executable, "-m", "venv", str(virtualenv)],
                     [str(virtualenv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                     "--disable-pip-version-check", "-r", str(pack_dir / "requirements.txt")]):
+                     "--disable-pip-version-check", "--no-compile", "-r", str(pack_dir / "requirements.txt")]):
         result = subprocess.run(command, cwd=pack_dir, env=env, capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
             pytest.fail(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
