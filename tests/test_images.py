@@ -71,6 +71,13 @@ def test_an_override_already_on_the_mirror_is_left_alone():
     assert images["vmcp"] == on_mirror  # never .../ghcr/ghcr/...
 
 
+def test_an_image_under_a_mirror_on_its_own_source_registry_is_not_mirrored_twice():
+    # A mirror may live on the registry it mirrors (an organisation's copies on ghcr.io itself).
+    mirrors = {"ghcr.io": "ghcr.io/acme/mirror"}
+    assert mirrored("ghcr.io/acme/mirror/stacklok/toolhive/vmcp:v1", mirrors) == "ghcr.io/acme/mirror/stacklok/toolhive/vmcp:v1"
+    assert mirrored("ghcr.io/stacklok/toolhive/vmcp:v1", mirrors) == "ghcr.io/acme/mirror/stacklok/toolhive/vmcp:v1"
+
+
 def test_an_image_of_an_unmapped_registry_is_left_alone():
     images = images_of({"mirrors": GHCR_MIRROR, "overrides": {"vmcp": "quay.io/custom/vmcp:v1",
                                                               "operator": "docker.io/stacklok/operator:v1"}})
