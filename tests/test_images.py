@@ -10,7 +10,7 @@ from moto import mock_aws
 from components.config_loader import parse_stack_config
 from components.errors import ConfigError
 from components.images import EcrDigestResolver, ImageRef, resolve_images, with_mirror
-from tests.conftest import deployment_env, render_config
+from tests.conftest import TEST_CLUSTER, deployment_env, render_config
 from tools.mock_runtime import ProgramRun
 
 MIRROR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ghcr"
@@ -129,7 +129,8 @@ def test_missing_image_fails_preview_before_any_resource(ecr, preview):
     registered = ProgramRun()
     with pytest.raises(ConfigError):
         run_program(lambda: run(EcrDigestResolver()), preview=preview, result=registered,
-                    config={"toolhive:images": {"mirror": MIRROR, "digestSource": "ecr"}})
+                    config={"toolhive:images": {"mirror": MIRROR, "digestSource": "ecr"},
+                            "toolhive:cluster": TEST_CLUSTER})
     assert [r.type for r in registered.resources] == ["pulumi:pulumi:Stack"]
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from policies.pod_security import check_object
-from tests.conftest import PROJECT_ROOT, STACKS, render_stack
+from tests.conftest import PROJECT_ROOT, STACKS, TEST_CLUSTER, render_stack
 from tools import render as render_tool
 from tools.mock_runtime import SECRET_PLACEHOLDER, UNKNOWN_PLACEHOLDER
 from tools.schema_check import validate_object
@@ -86,6 +86,7 @@ def _by_identity(objects):
 
 
 def _write(path, config):
+    config = {"toolhive:cluster": TEST_CLUSTER, **config}
     path.write_text(yaml.safe_dump({"config": config}))
     return path
 

@@ -6,6 +6,7 @@ from typing import Optional
 from pydantic import Field, SecretStr, model_validator
 
 from components.config.base import KeyedError, Model
+from components.config.cluster import ClusterConfig
 from components.config.images import ImagesConfig
 from components.config.operator import OperatorConfig
 from components.config.tenants import TenantNamespace
@@ -30,6 +31,8 @@ class TeamRbacConfig(Model):
 class StackConfig(Model):
     """Everything under the `toolhive:` namespace of a stack."""
 
+    cluster: ClusterConfig = Field(default_factory=dict, description="The cluster this stack deploys to "
+                                   "(its own Kubernetes provider) and Helm-chart adoption.")
     images: ImagesConfig = Field(default_factory=ImagesConfig)
     crds: CrdsConfig = Field(default_factory=CrdsConfig)
     operator: OperatorConfig = Field(default_factory=OperatorConfig)
