@@ -11,6 +11,7 @@ from typing import Optional
 from pydantic import Field, model_validator
 
 from components.config.base import KeyedError, Model
+from components.errors import ConfigError
 
 
 class ClusterConfig(Model):
@@ -33,11 +34,16 @@ class ClusterConfig(Model):
     )
 
     @model_validator(mode="after")
-    def _target_named(self) -> "ClusterConfig":
-        if self.context is None and self.kubeconfig is None:
-            raise KeyedError(("context",), "is required (or set toolhive:cluster.kubeconfig): the stack "
-                             "deploys only to a cluster it names, never to the ambient current context; "
-                             "kubernetes:context is not read")
+    def _path_not_contents(self) -> "ClusterConfig":
         if self.kubeconfig is not None and ("\n" in self.kubeconfig or self.kubeconfig.lstrip().startswith(("apiVersion", "{"))):
             raise KeyedError(("kubeconfig",), "must be a path to a kubeconfig file, not its contents")
         return self
+
+
+def require_target(config: ClusterConfig) -> None:
+    """A deployment names its cluster. Checked by the program (not the model), so partial configs
+    still parse; raised before any resource is registered."""
+    if config.context is None and config.kubeconfig is None:
+        raise ConfigError(["toolhive:cluster.context: is required (or toolhive:cluster.kubeconfig): the stack "
+                           "deploys only to a cluster it names, never to the ambient current context; "
+                           "kubernetes:context is not read"])

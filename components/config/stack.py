@@ -31,8 +31,6 @@ class TeamRbacConfig(Model):
 class StackConfig(Model):
     """Everything under the `toolhive:` namespace of a stack."""
 
-    cluster: ClusterConfig = Field(default_factory=dict, description="The cluster this stack deploys to "
-                                   "(its own Kubernetes provider) and Helm-chart adoption.")
     images: ImagesConfig = Field(default_factory=ImagesConfig)
     crds: CrdsConfig = Field(default_factory=CrdsConfig)
     operator: OperatorConfig = Field(default_factory=OperatorConfig)
@@ -47,6 +45,8 @@ class StackConfig(Model):
         "toolhive:defaultRedisPassword`. The program writes it as a Secret into every tenant namespace "
         "(workload pods reference it there) and points the operator at it.",
     )
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The cluster this stack deploys to "
+                                   "(its own Kubernetes provider) and Helm-chart adoption.")
 
     @model_validator(mode="after")
     def _stack_rules(self) -> "StackConfig":
