@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.write:
             PIN_DIR.mkdir(parents=True, exist_ok=True)
             pin_path(stack).write_text("".join(f"{urn}\n" for urn in urns), encoding="utf-8")
-            print(f"{stack}: pinned {len(urns)} URNs -> {pin_path(stack).relative_to(PROJECT_ROOT)}")
+            print(f"{stack}: pinned {len(urns)} URNs -> {pin_path(stack)}")
             continue
         pins = pinned(stack)
         removed, added = sorted(set(pins) - set(urns)), sorted(set(urns) - set(pins))
