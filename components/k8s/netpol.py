@@ -14,9 +14,20 @@ from typing import Iterable
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 DNS_PORT = 53
 KUBE_DNS_LABELS = {"k8s-app": "kube-dns"}  # the cluster DNS pods in kube-system (CoreDNS keeps the label)
-# On a tenant Namespace: which namespaces may call its MCP servers. The intent the allow-from-clients
-# policy implements, for people (`kubectl describe ns`) and for the reachability check.
+# On a tenant Namespace, the network intent its policies implement, for people (`kubectl describe ns`)
+# and for the reachability check: which namespaces may call its MCP servers, and where NodeLocal
+# DNSCache answers (comma-separated).
 ALLOW_FROM_ANNOTATION = "toolhive.platform/allow-from"
+NODE_LOCAL_DNS_ANNOTATION = "toolhive.platform/node-local-dns"
+
+
+def intent_annotations(allow_from: list[str], node_local_dns: list[str]) -> dict[str, str]:
+    annotations = {}
+    if allow_from:
+        annotations[ALLOW_FROM_ANNOTATION] = ",".join(allow_from)
+    if node_local_dns:
+        annotations[NODE_LOCAL_DNS_ANNOTATION] = ",".join(node_local_dns)
+    return annotations
 
 
 def namespace_peer(namespace: str, pod_labels: dict[str, str] | None = None) -> dict:

@@ -28,6 +28,7 @@ class TenantNamespace(pulumi.ComponentResource):
         super().__init__("toolhive:platform:TenantNamespace", name, None, opts)
         ns = config.name
         labels = standard_labels(ns, "mcp-tenant")
+        intent = netpol.intent_annotations(config.network.allow_from, config.network.dns.node_local)
 
         self.namespace = k8s.core.v1.Namespace(
             naming.resource_name("namespace", ns),
@@ -39,8 +40,7 @@ class TenantNamespace(pulumi.ComponentResource):
                     **pod_security_labels(config.pod_security.level, config.pod_security.version),
                     TENANT_LABEL: "true",
                 },
-                **({"annotations": {netpol.ALLOW_FROM_ANNOTATION: ",".join(config.network.allow_from)}}
-                   if config.network.allow_from else {}),
+                **({"annotations": intent} if intent else {}),
             },
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=True),
         )

@@ -4,7 +4,9 @@
 objects themselves: every tenant namespace (label `toolhive.platform/tenant`) must let its workloads reach
 DNS (kube-dns in kube-system and NodeLocal DNSCache), its proxies reach the session store (the operator's
 `TOOLHIVE_DEFAULT_REDIS_ADDR`) and the Kubernetes API server, and the namespaces it names as clients
-(annotation `toolhive.platform/allow-from`) reach its MCP proxies.
+reach its MCP proxies. The namespace's clients and NodeLocal DNSCache addresses come from its intent
+annotations (`toolhive.platform/allow-from`, `toolhive.platform/node-local-dns`, written from config);
+where the API server lives is a cluster fact (`ClusterFacts`, default: any address on 443 or 6443).
 
 Pods are modelled abstractly: representatives (namespace, labels, named ports) of the workloads in play —
 the proxy and backend pods the operator creates for each MCPServer (labels from
@@ -28,7 +30,7 @@ from typing import Iterable, Mapping, Union
 
 from components.k8s.labels import TENANT_LABEL
 from components.k8s.netpol import (ALLOW_FROM_ANNOTATION, DNS_PORT, KUBE_DNS_LABELS, NAMESPACE_NAME_LABEL,
-                                   parse_address)
+                                   NODE_LOCAL_DNS_ANNOTATION, parse_address)
 
 REDIS_ADDR_ENV = "TOOLHIVE_DEFAULT_REDIS_ADDR"
 WATCH_NAMESPACE_ENV = "WATCH_NAMESPACE"
@@ -79,7 +81,6 @@ class Flow:
 class ClusterFacts:
     """What the cluster around the stack looks like. api_server None: it may be any IP on 443 or 6443."""
 
-    node_local_dns: tuple[str, ...] = ("169.254.20.10",)
     api_server: tuple[tuple[str, int], ...] | None = None
     api_server_ports: tuple[int, ...] = (443, 6443)
 
@@ -283,6 +284,7 @@ def _ports_match(rule_ports: list[dict], flow: Flow) -> bool:
 class _Tenant:
     name: str
     clients: list[str] = field(default_factory=list)
+    node_local_dns: list[str] = field(default_factory=list)
     proxies: list[tuple[Pod, int]] = field(default_factory=list)
     backends: list[Pod] = field(default_factory=list)
 
@@ -292,8 +294,10 @@ def _tenants(objects: list[dict]) -> dict[str, _Tenant]:
     for obj in objects:
         metadata = obj.get("metadata") or {}
         if obj.get("kind") == "Namespace" and (metadata.get("labels") or {}).get(TENANT_LABEL) == "true":
-            clients = (metadata.get("annotations") or {}).get(ALLOW_FROM_ANNOTATION, "")
-            tenants[metadata["name"]] = _Tenant(metadata["name"], [c for c in clients.split(",") if c])
+            annotations = metadata.get("annotations") or {}
+            tenants[metadata["name"]] = _Tenant(metadata["name"], _split(annotations.get(ALLOW_FROM_ANNOTATION)),
+                                                [_first_address(cidr) for cidr in
+                                                 _split(annotations.get(NODE_LOCAL_DNS_ANNOTATION))])
     for obj in objects:
         if obj.get("kind") == "MCPServer" and obj.get("metadata", {}).get("namespace") in tenants:
             port = (obj.get("spec") or {}).get("proxyPort") or DEFAULT_PROXY_PORT
@@ -302,6 +306,14 @@ def _tenants(objects: list[dict]) -> dict[str, _Tenant]:
         if not tenant.proxies:
             _add_server(tenant, "any-mcp-server", DEFAULT_PROXY_PORT)
     return tenants
+
+
+def _split(text: str | None) -> list[str]:
+    return [item for item in (text or "").split(",") if item]
+
+
+def _first_address(cidr: str) -> str:
+    return str(ipaddress.ip_network(cidr, strict=False).network_address)
 
 
 def _add_server(tenant: _Tenant, name: str, proxy_port: int) -> None:
@@ -348,7 +360,7 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
         for pod in [proxy for proxy, _ in tenant.proxies] + tenant.backends:
             for protocol in ("UDP", "TCP"):
                 require(Flow(f"DNS to kube-dns ({protocol})", pod, kube_dns, DNS_PORT, protocol), ns)
-                for ip in cluster.node_local_dns:
+                for ip in tenant.node_local_dns:
                     require(Flow(f"DNS to NodeLocal DNSCache {ip} ({protocol})", pod, Address(ip, "node-local DNS"),
                                  DNS_PORT, protocol), ns)
         for proxy, proxy_port in tenant.proxies:
