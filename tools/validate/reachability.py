@@ -24,6 +24,7 @@ namespace and by one label of their podSelector, so cost grows with flows, not f
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Union
@@ -227,35 +228,34 @@ def _names(policies: list[Policy]) -> str:
     return ", ".join(sorted({p.name for p in policies}))
 
 
-def _in_block(ip: str, block: dict) -> bool:
-    address = ipaddress.ip_address(ip)
+@functools.lru_cache(maxsize=4096)
+def _network(text: str):
     try:
-        network = ipaddress.ip_network(block["cidr"], strict=False)
+        return ipaddress.ip_network(text, strict=False)
     except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str):
+    return ipaddress.ip_address(text)
+
+
+def _in_block(ip: str, block: dict) -> bool:
+    address, network = _address(ip), _network(block["cidr"])
+    if network is None or address.version != network.version or address not in network:
         return False
-    if address.version != network.version or address not in network:
-        return False
-    for text in block.get("except") or []:
-        try:
-            if address in ipaddress.ip_network(text, strict=False):
-                return False
-        except ValueError:
-            continue
-    return True
+    return not any((hole := _network(text)) is not None and hole.version == address.version and address in hole
+                   for text in block.get("except") or [])
 
 
 def _addresses_in(block: dict) -> list[str]:
     """A few addresses of an ipBlock, one of which lies outside its excepts when any does."""
-    try:
-        network = ipaddress.ip_network(block["cidr"], strict=False)
-    except ValueError:
+    network = _network(block["cidr"])
+    if network is None:
         return []
     picks = [network.network_address + (1 if network.num_addresses > 1 else 0)]
-    for text in block.get("except") or []:
-        try:
-            hole = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            continue
+    for hole in filter(None, map(_network, block.get("except") or [])):
         if hole.version == network.version and hole.broadcast_address + 1 in network:
             picks.append(hole.broadcast_address + 1)
     return [str(ip) for ip in picks]
