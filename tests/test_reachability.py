@@ -259,6 +259,7 @@ def test_ports_by_number_range_protocol_and_name():
         return [policy("p", "data", {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"ports": list(ports)}]})]
 
     assert allowed(only({"port": 5432}), Flow("f", WEB, DB, 5432))
+    assert not allowed(only({"port": 5000}), Flow("f", WEB, DB, 5432))
     assert not allowed(only({"port": 5432, "protocol": "UDP"}), Flow("f", WEB, DB, 5432))
     assert allowed(only({"port": 5000, "endPort": 6000}), Flow("f", WEB, DB, 5432))
     assert not allowed(only({"port": 5000, "endPort": 5400}), Flow("f", WEB, DB, 5432))
