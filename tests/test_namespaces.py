@@ -199,3 +199,19 @@ def test_the_policy_pack_recognises_the_tenant_label_the_program_writes():
     from policies import guardrails
 
     assert guardrails.TENANT_LABEL == TENANT_LABEL
+
+
+@pytest.mark.parametrize("addr, peer", [
+    ("valkey.toolhive-system.svc.cluster.local:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "toolhive-system"}}}),
+    ("valkey.cache.svc.example.internal:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}}),
+    ("[fd00::5]:6379", {"ipBlock": {"cidr": "fd00::5/128"}}),
+    ("10.3.4.5:6379", {"ipBlock": {"cidr": "10.3.4.5/32"}}),
+    ("valkey:6379", None),  # the client's own namespace
+    ("redis.example.com:6379", None),  # outside the cluster: only an ipBlock the user declares can reach it
+])
+def test_a_service_address_becomes_the_peer_that_reaches_it(addr, peer):
+    from components.k8s import netpol
+
+    address = netpol.parse_address(addr)
+    assert address.port == 6379
+    assert netpol.address_peer(address) == peer
