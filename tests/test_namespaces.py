@@ -206,8 +206,10 @@ def test_the_policy_pack_recognises_the_tenant_label_the_program_writes():
     ("valkey.cache.svc.example.internal:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}}),
     ("[fd00::5]:6379", {"ipBlock": {"cidr": "fd00::5/128"}}),
     ("10.3.4.5:6379", {"ipBlock": {"cidr": "10.3.4.5/32"}}),
+    ("valkey.cache:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}}),
     ("valkey:6379", None),  # the client's own namespace
     ("redis.example.com:6379", None),  # outside the cluster: only an ipBlock the user declares can reach it
+    ("example.com.:6379", None),  # absolute: no search path
 ])
 def test_a_service_address_becomes_the_peer_that_reaches_it(addr, peer):
     from components.k8s import netpol

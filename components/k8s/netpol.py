@@ -119,10 +119,16 @@ def parse_address(addr: str) -> ServiceAddress:
         return ServiceAddress(host, port, ip=str(ipaddress.ip_address(host)))
     except ValueError:
         pass
+    # Pods resolve with ndots:5 and the search path `<ns>.svc.<domain> svc.<domain> <domain>`: `<svc>`
+    # is a Service of the client's namespace, `<svc>.<ns>` and `<svc>.<ns>.svc[.<domain>]` one of <ns>.
+    # A name ending in '.' is absolute (no search path).
+    absolute = host.endswith(".")
     labels = host.rstrip(".").split(".")
-    if len(labels) == 1:
-        return ServiceAddress(host, port, same_namespace=True)
     if len(labels) >= 3 and labels[2] == "svc":
+        return ServiceAddress(host, port, namespace=labels[1])
+    if not absolute and len(labels) == 1:
+        return ServiceAddress(host, port, same_namespace=True)
+    if not absolute and len(labels) == 2:
         return ServiceAddress(host, port, namespace=labels[1])
     return ServiceAddress(host, port)
 

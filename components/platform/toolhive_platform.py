@@ -31,7 +31,7 @@ class ToolHivePlatform(pulumi.ComponentResource):
             ns.name: TenantNamespace(f"tenant-{ns.name}", ns, crds=self.crds, protect=config.namespace_protect,
                                      redis_password=redis_password, session_store=session_store,
                                      client_of=[other.name for other in config.namespaces
-                                                if ns.name in other.network.allow_from],
+                                                if other.name != ns.name and ns.name in other.network.allow_from],
                                      opts=pulumi.ResourceOptions(parent=self))
             for ns in config.namespaces
         }
