@@ -10,7 +10,8 @@ DIR/policy-report.json (the policy pack over what was rendered, with the stack's
 `secure:` values are never decrypted: they render as a fixed placeholder. Digest lookups (ECR) are
 replaced by a stable offline stand-in.
 
-Exit 0 on success, 1 on a mandatory policy violation, 2 on a configuration error (message on stderr).
+Exit 0 on success, 1 on a mandatory policy violation, 2 on a configuration error or a required network
+flow the NetworkPolicies block (tools/validate/reachability.py; message on stderr).
 """
 from __future__ import annotations
 
@@ -189,6 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ConfigError as error:
         print(f"error: {stack_file.name}: {error}", file=sys.stderr)
+        return 2
+
+    # Hook for the offline dry run (tools/validate): the NetworkPolicies must let the platform's flows through.
+    from tools.validate import reachability
+    problems = reachability.check(kubernetes_objects(result.resources))
+    if problems:
+        print("\n".join(f"error: {stack_file.name}: {problem}" for problem in problems), file=sys.stderr)
         return 2
 
     objects = write_outputs(result, out_dir)
