@@ -276,6 +276,10 @@ class McpServerSpec(Scaling):
         return self.resources.as_spec() if self.resources is not None else SIZES[self.size]
 
 
+#: Go's net.IP.IsPrivate, which the operator uses: RFC 1918 and RFC 4193 (ULA), nothing more.
+_PRIVATE_NETWORKS = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")]
+
+
 def _refused_remote_host(url: str) -> str:
     """The hosts the v0.44.0 operator refuses for remoteUrl at reconcile, refused here at preview."""
     parts = urlsplit(url)
@@ -290,7 +294,8 @@ def _refused_remote_host(url: str) -> str:
         address = ipaddress.ip_address(host)
     except ValueError:
         return url
-    if address.is_loopback or address.is_link_local or address.is_private or address.is_unspecified:
+    if address.is_loopback or address.is_link_local or address.is_unspecified or any(
+            address in network for network in _PRIVATE_NETWORKS if network.version == address.version):
         raise ValueError(f"address {host} is loopback, link-local or private (RFC 1918/ULA); the operator refuses it")
     return url
 
