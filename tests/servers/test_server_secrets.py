@@ -153,3 +153,17 @@ def test_the_offline_renderer_never_calls_aws(monkeypatch, preview):
     secret = Rendered(result).object("Secret", "github-server-secrets", NS)
     assert secret["stringData"]["GITHUB_PERSONAL_ACCESS_TOKEN"] == SECRET_PLACEHOLDER
     assert offline_secret_reader(parse_reference("aws-sm://mcp/github#token")).startswith("offline-placeholder")
+
+
+def test_resolved_values_are_pulumi_secrets_before_any_resource_sees_them(aws):
+    """The Secret resource also marks its data secret; the value must be secret before it gets there."""
+    import pulumi
+
+    from components.secret_sources import resolve_secrets
+
+    def program():
+        values = resolve_secrets([("test", "aws-sm://mcp/github#token")], AwsSecretsManagerReader())
+        pulumi.export("is_secret", values["aws-sm://mcp/github#token"].is_secret())
+
+    result = run_program(program, config={"aws:region": REGION})
+    assert result.outputs["is_secret"] is True
