@@ -8,12 +8,14 @@ import yaml
 
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundle"
 IMAGE_KEYS = ("operator", "proxyRunner", "vmcp", "registryApi")
+#: libyaml's C parser when PyYAML has it (same documents, ~10x faster on the 2 MB of CRDs).
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @lru_cache(maxsize=None)
 def _load() -> dict:
     with open(BUNDLE_DIR / "releases.yaml", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=LOADER)
 
 
 def releases() -> dict[str, dict]:
@@ -41,7 +43,7 @@ def crd_documents(release: str) -> tuple[dict, ...]:
     docs = []
     for path in sorted(crd_dir(release).glob("*.yaml")):
         with open(path, encoding="utf-8") as handle:
-            docs.extend(doc for doc in yaml.safe_load_all(handle) if doc)
+            docs.extend(doc for doc in yaml.load_all(handle, Loader=LOADER) if doc)
     return tuple(sorted(docs, key=lambda doc: doc["metadata"]["name"]))
 
 
@@ -49,5 +51,5 @@ def crd_documents(release: str) -> tuple[dict, ...]:
 def manager_role_rules(release: str) -> tuple[dict, ...]:
     """The PolicyRules the release's operator needs (its upstream manager ClusterRole)."""
     with open(BUNDLE_DIR / releases()[release]["managerRole"], encoding="utf-8") as handle:
-        role = next(doc for doc in yaml.safe_load_all(handle) if doc)
+        role = next(doc for doc in yaml.load_all(handle, Loader=LOADER) if doc)
     return tuple(role["rules"])

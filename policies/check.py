@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 YAML_SUFFIXES = (".yaml", ".yml")
+#: libyaml's C parser when PyYAML has it: the same documents, ~10x faster (parsing was 96% of a check).
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class InputError(Exception):
@@ -130,7 +132,7 @@ def _read_text(path: Path) -> str:
 def _load_yaml_file(path: Path) -> list[ResourceView]:
     text = _read_text(path)
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = list(yaml.load_all(text, Loader=YAML_LOADER))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None)

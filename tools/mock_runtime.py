@@ -14,11 +14,12 @@ from typing import Any, Callable
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import engine_pb2
+from pulumi.runtime.proto import engine_pb2, resource_pb2, source_pb2
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 SECRET_PLACEHOLDER = "[secret]"
 UNKNOWN_PLACEHOLDER = "[unknown]"
@@ -181,12 +182,27 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                                    parent, spec.type or request.type, spec.name or request.name))
         return urns
 
+    def _echo(self, request) -> tuple[Any, dict]:
+        """MockMonitor.RegisterResource for mocks that echo inputs, without its round trip: it deserializes
+        the inputs and serializes them straight back; the request's own struct is that state already.
+        One deserialization serves the recording and the state getResource returns."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _ensure_event_loop()  # deserializing resource references needs one, as in MockMonitor
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        id_ = "" if self.mocks.preview else f"{request.name}-id"
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, inputs)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object), inputs
+
     def RegisterResourceOutputs(self, request):
         self.outputs_registered.add(request.urn)
         return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
+        if not isinstance(self.mocks, _EchoMocks) or request.type == STACK_TYPE:
+            response = super().RegisterResource(request)
+            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        else:
+            response, inputs = self._echo(request)
         self.registered.append(RegisteredResource(
             urn=response.urn,
             type=request.type,
@@ -197,7 +213,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             ignore_changes=list(request.ignoreChanges),
-            inputs=plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+            inputs=plain(inputs),
             aliases=self._alias_urns(request),
             provider=provider_urn(request.provider),
         ))
@@ -235,4 +251,15 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
         _sync_await(run_pulumi_func(body))
         return result
 
-    return contextvars.Context().run(in_fresh_context)
+    capture = pulumi_resource._get_stack_trace
+    pulumi_resource._get_stack_trace = _no_stack_trace
+    try:
+        return contextvars.Context().run(in_fresh_context)
+    finally:
+        pulumi_resource._get_stack_trace = capture
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    """The SDK walks the Python stack at every registration for the engine's source positions
+    (RegisterResourceRequest.stackTrace/sourcePosition); no mock reads them, so the recorder skips it."""
+    return source_pb2.StackTrace()

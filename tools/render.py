@@ -33,6 +33,9 @@ from components.errors import ConfigError  # noqa: E402
 from tools.mock_runtime import SECRET_PLACEHOLDER, ProgramRun, RegisteredResource, run_program  # noqa: E402
 
 PROJECT = "toolhive"
+#: libyaml's C loader and dumper when PyYAML has them: same documents and bytes, ~10x faster at scale.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # Kinds that others need to exist first, in the order they are applied (like Helm's install order).
 APPLY_ORDER = [
@@ -51,7 +54,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     """The config map of a Pulumi.<stack>.yaml, secure values replaced by the placeholder, and the secret keys."""
     try:
         with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle) or {}
+            document = yaml.load(handle, Loader=LOADER) or {}
     except OSError as error:
         raise StackFileError(f"{path}: cannot read: {error.strerror}") from None
     except yaml.YAMLError as error:
@@ -127,7 +130,7 @@ def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]
     out_dir.mkdir(parents=True, exist_ok=True)
     objects = kubernetes_objects(run_result.resources)
     with open(out_dir / "manifests.yaml", "w", encoding="utf-8") as handle:
-        yaml.safe_dump_all(objects, handle, sort_keys=False, default_flow_style=False, width=120)
+        dump_manifests(objects, handle)
     with open(out_dir / "resources.json", "w", encoding="utf-8") as handle:
         json.dump([r.as_json() for r in sorted(run_result.resources, key=lambda r: r.urn)], handle, indent=2)
     with open(out_dir / "outputs.json", "w", encoding="utf-8") as handle:
@@ -136,6 +139,37 @@ def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]
         json.dump(sorted((w.as_json() for w in run_result.warnings), key=lambda w: (w["urn"], w["message"])),
                   handle, indent=2)
     return objects
+
+
+def dump_manifests(objects: list[dict[str, Any]], handle) -> None:
+    """yaml.safe_dump_all(objects, width=120), byte for byte, mostly by libyaml's C emitter.
+
+    The two emitters differ only in how they fold a scalar that runs past the line width, so an object
+    whose scalars all end well before it (most of them) goes through C; the rest (the CRDs' long
+    descriptions) through the pure-Python emitter, as before.
+    """
+    for index, obj in enumerate(objects):
+        dumper = DUMPER if _never_folded(obj, 0) else yaml.SafeDumper
+        yaml.dump(obj, handle, Dumper=dumper, explicit_start=index > 0, sort_keys=False,
+                  default_flow_style=False, width=120)
+
+
+#: A scalar ending before this column is never folded (width 120, with room for quotes and escapes).
+_FOLD_SAFE_COLUMN = 100
+
+
+def _never_folded(value: Any, column: int) -> bool:
+    """No scalar of `value` (nested at `column`) can reach the fold width: a string of printable ASCII
+    without spaces has no place to fold; any other must end well before the width, even escaped."""
+    if isinstance(value, dict):
+        return all(_never_folded(key, column) and _never_folded(item, column + 2 if isinstance(item, (dict, list))
+                                                                else column + len(str(key)) + 2)
+                   for key, item in value.items())
+    if isinstance(value, list):
+        return all(_never_folded(item, column + 2) for item in value)
+    if isinstance(value, str) and not (value.isascii() and value.isprintable() and " " not in value):
+        return column + 6 * len(value) + 2 < _FOLD_SAFE_COLUMN  # \uXXXX: 6 columns per character at most
+    return True
 
 
 def config_schema() -> dict[str, Any]:
