@@ -145,13 +145,14 @@ class _ManifestLoader(YAML_LOADER):
         return super().resolve(kind, value, implicit)
 
 
-_STR, _MAP, _SEQ, _MERGE = (f"tag:yaml.org,2002:{name}" for name in ("str", "map", "seq", "merge"))
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{name}" for name in ("str", "map", "seq"))
 _SCALARS = {f"tag:yaml.org,2002:{name}": yaml.constructor.SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{name}"]
             for name in ("int", "float", "bool", "null", "timestamp")}
 
 
 class _Unusual(Exception):
-    """A node the direct build leaves to PyYAML's SafeConstructor (merge key, recursive alias, binary...)."""
+    """A node the direct build leaves to PyYAML's SafeConstructor (merge key, recursive alias, binary...):
+    any tag but str, map, seq and the plain scalars."""
 
 
 def _build(node, loader, open_nodes: set) -> Any:
@@ -169,8 +170,6 @@ def _build(node, loader, open_nodes: set) -> Any:
     else:
         value = {}
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                raise _Unusual
             key, item = _build(key_node, loader, open_nodes), _build(value_node, loader, open_nodes)
             try:
                 value[key] = item

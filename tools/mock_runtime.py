@@ -160,6 +160,9 @@ def provider_urn(reference: str) -> str:
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    #: Echo mocks skip MockMonitor's serialize/deserialize round trip (tests compare both paths).
+    echo_fast_path = True
+
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
@@ -189,7 +192,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         _ensure_event_loop()  # deserializing resource references needs one, as in MockMonitor
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
-        id_ = "" if self.mocks.preview else f"{request.name}-id"
+        id_, _ = self.mocks.new_resource(pulumi.runtime.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, inputs)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object), inputs
 
@@ -198,7 +203,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request):
-        if not isinstance(self.mocks, _EchoMocks) or request.type == STACK_TYPE:
+        if not (self.echo_fast_path and isinstance(self.mocks, _EchoMocks)) or request.type == STACK_TYPE:
             response = super().RegisterResource(request)
             inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         else:
