@@ -10,13 +10,18 @@ import pulumi
 from components.config.loader import load_stack_config
 from components.images import DigestResolver, resolve_images
 from components.platform.toolhive_platform import ToolHivePlatform
+from components.registry.git_sources import PinResolver
 
 
-def run(digest_resolver: DigestResolver | None = None) -> ToolHivePlatform:
-    """Everything is validated (config, images) before the first resource is registered."""
+def run(digest_resolver: DigestResolver | None = None, pins: PinResolver | None = None) -> ToolHivePlatform:
+    """Everything is validated (config, images, registry data and pins) before the first resource is registered.
+
+    `pins` resolves the registry's git sources: the engine entry point resolves online and records the
+    commits in registry/sources.lock.json; the default (the offline renderer, tests) reads that lock only.
+    """
     config = load_stack_config()
     images = resolve_images(config.images, digest_resolver)
-    platform = ToolHivePlatform("toolhive", config, images)
+    platform = ToolHivePlatform("toolhive", config, images, pins=pins)
     for key, value in platform.outputs.items():
         pulumi.export(key, value)
     return platform

@@ -1,0 +1,77 @@
+"""NetworkPolicies of the registry: only the configured client namespaces in; out only what it needs.
+
+Out: DNS, the database, the Kubernetes API server (kubernetes source), and the git/api/OIDC endpoints
+(HTTPS, SSH for ssh:// repositories; a configured CIDR where one is given, else anywhere on those ports).
+The in-cluster PostgreSQL accepts only the registry pods and talks to nothing.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.k8s import naming
+from components.k8s.labels import selector_labels
+from components.registry import plan as paths
+from components.registry.plan import RegistryPlan
+
+ANYWHERE = "0.0.0.0/0"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def _namespaces(names: list[str]) -> dict:
+    return {"namespaceSelector": {"matchExpressions": [
+        {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(set(names))}]}}
+
+
+def _to(cidr: str | None, *ports: int) -> dict:
+    return {"to": [{"ipBlock": {"cidr": cidr or ANYWHERE}}], "ports": [{"protocol": "TCP", "port": p} for p in ports]}
+
+
+def registry_egress(plan: RegistryPlan) -> list[dict]:
+    config = plan.config
+    rules = [{"to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "kube-system"}},
+                      "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+              "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]
+    if config.database.in_cluster is not None:
+        rules.append({"to": [{"podSelector": {"matchLabels": selector_labels(paths.database_service_name(plan.name))}}],
+                      "ports": [{"protocol": "TCP", "port": paths.POSTGRES_PORT}]})
+    else:
+        rules.append(_to(config.database.external.cidr, config.database.external.port))
+    if plan.watch_namespaces:
+        rules.append(_to(config.network.api_server_cidr, 443, 6443))
+    endpoints = [s.git.repository for s in config.sources if s.git] + [s.api.endpoint for s in config.sources if s.api]
+    endpoints += [p.issuer_url for p in config.auth.providers]
+    ports = sorted({22 if urlparse(url).scheme == "ssh" or "@" in url.split("/")[0] else 443 for url in endpoints})
+    if ports:
+        rules.append(_to(None, *ports))
+    rules += [_to(rule.cidr, *rule.ports) for rule in config.network.egress]
+    return rules
+
+
+def registry_network_policies(parent: pulumi.Resource, plan: RegistryPlan, labels: dict, pod_labels: dict,
+                              depends_on: list) -> list[k8s.networking.v1.NetworkPolicy]:
+    config, ns = plan.config, plan.namespace
+    clients = list(config.network.allow_from) + (list(config.ingress.from_namespaces) if config.ingress else [])
+    ingress = [{"from": [_namespaces(clients)], "ports": [{"protocol": "TCP", "port": 8080}]}] if clients else []
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
+    policies = [k8s.networking.v1.NetworkPolicy(
+        naming.resource_name(ns, "networkpolicy", f"{plan.name}-api"),
+        metadata={"name": f"{plan.name}-api", "namespace": ns, "labels": labels},
+        spec={"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Ingress", "Egress"],
+              "ingress": ingress, "egress": registry_egress(plan)},
+        opts=opts,
+    )]
+    if config.database.in_cluster is not None:
+        database = paths.database_service_name(plan.name)
+        policies.append(k8s.networking.v1.NetworkPolicy(
+            naming.resource_name(ns, "networkpolicy", database),
+            metadata={"name": database, "namespace": ns, "labels": labels},
+            spec={"podSelector": {"matchLabels": selector_labels(database)}, "policyTypes": ["Ingress", "Egress"],
+                  "ingress": [{"from": [{"podSelector": {"matchLabels": pod_labels}}],
+                               "ports": [{"protocol": "TCP", "port": paths.POSTGRES_PORT}]}],
+                  "egress": []},
+            opts=opts,
+        ))
+    return policies
