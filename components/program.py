@@ -11,6 +11,7 @@ from components.config.loader import load_stack_config
 from components.images import DigestResolver, resolve_images
 from components.platform.toolhive_platform import ToolHivePlatform
 from components.registry.git_sources import PinResolver
+from components.registry.images import registry_images
 
 
 def run(digest_resolver: DigestResolver | None = None, pins: PinResolver | None = None) -> ToolHivePlatform:
@@ -21,7 +22,8 @@ def run(digest_resolver: DigestResolver | None = None, pins: PinResolver | None 
     """
     config = load_stack_config()
     images = resolve_images(config.images, digest_resolver)
-    platform = ToolHivePlatform("toolhive", config, images, pins=pins)
+    extra = registry_images(config, digest_resolver) if config.registry is not None else {}
+    platform = ToolHivePlatform("toolhive", config, images, pins=pins, registry_images=extra)
     for key, value in platform.outputs.items():
         pulumi.export(key, value)
     return platform

@@ -8,7 +8,7 @@ from components.platform.crds import ToolHiveCrds
 from components.platform.namespaces import TenantNamespace
 from components.platform.operator import ToolHiveOperator
 from components.platform.team_rbac import TeamRbac
-from components.images import with_mirror
+from components.registry.images import POSTGRES, SETUP
 from components.registry.git_sources import PinResolver
 from components.registry.plan import plan_registry
 from components.registry.server import RegistryServer
@@ -18,7 +18,8 @@ class ToolHivePlatform(pulumi.ComponentResource):
     """Composes the capabilities in the order a cluster needs them: CRDs first, then the rest."""
 
     def __init__(self, name: str, config: StackConfig, images: dict[str, str],
-                 opts: pulumi.ResourceOptions | None = None, pins: PinResolver | None = None):
+                 opts: pulumi.ResourceOptions | None = None, pins: PinResolver | None = None,
+                 registry_images: dict[str, str] | None = None):
         # The registry's data, pins and secrets are checked before anything is registered.
         registry_plan = (plan_registry(config.registry, namespace=config.registry_namespace,
                                        tenant_namespaces=[ns.name for ns in config.namespaces], pins=pins)
@@ -64,11 +65,10 @@ class ToolHivePlatform(pulumi.ComponentResource):
         self.registry = None
         if registry_plan is not None:
             in_namespace = {**namespace_resources, self.operator.namespace_name: self.operator.namespace}
-            database = config.registry.database.in_cluster
+            extra = registry_images or {}
             self.registry = RegistryServer(
                 "registry", registry_plan, images=images, crds=self.crds,
-                setup_image=with_mirror(config.registry.setup_image, config.images.mirror),
-                postgres_image=with_mirror(database.image if database else config.registry.setup_image, config.images.mirror),
+                setup_image=extra[SETUP], postgres_image=extra.get(POSTGRES),
                 namespace_resources=namespace_resources,
                 depends_on=[in_namespace[config.registry_namespace]],
                 opts=pulumi.ResourceOptions(parent=self))
