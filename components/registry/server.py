@@ -16,6 +16,7 @@ import hashlib
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.images import ImageRef
 from components.k8s import naming
 from components.k8s.labels import selector_labels, standard_labels
 from components.k8s.security import container_security_context, pod_security_context
@@ -67,7 +68,7 @@ class RegistryServer(pulumi.ComponentResource):
         super().__init__("toolhive:registry:RegistryServer", name, None, opts)
         self.plan = plan
         ns, registry = plan.namespace, plan.name
-        labels = standard_labels(registry, "registry-api", version=images["registryApi"].rsplit(":", 1)[-1].split("@")[0])
+        labels = standard_labels(registry, "registry-api", version=ImageRef.parse(images["registryApi"]).tag)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
         # Registry data from this repository: the name carries the content hash, so new data is a new
