@@ -14,8 +14,54 @@ from pydantic import AfterValidator, Field, model_validator
 
 from components.config.base import KeyedError, Model, Name, ObjectName, Port, Quantity, _matches
 from components.config.operator import ResourceAmounts
-from components.registry.server_config import (Claims, Filter, GoDuration, HttpsUrl, SYNCED_KINDS, Url,
-                                               SOURCE_KINDS)
+
+# Shared with the config.yaml model (components/registry/server_config.py), which imports them from here.
+_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+
+
+def _go_duration(value: str) -> str:
+    if not _GO_DURATION.match(value):
+        raise ValueError(f"{value!r} is not a Go duration such as 30s, 15m or 1h")
+    return value
+
+
+def _absolute(value: str) -> str:
+    if not value.startswith("/") or "/../" in f"{value}/":
+        raise ValueError(f"{value!r} is not an absolute path")
+    return value
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError(f"{value!r} must be an https:// URL")
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^(https?|ssh|git|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$", value):
+        raise ValueError(f"{value!r} is not a URL (https://, http://, ssh://, file:// or user@host:path)")
+    return value
+
+
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
+AbsolutePath = Annotated[str, AfterValidator(_absolute)]
+HttpsUrl = Annotated[str, AfterValidator(_https)]
+Url = Annotated[str, AfterValidator(_url)]
+
+
+class Patterns(Model):
+    include: Optional[list[str]] = Field(None, description="Glob patterns to keep.")
+    exclude: Optional[list[str]] = Field(None, description="Glob patterns to drop (applied after include).")
+
+
+class Filter(Model):
+    names: Optional[Patterns] = None
+    tags: Optional[Patterns] = None
+
+
+Claims = dict[str, str | list[str]]
+SOURCE_KINDS = ("git", "api", "file", "managed", "kubernetes")
+SYNCED_KINDS = ("git", "api", "file")
 
 DEFAULT_NAME = "toolhive-registry"
 DEFAULT_POSTGRES_IMAGE = "docker.io/library/postgres:17.6-alpine"

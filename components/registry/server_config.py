@@ -9,47 +9,15 @@ deployment can prove each one lies under a volumeMount.
 """
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal, Optional
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.config.base import KeyedError, Name, Port
-
-_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
-
-
-def _go_duration(value: str) -> str:
-    if not _GO_DURATION.match(value):
-        raise ValueError(f"{value!r} is not a Go duration such as 30s, 15m or 1h")
-    return value
-
-
-def _absolute(value: str) -> str:
-    if not value.startswith("/") or "/../" in f"{value}/":
-        raise ValueError(f"{value!r} is not an absolute path")
-    return value
-
-
-def _https(value: str) -> str:
-    if not value.startswith("https://"):
-        raise ValueError(f"{value!r} must be an https:// URL")
-    return value
-
-
-def _url(value: str) -> str:
-    if not re.match(r"^(https?|ssh|git|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$", value):
-        raise ValueError(f"{value!r} is not a URL (https://, http://, ssh://, file:// or user@host:path)")
-    return value
-
-
-GoDuration = Annotated[str, AfterValidator(_go_duration)]
-AbsolutePath = Annotated[str, AfterValidator(_absolute)]
-HttpsUrl = Annotated[str, AfterValidator(_https)]
-Url = Annotated[str, AfterValidator(_url)]
-
+from components.config.registry import (SOURCE_KINDS, SYNCED_KINDS, AbsolutePath, Claims, Filter, GoDuration,
+                                         HttpsUrl, Url)
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
@@ -100,21 +68,6 @@ class KubernetesSource(_Model):
 
 class SyncPolicy(_Model):
     interval: GoDuration
-
-
-class Patterns(_Model):
-    include: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
-
-
-class Filter(_Model):
-    names: Optional[Patterns] = None
-    tags: Optional[Patterns] = None
-
-
-Claims = dict[str, str | list[str]]
-SOURCE_KINDS = ("git", "api", "file", "managed", "kubernetes")
-SYNCED_KINDS = ("git", "api", "file")
 
 
 class Source(_Model):
