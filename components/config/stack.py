@@ -63,6 +63,15 @@ class StackConfig(Model):
             if self.operator.default_redis.existing_secret:
                 raise KeyedError(("defaultRedisPassword",), "conflicts with toolhive:operator.defaultRedis.existingSecret; set one of them")
         rbac = self.operator.rbac
+        for index, name in enumerate(rbac.allowed_namespaces):
+            if name not in names and name not in rbac.external_namespaces:
+                raise KeyedError(("operator", "rbac", "allowedNamespaces", index),
+                                 f"{name!r} is not a tenant namespace of this stack (toolhive:namespaces); declare it in "
+                                 "toolhive:operator.rbac.externalNamespaces if it exists outside the stack")
+        for index, name in enumerate(rbac.external_namespaces):
+            if name in names:
+                raise KeyedError(("operator", "rbac", "externalNamespaces", index),
+                                 f"{name!r} is a tenant namespace this stack creates, not an external one")
         if rbac.scope == "namespace" and not self.watched_namespaces:
             raise KeyedError(
                 ("operator", "rbac", "allowedNamespaces"),

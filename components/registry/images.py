@@ -3,7 +3,7 @@ the setup-pgpass init container. Mirrored and digest-pinned exactly like the bun
 from __future__ import annotations
 
 from components.config import StackConfig
-from components.images import DigestResolver, resolve_references, with_mirror
+from components.images import DigestResolver, mirrored, resolve_references
 
 POSTGRES = "registryPostgres"
 SETUP = "registrySetup"
@@ -16,5 +16,5 @@ def registry_images(config: StackConfig, resolver: DigestResolver | None = None)
     if registry.database.in_cluster is not None:
         refs[POSTGRES] = registry.database.in_cluster.image
         keys[POSTGRES] = "toolhive:registry.database.inCluster.image"
-    mirrored = {key: with_mirror(ref, config.images.mirror) for key, ref in refs.items()}
-    return resolve_references(mirrored, config.images, resolver, keys.__getitem__)
+    through_mirrors = {key: mirrored(ref, config.images.registry_mirrors) for key, ref in refs.items()}
+    return resolve_references(through_mirrors, config.images, resolver, keys.__getitem__)
