@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import pulumi
 
+from components.config.cluster import require_target
 from components.config.loader import load_stack_config
 from components.images import DigestResolver, resolve_images
+from components.platform.helm_adoption import adoptable_objects, patch_force_transformation
+from components.platform.provider import cluster_provider
 from components.platform.toolhive_platform import ToolHivePlatform
 from components.registry.git_sources import PinResolver
 from components.registry.images import registry_images
+from components.registry.plan import plan_registry
 
 
 def run(digest_resolver: DigestResolver | None = None, pins: PinResolver | None = None) -> ToolHivePlatform:
@@ -21,9 +25,18 @@ def run(digest_resolver: DigestResolver | None = None, pins: PinResolver | None 
     commits in registry/sources.lock.json; the default (the offline renderer, tests) reads that lock only.
     """
     config = load_stack_config()
+    require_target(config.cluster)
     images = resolve_images(config.images, digest_resolver)
+    # The registry's data, pins and secrets are checked before anything is registered.
+    registry = (plan_registry(config.registry, namespace=config.registry_namespace,
+                              tenant_namespaces=[ns.name for ns in config.namespaces], pins=pins)
+                if config.registry is not None else None)
     extra = registry_images(config, digest_resolver) if config.registry is not None else {}
-    platform = ToolHivePlatform("toolhive", config, images, pins=pins, registry_images=extra)
+    # One explicit provider for every Kubernetes object: the cluster the stack names, never the ambient one.
+    provider = cluster_provider(config.cluster)
+    adopt = [patch_force_transformation(adoptable_objects(config))] if config.cluster.adopt_existing else []
+    platform = ToolHivePlatform("toolhive", config, images, registry_plan=registry, registry_images=extra,
+                                opts=pulumi.ResourceOptions(providers=[provider], transformations=adopt))
     for key, value in platform.outputs.items():
         pulumi.export(key, value)
     return platform

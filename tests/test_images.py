@@ -10,7 +10,7 @@ from moto import mock_aws
 from components.config.loader import parse_stack_config
 from components.errors import ConfigError
 from components.images import EcrDigestResolver, ImageRef, mirrored, resolve_images
-from tests.conftest import deployment_env, render_config
+from tests.conftest import TEST_CLUSTER, deployment_env, render_config
 from tools.mock_runtime import ProgramRun
 
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -228,7 +228,8 @@ def test_missing_image_fails_preview_before_any_resource(ecr, preview):
     registered = ProgramRun()
     with pytest.raises(ConfigError):
         run_program(lambda: run(EcrDigestResolver()), preview=preview, result=registered,
-                    config={"toolhive:images": {"mirrors": GHCR_MIRROR, "digestSource": "ecr"}})
+                    config={"toolhive:images": {"mirrors": GHCR_MIRROR, "digestSource": "ecr"},
+                            "toolhive:cluster": TEST_CLUSTER})
     assert [r.type for r in registered.resources] == ["pulumi:pulumi:Stack"]
 
 

@@ -56,10 +56,12 @@ def secret_values(monkeypatch):
 
 @pytest.mark.parametrize("password", VERBATIM, ids=["number", "null", "bool", "object", "list", "quotes-newlines", "spaces"])
 def test_a_secret_is_written_exactly_as_given_and_stays_secret(password, secret_values, preview):
+    from tests.conftest import TEST_CLUSTER
     from tools.render import render
 
     run = render({"toolhive:operator": {"defaultRedis": {"addr": "valkey.cache:6379"}},
-                  "toolhive:defaultRedisPassword": password, "toolhive:namespaces": [{"name": "team-a"}]},
+                  "toolhive:defaultRedisPassword": password, "toolhive:namespaces": [{"name": "team-a"}],
+                  "toolhive:cluster": TEST_CLUSTER},
                  ["toolhive:defaultRedisPassword"], stack="secrets", preview=preview)
     (secret,) = [r.inputs for r in run.resources if r.type == "kubernetes:core/v1:Secret"]
     assert secret["stringData"] == ("secret", {"redis-password": password})

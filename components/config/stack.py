@@ -6,6 +6,7 @@ from typing import Optional
 from pydantic import Field, SecretStr, model_validator
 
 from components.config.base import KeyedError, Model
+from components.config.cluster import ClusterConfig
 from components.config.images import ImagesConfig
 from components.config.operator import OperatorConfig
 from components.config.registry import RegistryConfig
@@ -45,6 +46,8 @@ class StackConfig(Model):
         "toolhive:defaultRedisPassword`. The program writes it as a Secret into every tenant namespace "
         "(workload pods reference it there) and points the operator at it.",
     )
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The cluster this stack deploys to "
+                                   "(its own Kubernetes provider) and Helm-chart adoption.")
     registry: Optional[RegistryConfig] = Field(
         None, description="The MCP registry server (thv-registry-api): sources, registries, database, auth. "
         "Unset: no registry.")

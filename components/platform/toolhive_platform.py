@@ -9,8 +9,7 @@ from components.platform.namespaces import TenantNamespace
 from components.platform.operator import ToolHiveOperator
 from components.platform.team_rbac import TeamRbac
 from components.registry.images import POSTGRES, SETUP
-from components.registry.git_sources import PinResolver
-from components.registry.plan import plan_registry
+from components.registry.plan import RegistryPlan
 from components.registry.server import RegistryServer
 
 
@@ -18,12 +17,8 @@ class ToolHivePlatform(pulumi.ComponentResource):
     """Composes the capabilities in the order a cluster needs them: CRDs first, then the rest."""
 
     def __init__(self, name: str, config: StackConfig, images: dict[str, str],
-                 opts: pulumi.ResourceOptions | None = None, pins: PinResolver | None = None,
+                 opts: pulumi.ResourceOptions | None = None, registry_plan: RegistryPlan | None = None,
                  registry_images: dict[str, str] | None = None):
-        # The registry's data, pins and secrets are checked before anything is registered.
-        registry_plan = (plan_registry(config.registry, namespace=config.registry_namespace,
-                                       tenant_namespaces=[ns.name for ns in config.namespaces], pins=pins)
-                         if config.registry is not None else None)
         super().__init__("toolhive:platform:Platform", name, None, opts)
         release = config.images.release
 
