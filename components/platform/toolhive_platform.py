@@ -65,7 +65,7 @@ class ToolHivePlatform(pulumi.ComponentResource):
                 "registry", registry_plan, images=images, crds=self.crds,
                 setup_image=extra[SETUP], postgres_image=extra.get(POSTGRES),
                 namespace_resources=namespace_resources,
-                depends_on=[in_namespace[config.registry_namespace]],
+                depends_on=[in_namespace[config.registry_namespace]], protect_namespace=config.namespace_protect,
                 opts=pulumi.ResourceOptions(parent=self))
 
         self.outputs = {

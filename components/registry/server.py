@@ -64,7 +64,8 @@ def registry_urls(plan: RegistryPlan) -> dict[str, str]:
 class RegistryServer(pulumi.ComponentResource):
     def __init__(self, name: str, plan: RegistryPlan, *, images: dict[str, str], setup_image: str,
                  postgres_image: str, crds, namespace_resources: dict[str, pulumi.Resource],
-                 depends_on: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
+                 depends_on: list[pulumi.Resource], protect_namespace: bool = True,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:registry:RegistryServer", name, None, opts)
         self.plan = plan
         ns, registry = plan.namespace, plan.name
@@ -111,7 +112,8 @@ class RegistryServer(pulumi.ComponentResource):
         else:
             self._standalone(plan, labels, images, setup_image, prerequisites)
 
-        self.network_policies = registry_network_policies(self, plan, labels, registry_pod_labels(plan), depends_on)
+        self.network_policies = registry_network_policies(self, plan, labels, registry_pod_labels(plan), depends_on,
+                                                          protect=protect_namespace)
         self.ingress = self._ingress(plan, labels, depends_on) if plan.config.ingress else None
 
         self.urls = registry_urls(plan)

@@ -358,3 +358,11 @@ def test_staging_and_prod_use_an_external_database_oauth_and_git_pinned_to_a_com
     assert config.auth.mode == "oauth" and config.database.ssl_mode == "verify-full"
     assert config.database.migration_user
     assert not rendered.objects("StatefulSet")
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_registry_network_policies_are_retained_and_protected_like_their_namespace(protect):
+    rendered = render_config({"namespaces": TENANTS, "registry": DEV, "namespaceProtect": protect})
+    policies = [r for r in rendered.k8s_resources("NetworkPolicy") if r.inputs["metadata"]["namespace"] == NS]
+    assert len(policies) == 2
+    assert all(p.retain_on_delete and p.protect == protect for p in policies)
