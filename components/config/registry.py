@@ -66,9 +66,11 @@ SYNCED_KINDS = ("git", "api", "file")
 DEFAULT_NAME = "toolhive-registry"
 DEFAULT_POSTGRES_IMAGE = "docker.io/library/postgres:17.6-alpine"
 
-_SECRET_SOURCE = re.compile(r"^config:(?!toolhive:)[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
+# The reference syntax of the per-server secret sources (pulumi-config://ns:key); aws-sm:// joins when
+# components/secret_sources.py lands on main.
+_SECRET_SOURCE = re.compile(r"^pulumi-config://(?!toolhive:)[A-Za-z0-9_-]+:[A-Za-z0-9_.-]+$")
 SecretSource = Annotated[str, AfterValidator(_matches(
-    _SECRET_SOURCE, "a secret source: config:<namespace>:<key>, a Pulumi config key set with --secret "
+    _SECRET_SOURCE, "a secret source: pulumi-config://<namespace>:<key>, a Pulumi config key set with --secret "
     "(outside the toolhive: namespace)"))]
 RepoPath = Annotated[str, AfterValidator(_matches(
     re.compile(r"^(?!/)(?!.*\.\.)[A-Za-z0-9_./-]+\.json$"), "a .json file path relative to the project root"))]
@@ -180,7 +182,7 @@ class ExternalDatabase(Model):
     host: str = Field(min_length=1)
     port: Port = 5432
     cidr: Optional[str] = Field(None, description="Network of the database, for the egress NetworkPolicy.")
-    password: SecretSource = Field(description="Password of `user`: config:<namespace>:<key> set with --secret.")
+    password: SecretSource = Field(description="Password of `user`: pulumi-config://<namespace>:<key>, set with --secret.")
     migration_user: Optional[str] = None
     migration_password: Optional[SecretSource] = Field(None, description="Password of migrationUser.")
 

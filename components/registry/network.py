@@ -51,11 +51,12 @@ def registry_egress(plan: RegistryPlan) -> list[dict]:
 
 
 def registry_network_policies(parent: pulumi.Resource, plan: RegistryPlan, labels: dict, pod_labels: dict,
-                              depends_on: list) -> list[k8s.networking.v1.NetworkPolicy]:
+                              depends_on: list, *, protect: bool) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Retained and protected like the namespace they fence (a destroy never leaves the namespace open)."""
     config, ns = plan.config, plan.namespace
     clients = list(config.network.allow_from) + (list(config.ingress.from_namespaces) if config.ingress else [])
     ingress = [{"from": [_namespaces(clients)], "ports": [{"protocol": "TCP", "port": 8080}]}] if clients else []
-    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on, retain_on_delete=True, protect=protect)
     policies = [k8s.networking.v1.NetworkPolicy(
         naming.resource_name(ns, "networkpolicy", f"{plan.name}-api"),
         metadata={"name": f"{plan.name}-api", "namespace": ns, "labels": labels},

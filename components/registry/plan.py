@@ -226,8 +226,8 @@ def _database(config: RegistryConfig, namespace: str, problems: list[str]) -> tu
 
 
 def _secret_config(source: str, key: str, problems: list[str]) -> Optional[pulumi.Output]:
-    """A password from Pulumi config (`config:<namespace>:<name>`), which must have been set with --secret."""
-    _, namespace, name = source.split(":", 2)
+    """A password from Pulumi config (`pulumi-config://<namespace>:<name>`), which must be set with --secret."""
+    namespace, name = source.removeprefix("pulumi-config://").split(":", 1)
     full_key = f"{namespace}:{name}"
     if runtime_config.get_config(full_key) is None:
         problems.append(f"{key}: Pulumi config key {full_key} is not set; "

@@ -29,8 +29,8 @@ FULL = {
         {"name": "custom", "managed": {}},
         {"name": "cluster", "kubernetes": {}},
     ],
-    "database": {"external": {"host": "db.example.com", "cidr": "10.0.0.0/16", "password": "config:registry:dbPassword",
-                              "migrationUser": "migrator", "migrationPassword": "config:registry:dbMigrationPassword"}},
+    "database": {"external": {"host": "db.example.com", "cidr": "10.0.0.0/16", "password": "pulumi-config://registry:dbPassword",
+                              "migrationUser": "migrator", "migrationPassword": "pulumi-config://registry:dbMigrationPassword"}},
     "auth": {"mode": "oauth", "resourceUrl": "https://registry.example.com", "providers": [
         {"name": "sso", "issuerUrl": "https://auth.example.com", "audience": "api://registry", "clientId": "registry",
          "clientSecret": {"name": "sso-client", "key": "secret"}, "caCert": {"name": "sso-ca", "key": "ca.crt"}}]},
