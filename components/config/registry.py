@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from components.config.base import KeyedError, Model, Name, ObjectName, Port, Quantity, _matches
 from components.config.operator import ResourceAmounts
+from components.secret_sources import SecretRef, parse_reference
 
 # Shared with the config.yaml model (components/registry/server_config.py), which imports them from here.
 _GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
@@ -66,12 +67,17 @@ SYNCED_KINDS = ("git", "api", "file")
 DEFAULT_NAME = "toolhive-registry"
 DEFAULT_POSTGRES_IMAGE = "docker.io/library/postgres:17.6-alpine"
 
-# The reference syntax of the per-server secret sources (pulumi-config://ns:key); aws-sm:// joins when
-# components/secret_sources.py lands on main.
-_SECRET_SOURCE = re.compile(r"^pulumi-config://(?!toolhive:)[A-Za-z0-9_-]+:[A-Za-z0-9_.-]+$")
-SecretSource = Annotated[str, AfterValidator(_matches(
-    _SECRET_SOURCE, "a secret source: pulumi-config://<namespace>:<key>, a Pulumi config key set with --secret "
-    "(outside the toolhive: namespace)"))]
+
+
+def _read_at_deploy(text: str) -> str:
+    if not parse_reference(text).read_at_deploy:
+        raise ValueError(f"{text!r}: the program writes the pgpass file, so it must read the password: use "
+                         "aws-sm://<name>[#key] or pulumi-config://<namespace>:<key>")
+    return text
+
+
+# A password the program reads at deploy time (components/secret_sources.py, shared with the MCP servers).
+SecretSource = Annotated[SecretRef, AfterValidator(_read_at_deploy)]
 RepoPath = Annotated[str, AfterValidator(_matches(
     re.compile(r"^(?!/)(?!.*\.\.)[A-Za-z0-9_./-]+\.json$"), "a .json file path relative to the project root"))]
 
@@ -182,7 +188,7 @@ class ExternalDatabase(Model):
     host: str = Field(min_length=1)
     port: Port = 5432
     cidr: Optional[str] = Field(None, description="Network of the database, for the egress NetworkPolicy.")
-    password: SecretSource = Field(description="Password of `user`: pulumi-config://<namespace>:<key>, set with --secret.")
+    password: SecretSource = Field(description="Password of `user`: aws-sm://<name>[#key] or pulumi-config://<namespace>:<key>.")
     migration_user: Optional[str] = None
     migration_password: Optional[SecretSource] = Field(None, description="Password of migrationUser.")
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Optional
 
 import pulumi
-from pulumi.runtime import config as runtime_config
 
 from components.config.registry import RegistryConfig, SourceSpec
 from components.errors import ConfigError
@@ -83,9 +82,23 @@ def database_service_name(registry: str) -> str:
     return f"{registry}-postgres"
 
 
+def registry_secret_requests(config: Optional[RegistryConfig]) -> list[tuple[str, str]]:
+    """(owner, reference) of every password the registry reads at deploy time (components/secret_sources)."""
+    external = config.database.external if config is not None else None
+    if external is None:
+        return []
+    key = "toolhive:registry.database.external"
+    requests = [(f"{key}.password", external.password)]
+    if external.migration_password:
+        requests.append((f"{key}.migrationPassword", external.migration_password))
+    return requests
+
+
 def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: list[str],
-                  pins: Optional[PinResolver] = None, project_root: Path = PROJECT_ROOT) -> RegistryPlan:
-    """The validated plan, or a ConfigError listing every problem."""
+                  pins: Optional[PinResolver] = None, secret_values: Optional[dict[str, pulumi.Output]] = None,
+                  project_root: Path = PROJECT_ROOT) -> RegistryPlan:
+    """The validated plan, or a ConfigError listing every problem. `secret_values` holds the resolved
+    passwords (resolve_secrets over registry_secret_requests)."""
     pins = pins or LockedResolver()
     problems: list[str] = []
     mounts: list[Mount] = []
@@ -144,7 +157,7 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
         sources.append(entry)
 
     auth = _auth(config, mounts)
-    database, host, passwords = _database(config, namespace, problems)
+    database, host, passwords = _database(config, namespace, secret_values or {}, problems)
     if problems:
         raise ConfigError(problems)
     document = {
@@ -202,7 +215,7 @@ def _auth(config: RegistryConfig, mounts: list[Mount]) -> dict:
     return result
 
 
-def _database(config: RegistryConfig, namespace: str, problems: list[str]) -> tuple[dict, str, dict]:
+def _database(config: RegistryConfig, namespace: str, secret_values: dict, problems: list[str]) -> tuple[dict, str, dict]:
     db = config.database
     passwords: dict[str, pulumi.Output] = {}
     if db.external is not None:
@@ -211,9 +224,10 @@ def _database(config: RegistryConfig, namespace: str, problems: list[str]) -> tu
                                          ("migrationPassword", db.external.migration_user, db.external.migration_password)):
             if source is None:
                 continue
-            value = _secret_config(source, f"toolhive:registry.database.external.{field_name}", problems)
-            if value is not None:
-                passwords[user] = value
+            if source in secret_values:
+                passwords[user] = secret_values[source]
+            else:
+                problems.append(f"toolhive:registry.database.external.{field_name}: {source} was not resolved")
     else:
         host, port = f"{database_service_name(config.name)}.{namespace}.svc.cluster.local", POSTGRES_PORT
     document = {"host": host, "port": port, "user": db.user, "database": db.database, "sslMode": db.ssl_mode}
@@ -223,18 +237,3 @@ def _database(config: RegistryConfig, namespace: str, problems: list[str]) -> tu
         if getattr(db, key) is not None:
             document[sc.to_camel(key)] = getattr(db, key)
     return document, host, passwords
-
-
-def _secret_config(source: str, key: str, problems: list[str]) -> Optional[pulumi.Output]:
-    """A password from Pulumi config (`pulumi-config://<namespace>:<name>`), which must be set with --secret."""
-    namespace, name = source.removeprefix("pulumi-config://").split(":", 1)
-    full_key = f"{namespace}:{name}"
-    if runtime_config.get_config(full_key) is None:
-        problems.append(f"{key}: Pulumi config key {full_key} is not set; "
-                        f"set it with `pulumi config set --secret {full_key} <password>`")
-        return None
-    if not runtime_config.is_config_secret(full_key):
-        problems.append(f"{key}: Pulumi config key {full_key} must be set as a secret, never in plaintext: "
-                        f"pulumi config set --secret {full_key} <password>")
-        return None
-    return pulumi.Config(namespace).require_secret(name)

@@ -221,8 +221,10 @@ def test_dev_runs_postgresql_in_the_cluster_as_a_restricted_statefulset_with_a_p
 
 
 @pytest.mark.parametrize("secrets, message", [
-    ({}, "toolhive:registry.database.external.password: Pulumi config key registry:dbPassword is not set"),
-    ({"registry:dbPassword": "x", "registry:dbMigrationPassword": "y"}, "must be set as a secret, never in plaintext"),
+    ({}, "toolhive:registry.database.external.password: pulumi-config://registry:dbPassword: config key "
+         "registry:dbPassword is not set"),
+    ({"registry:dbPassword": "x", "registry:dbMigrationPassword": "y"},
+     "toolhive:registry.database.external.password: .* is set in plaintext"),
 ])
 def test_external_database_passwords_must_be_pulumi_secrets(secrets, message):
     with pytest.raises(ConfigError, match=message):
@@ -322,7 +324,9 @@ def test_outputs_name_the_registry_its_urls_and_every_source_with_its_pin(which,
     ({"registry": {"sources": [{"name": "x", "git": {"repository": "https://a/b.git", "path": "r.json"}}]}},
      r"toolhive:registry.sources\[0\].git.branch: set exactly one of branch, tag and commit"),
     ({"registry": {**DEV, "database": {"external": {"host": "db", "password": "hunter2"}}}},
-     "toolhive:registry.database.external.password: 'hunter2' is not a secret source"),
+     "toolhive:registry.database.external.password: 'hunter2' is not a secret reference"),
+    ({"registry": {**DEV, "database": {"external": {"host": "db", "password": "k8s-secret://db#password"}}}},
+     "toolhive:registry.database.external.password: 'k8s-secret://db#password': the program writes the pgpass"),
 ])
 def test_bad_registry_config_names_the_key(toolhive, message):
     with pytest.raises(ConfigError, match=message):
