@@ -50,11 +50,17 @@ def registry_egress(plan: RegistryPlan) -> list[dict]:
     return rules
 
 
+def registry_clients(plan: RegistryPlan) -> list[str]:
+    """Namespaces allowed to call the API: the configured clients and the ingress controller's."""
+    config = plan.config
+    return sorted(set(config.network.allow_from) | set(config.ingress.from_namespaces if config.ingress else []))
+
+
 def registry_network_policies(parent: pulumi.Resource, plan: RegistryPlan, labels: dict, pod_labels: dict,
                               depends_on: list, *, protect: bool) -> list[k8s.networking.v1.NetworkPolicy]:
     """Retained and protected like the namespace they fence (a destroy never leaves the namespace open)."""
     config, ns = plan.config, plan.namespace
-    clients = list(config.network.allow_from) + (list(config.ingress.from_namespaces) if config.ingress else [])
+    clients = registry_clients(plan)
     ingress = [{"from": [_namespaces(clients)], "ports": [{"protocol": "TCP", "port": 8080}]}] if clients else []
     opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on, retain_on_delete=True, protect=protect)
     policies = [k8s.networking.v1.NetworkPolicy(
@@ -74,5 +80,27 @@ def registry_network_policies(parent: pulumi.Resource, plan: RegistryPlan, label
                                "ports": [{"protocol": "TCP", "port": paths.POSTGRES_PORT}]}],
                   "egress": []},
             opts=opts,
+        ))
+    return policies
+
+
+def client_egress_policies(parent: pulumi.Resource, plan: RegistryPlan, labels: dict, pod_labels: dict,
+                           namespace_resources: dict[str, pulumi.Resource], *, protect: bool
+                           ) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Client namespaces this stack fences (tenants, default-deny egress) get one way out: to the registry
+    pods on 8080. Retained and protected like the namespace, as its other fences are."""
+    name = f"allow-egress-to-{plan.name}"
+    policies = []
+    for client in registry_clients(plan):
+        if client not in namespace_resources or client == plan.namespace:
+            continue
+        policies.append(k8s.networking.v1.NetworkPolicy(
+            naming.resource_name(client, "networkpolicy", name),
+            metadata={"name": name, "namespace": client, "labels": labels},
+            spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+                "to": [{**_namespaces([plan.namespace]), "podSelector": {"matchLabels": pod_labels}}],
+                "ports": [{"protocol": "TCP", "port": 8080}]}]},
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[namespace_resources[client]],
+                                        retain_on_delete=True, protect=protect),
         ))
     return policies

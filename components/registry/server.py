@@ -22,7 +22,8 @@ from components.k8s.labels import selector_labels, standard_labels
 from components.k8s.security import container_security_context, pod_security_context
 from components.registry import plan as paths
 from components.registry.database import InClusterPostgres, pgpass_output, pgpass_secret_name
-from components.registry.network import registry_network_policies
+from components.k8s.netpol import ALLOW_FROM_ANNOTATION
+from components.registry.network import client_egress_policies, registry_clients, registry_network_policies
 from components.registry.plan import RegistryPlan
 
 APP_UID = 65532  # the registry-api image's user (operator-objects.md)
@@ -108,12 +109,14 @@ class RegistryServer(pulumi.ComponentResource):
         if plan.config.mode == "mcpRegistry":
             self.custom_resource = crds.custom_resource(
                 "MCPRegistry", registry, ns, self._mcpregistry_spec(plan), labels=labels, parent=self,
-                depends_on=prerequisites)
+                depends_on=prerequisites, annotations=client_intent(plan))
         else:
             self._standalone(plan, labels, images, setup_image, prerequisites)
 
         self.network_policies = registry_network_policies(self, plan, labels, registry_pod_labels(plan), depends_on,
                                                           protect=protect_namespace)
+        self.client_policies = client_egress_policies(self, plan, labels, registry_pod_labels(plan),
+                                                      namespace_resources, protect=protect_namespace)
         self.ingress = self._ingress(plan, labels, depends_on) if plan.config.ingress else None
 
         self.urls = registry_urls(plan)
@@ -165,7 +168,7 @@ class RegistryServer(pulumi.ComponentResource):
         )
         self.service = k8s.core.v1.Service(
             naming.resource_name(ns, "service", registry),
-            metadata={"name": registry, "namespace": ns, "labels": labels},
+            metadata={"name": registry, "namespace": ns, "labels": labels, "annotations": client_intent(plan)},
             spec={"type": "ClusterIP", "selector": selector_labels(registry),
                   "ports": [{"name": "http", "port": HTTP_PORT, "targetPort": "http", "protocol": "TCP"}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=prerequisites),
@@ -280,6 +283,12 @@ class RegistryServer(pulumi.ComponentResource):
             spec=ingress_spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
+
+
+def client_intent(plan: RegistryPlan) -> dict[str, str]:
+    """The namespaces allowed in, as an annotation the reachability check reads (like tenant namespaces')."""
+    clients = registry_clients(plan)
+    return {ALLOW_FROM_ANNOTATION: ",".join(clients)} if clients else {}
 
 
 def registry_pod_security_context() -> dict:
