@@ -12,7 +12,7 @@ from policies.pod_security import check_object
 from tests.conftest import PROJECT_ROOT, STACKS, render_stack
 from tools import render as render_tool
 from tools.mock_runtime import SECRET_PLACEHOLDER, UNKNOWN_PLACEHOLDER
-from tools.schema_check import validate_object
+from tools.validate.schema import validate_object
 
 WORKLOAD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
 

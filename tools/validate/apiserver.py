@@ -283,11 +283,12 @@ def _toleration(toleration: dict, path: list) -> Iterator[Issue]:
         yield [*path, "tolerationSeconds"], "may only be set when effect is NoExecute"
 
 
-def _pod_spec(spec: Any, path: list) -> Iterator[Issue]:
+def _pod_spec(spec: Any, path: list, claims: set = frozenset()) -> Iterator[Issue]:
+    """``claims``: the volumes a StatefulSet's volumeClaimTemplates add."""
     spec = _dict(spec)
     volumes = _list(spec.get("volumes"))
     yield from _unique(volumes, lambda v: v.get("name"), [*path, "volumes"], "name", "volume name")
-    volume_names = {_dict(v).get("name") for v in volumes}
+    volume_names = {_dict(v).get("name") for v in volumes} | set(claims)
     seen: dict[str, str] = {}
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for i, container in enumerate(_list(spec.get(group))):
@@ -324,11 +325,11 @@ def _pod_spec(spec: Any, path: list) -> Iterator[Issue]:
             yield [*path, field], f"{spec[field]!r} must be a DNS-1123 subdomain"
 
 
-def _pod_template(template: Any, path: list) -> Iterator[Issue]:
+def _pod_template(template: Any, path: list, claims: set = frozenset()) -> Iterator[Issue]:
     metadata = _dict(_dict(template).get("metadata"))
     yield from _labels(metadata.get("labels"), [*path, "metadata", "labels"])
     yield from _annotations(metadata.get("annotations"), [*path, "metadata", "annotations"])
-    yield from _pod_spec(_dict(template).get("spec"), [*path, "spec"])
+    yield from _pod_spec(_dict(template).get("spec"), [*path, "spec"], claims)
 
 
 def _pod(obj: dict) -> Iterator[Issue]:
@@ -338,7 +339,8 @@ def _pod(obj: dict) -> Iterator[Issue]:
 def _workload(obj: dict) -> Iterator[Issue]:
     spec = _dict(obj.get("spec"))
     template = _dict(spec.get("template"))
-    yield from _pod_template(template, ["spec", "template"])
+    claims = {_dict(_dict(claim).get("metadata")).get("name") for claim in _list(spec.get("volumeClaimTemplates"))}
+    yield from _pod_template(template, ["spec", "template"], claims)
     replicas = spec.get("replicas")
     if isinstance(replicas, int) and replicas < 0:
         yield ["spec", "replicas"], "must be greater than or equal to 0"
