@@ -11,12 +11,13 @@ The evaluator is cel-python (``celpy``); of the Kubernetes CEL libraries it gets
 bundled CRDs use that celpy lacks: ``lowerAscii``/``upperAscii`` (strings extension). ``has``, ``size``,
 ``all``/``exists``, ``in``, ``startsWith``, ``matches`` (RE2) and ``duration`` are CEL built-ins.
 
-Compiled programs are cached per rule text and the schema walk per CRD version, so checking N objects
-is linear in their size.
+Compiled programs are cached per rule text, the schema walk per CRD version and results per (rule node,
+value), so checking N objects is linear in their size.
 """
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +41,7 @@ def _upper_ascii(value: celtypes.StringType) -> celtypes.StringType:
 
 KUBERNETES_FUNCTIONS = {"lowerAscii": _lower_ascii, "upperAscii": _upper_ascii}
 
-_ENV = celpy.Environment()
+_ENV = celpy.Environment()  # the interpreter: celpy 0.5's CompiledRunner mis-evaluates '&&'/'||' on bools
 _PROGRAMS: dict[str, Any] = {}
 
 
@@ -128,15 +129,26 @@ def _walk(node: _Node, value: Any, path: list) -> list[tuple[str, str]]:
             if item is not None:
                 failures.extend(_walk(node.items, item, [*path, index]))
     if node.rules:
-        bound = {"self": celpy.json_to_cel(value)}
-        for rule in node.rules:
-            failures.extend(_evaluate(rule, bound, path))
+        # Rules are pure functions of self: many servers share a spec shape, so results are cached.
+        key = (id(node), json.dumps(value, sort_keys=True, default=str))
+        found = _RESULTS.get(key)
+        if found is None:
+            if len(_RESULTS) >= 8192:
+                _RESULTS.clear()
+            bound = {"self": celpy.json_to_cel(value)}
+            found = _RESULTS[key] = [failure for rule in node.rules for failure in _evaluate(rule, bound)]
+        where = json_path(path)
+        failures.extend((where + suffix, message) for suffix, message in found)
     return failures
 
 
-def _evaluate(rule: dict, bound: dict, path: list) -> list[tuple[str, str]]:
+_RESULTS: dict[tuple, list] = {}
+
+
+def _evaluate(rule: dict, bound: dict) -> list[tuple[str, str]]:
+    """(fieldPath suffix, message) if the rule fails for ``self``."""
     text = str(rule.get("rule", ""))
-    where = json_path(path) + _field_path(rule.get("fieldPath"))
+    where = _field_path(rule.get("fieldPath"))
     try:
         result = program(text).evaluate(bound)
     except celpy.CELParseError as error:
