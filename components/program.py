@@ -7,16 +7,24 @@ from __future__ import annotations
 
 import pulumi
 
+from components.config.cluster import require_target
 from components.config.loader import load_stack_config
 from components.images import DigestResolver, resolve_images
+from components.platform.helm_adoption import adoptable_objects, patch_force_transformation
+from components.platform.provider import cluster_provider
 from components.platform.toolhive_platform import ToolHivePlatform
 
 
 def run(digest_resolver: DigestResolver | None = None) -> ToolHivePlatform:
     """Everything is validated (config, images) before the first resource is registered."""
     config = load_stack_config()
+    require_target(config.cluster)
     images = resolve_images(config.images, digest_resolver)
-    platform = ToolHivePlatform("toolhive", config, images)
+    # One explicit provider for every Kubernetes object: the cluster the stack names, never the ambient one.
+    provider = cluster_provider(config.cluster)
+    adopt = [patch_force_transformation(adoptable_objects(config))] if config.cluster.adopt_existing else []
+    platform = ToolHivePlatform("toolhive", config, images,
+                                opts=pulumi.ResourceOptions(providers=[provider], transformations=adopt))
     for key, value in platform.outputs.items():
         pulumi.export(key, value)
     return platform

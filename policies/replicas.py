@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from policies import k8s
-from policies.core import (
+from . import k8s
+from .core import (
     ADVISORY, MANDATORY, ResourcePolicy, ResourceView, StackPolicy, as_dict, as_int, as_list,
     is_unknown,
 )
-from policies.typetokens import AUTOSCALING_GROUP, MCP_WORKLOAD_KINDS, TOOLHIVE_GROUP
+from .typetokens import AUTOSCALING_GROUP, MCP_WORKLOAD_KINDS, TOOLHIVE_GROUP
 
 #: Transport defaults from the CRDs (v1beta1): MCPServer stdio, MCPRemoteProxy streamable-http.
 DEFAULT_TRANSPORT = {"MCPServer": "stdio", "MCPRemoteProxy": "streamable-http"}

@@ -14,6 +14,8 @@ from tools.validate import Problem, dry_run
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
 STACKS = ("dev", "staging", "prod")
+#: The cluster test renders deploy to (toolhive:cluster); tests of that key pass their own.
+TEST_CLUSTER = {"context": "test-cluster"}
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +71,9 @@ def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = Fal
     loudly, unless `allow_problems` asks for the raw run so the test can assert on `Rendered.problems`.
     A render is deterministic, so identical inputs share one run (tests only read it).
     """
-    config = {f"toolhive:{key}": value for key, value in (toolhive or {}).items()}
+    toolhive = dict(toolhive or {})
+    toolhive.setdefault("cluster", TEST_CLUSTER)  # every stack must name its cluster
+    config = {f"toolhive:{key}": value for key, value in toolhive.items()}
     config.update(extra or {})
     cache_key = json.dumps([config, secret_keys, stack, preview], sort_keys=True)
     rendered = _RENDERS.get(cache_key) if into is None else None

@@ -6,8 +6,8 @@ import itertools
 import pytest
 import yaml
 
-from components.config_loader import parse_stack_config
-from components.operator_env import RESERVED_ENV_NAMES, operator_env
+from components.config.loader import parse_stack_config
+from components.platform.operator_env import RESERVED_ENV_NAMES, operator_env
 from tests.conftest import deployment_env, render_config
 
 NS = "toolhive-system"
@@ -126,7 +126,7 @@ def test_every_name_the_program_sets_is_reserved(preview):
     env = deployment_env(render_config({"operator": {
         "defaultImagePullSecrets": ["x"], "defaultRedis": {"addr": "r:1", "existingSecret": "s"},
         "rbac": {"scope": "namespace", "allowedNamespaces": ["a"]}, "features": {"storageVersionMigrator": False},
-    }}, preview=preview).object("Deployment", "toolhive-operator", NS))
+    }, "namespaces": [{"name": "a"}]}, preview=preview).object("Deployment", "toolhive-operator", NS))
     assert set(env) == RESERVED_ENV_NAMES
 
 

@@ -5,8 +5,10 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config.base import _PSA_VERSION, Cidr, KeyedError, Model, Name, ObjectName, Port, Quantity, _matches
+from components.config.base import (_PSA_VERSION, Cidr, KeyedError, Labels, Model, Name, NamespaceName, ObjectName, Port,
+                                     Quantity, Subject, _matches, unique)
 from components.k8s.labels import RESERVED_NAMESPACE_LABEL_PREFIXES
+from components.k8s.quantity import parse_quantity
 
 
 class PodSecurity(Model):
@@ -55,8 +57,10 @@ class Network(Model):
 
 
 class Subjects(Model):
-    groups: list[str] = Field(default_factory=list)
-    users: list[str] = Field(default_factory=list)
+    """Who gets a role: names as the cluster's authenticator reports them (never an everyone-group)."""
+
+    groups: Annotated[list[Subject], unique()] = Field(default_factory=list, description="Group names, e.g. platform-team.")
+    users: Annotated[list[Subject], unique()] = Field(default_factory=list, description="User names, e.g. dev@example.com.")
 
 
 class Access(Model):
@@ -73,23 +77,43 @@ class McpGroup(Model):
 class TenantNamespace(Model):
     """A namespace where teams run MCP servers."""
 
-    name: Name
+    name: NamespaceName = Field(description="The namespace (a DNS label; never default or kube-*).")
     pod_security: PodSecurity = Field(default_factory=PodSecurity)
     quota: Quota = Field(default_factory=Quota)
     limits: Limits = Field(default_factory=Limits)
     network: Network = Field(default_factory=Network)
     access: Access = Field(default_factory=Access)
-    groups: list[McpGroup] = Field(default_factory=list, description="MCPGroups to create in the namespace.")
-    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels; PSA and app.kubernetes.io labels are reserved.")
+    groups: Annotated[list[McpGroup], unique("name", lambda group: group.name)] = Field(
+        default_factory=list, description="MCPGroups to create in the namespace.")
+    labels: Labels = Field(default_factory=dict, description="Extra labels; PSA and app.kubernetes.io labels are reserved.")
 
     @model_validator(mode="after")
     def _labels_not_reserved(self) -> "TenantNamespace":
         for key in self.labels:
             if key.startswith(RESERVED_NAMESPACE_LABEL_PREFIXES):
                 raise KeyedError(("labels", key), f"is reserved (set by the program): {', '.join(RESERVED_NAMESPACE_LABEL_PREFIXES)}*")
-        names = [group.name for group in self.groups]
-        for index, name in enumerate(names):
-            if names.index(name) != index:
-                raise KeyedError(("groups", index, "name"), f"{name!r} is declared twice")
+        clients = self.network.allow_from
+        for index, client in enumerate(clients):
+            if clients.index(client) != index:
+                raise KeyedError(("network", "allowFrom", index), f"{client!r} is listed twice; each entry must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _amounts_in_order(self) -> "TenantNamespace":
+        """What the API server and the scheduler need: quota limits not below quota requests (else no pod
+        with limits fits), and LimitRange defaultRequest <= default <= max (else it is refused)."""
+        for resource in ("cpu", "memory"):
+            request = getattr(self.quota, f"requests_{resource}")
+            limit = getattr(self.quota, f"limits_{resource}")
+            if parse_quantity(limit) < parse_quantity(request):
+                raise KeyedError(("quota", f"limits{resource.capitalize()}"),
+                                 f"{limit} is below quota.requests{resource.capitalize()} ({request}); limits are never below requests")
+            steps = [("defaultRequest", self.limits.default_request), ("default", self.limits.default), ("max", self.limits.max)]
+            for (lower_key, lower), (upper_key, upper) in zip(steps, steps[1:]):
+                low, high = getattr(lower, resource), getattr(upper, resource)
+                if parse_quantity(low) > parse_quantity(high):
+                    raise KeyedError(("limits", lower_key, resource),
+                                     f"{low} is above limits.{upper_key}.{resource} ({high}); "
+                                     "the LimitRange needs defaultRequest <= default <= max")
         return self
 

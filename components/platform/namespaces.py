@@ -4,7 +4,8 @@ Creates the Namespace (Pod Security Admission enforce/audit/warn, pinned version
 a LimitRange, and NetworkPolicies: deny everything, then allow DNS, traffic inside the namespace (the
 proxy runner talks to its MCP server pod), ingress from the named client namespaces and the configured
 egress. Then the default Redis password Secret and the namespace's MCPGroups, if configured. The Namespace is retained on delete and protected by default: deleting it deletes every MCP
-server in it.
+server in it. Its fences (quota, LimitRange, NetworkPolicies) share those options, so a destroy never
+leaves a tenant namespace standing but open.
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ class TenantNamespace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=True),
         )
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        # The fences live and die with the namespace: a destroy that keeps the namespace keeps them too.
+        fence = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(protect=protect, retain_on_delete=True))
 
         quota = config.quota
         self.resource_quota = k8s.core.v1.ResourceQuota(
@@ -59,7 +62,7 @@ class TenantNamespace(pulumi.ComponentResource):
                 "pods": str(quota.pods),
                 "count/mcpservers.toolhive.stacklok.dev": str(quota.mcp_servers),
             }},
-            opts=inside,
+            opts=fence,
         )
 
         limits = config.limits
@@ -72,10 +75,10 @@ class TenantNamespace(pulumi.ComponentResource):
                 "default": limits.default.model_dump(),
                 "max": limits.max.model_dump(),
             }]},
-            opts=inside,
+            opts=fence,
         )
 
-        self.network_policies = [self._network_policy(ns, labels, policy_name, spec, inside)
+        self.network_policies = [self._network_policy(ns, labels, policy_name, spec, fence)
                                  for policy_name, spec in self._network_policy_specs(config)]
 
         # The default Redis password, where the operator's workloads reference it (secretKeyRef).
