@@ -62,7 +62,8 @@ def test_chart_objects_cover_both_charts_and_the_namespace_helm_created():
 
 
 def test_namespace_scoped_operator_adopts_one_manager_rolebinding_per_watched_namespace():
-    config = parse_stack_config({"operator": {"rbac": {"scope": "namespace", "allowedNamespaces": ["a", "b"]},
+    config = parse_stack_config({"namespaces": [{"name": "a"}, {"name": "b"}],
+                                "operator": {"rbac": {"scope": "namespace", "allowedNamespaces": ["a", "b"]},
                                               "features": {"storageVersionMigrator": False}}})
     bindings = [o for o in chart_objects(config) if o.name == naming.OPERATOR_MANAGER_BINDING]
     assert [(o.kind, o.namespace) for o in bindings] == [("RoleBinding", "a"), ("RoleBinding", "b")]

@@ -33,7 +33,8 @@ def test_cli_renders_the_dev_stack(tmp_path):
     assert set(kinds[14:16]) == {"Namespace"}
     assert kinds == [doc["kind"] for doc in render_tool.kubernetes_objects(render_stack("dev").resources)]
     assert kinds.index("Deployment") > kinds.index("ClusterRoleBinding")
-    assert kinds[-1] == "MCPGroup"
+    # Custom resources last: their CRDs and namespaces exist by then.
+    assert kinds[-1] == "VirtualMCPServer" and kinds.index("MCPGroup") > kinds.index("Deployment")
     assert list(manifests[0])[:3] == ["apiVersion", "kind", "metadata"]
     entry = next(r for r in resources if r["type"] == "kubernetes:apps/v1:Deployment")
     assert set(entry) == {"urn", "type", "name", "parent", "dependencies", "protect", "retain_on_delete",

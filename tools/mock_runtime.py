@@ -15,6 +15,7 @@ from typing import Any, Callable
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import engine_pb2
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -62,6 +63,36 @@ class ProgramRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     #: URNs whose outputs were registered (every component must call register_outputs).
     outputs_registered: set[str] = field(default_factory=set)
+    #: What the program logged (pulumi.log.*), as the engine would show it under each resource.
+    logs: list["LogEntry"] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list["LogEntry"]:
+        return [entry for entry in self.logs if entry.severity == "warning"]
+
+
+@dataclass
+class LogEntry:
+    severity: str  # debug, info, warning, error
+    message: str
+    urn: str  # the resource the message is about ("" for none)
+
+    def as_json(self) -> dict[str, str]:
+        return {"severity": self.severity, "message": self.message, "urn": self.urn}
+
+
+class _RecordingEngine(pulumi_mocks.MockEngine):
+    """The mock engine, keeping what pulumi.log sends it (with the resource's URN) instead of dropping it."""
+
+    _SEVERITIES = {engine_pb2.DEBUG: "debug", engine_pb2.INFO: "info", engine_pb2.WARNING: "warning",
+                   engine_pb2.ERROR: "error"}
+
+    def __init__(self, logs: list[LogEntry]):
+        super().__init__(None)
+        self.logs = logs
+
+    def Log(self, request):
+        self.logs.append(LogEntry(self._SEVERITIES.get(request.severity, "info"), request.message, request.urn))
 
 
 def plain(value: Any) -> Any:
@@ -187,6 +218,7 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
         pulumi_settings.ROOT.set(None)
         monitor = _RecordingMonitor(_EchoMocks(preview))
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        pulumi_settings.SETTINGS.engine = _RecordingEngine(result.logs)
         pulumi.runtime.set_all_config(
             {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()},
             secret_keys or [],

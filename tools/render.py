@@ -5,14 +5,17 @@
 
 Runs the same program as `pulumi up` with the configuration of Pulumi.STACK.yaml (or FILE, same
 format) and writes DIR/manifests.yaml (every Kubernetes object, in an order that applies cleanly),
-DIR/resources.json (every registered resource with its options), DIR/outputs.json (stack outputs) and
+DIR/resources.json (every registered resource with its options), DIR/outputs.json (stack outputs),
+DIR/warnings.json (what `pulumi preview` would print as warnings, with the resource's URN) and
 DIR/policy-report.json (the policy pack over what was rendered, with the stack's policy config).
 `secure:` values are never decrypted: they render as a fixed placeholder. Digest lookups (ECR) are
-replaced by a stable offline stand-in.
+replaced by a stable offline stand-in; secret references (AWS Secrets Manager) by
+placeholders, so AWS is never called.
 
 Before anything is written, the render goes through the offline server-side dry run
 (`tools.validate.dry_run`: Kubernetes 1.33 and CRD schemas, CEL rules, API-server rules, duplicate
-URNs); a problem fails the render naming the `toolhive:` key behind the object where it is known.
+URNs, NetworkPolicy reachability of the platform's flows); a problem fails the render naming the
+`toolhive:` key behind the object where it is known.
 DIR is replaced as a whole (written beside it, then swapped in); a failed render removes the previous
 render from DIR rather than leave files that look current. `resources.json` is byte-for-byte
 reproducible.
@@ -101,8 +104,10 @@ def render(config: dict[str, Any], secret_keys: list[str] | None = None, *, stac
     """Run the program offline. Raises ConfigError on bad configuration."""
     from components.images import offline_digest_resolver
     from components.program import run
+    from components.secret_sources import offline_secret_reader
 
-    return run_program(lambda: run(digest_resolver=offline_digest_resolver), config=config,
+    return run_program(lambda: run(digest_resolver=offline_digest_resolver, secret_reader=offline_secret_reader),
+                       config=config,
                        secret_keys=secret_keys, project=PROJECT, stack=stack, preview=preview, result=result)
 
 
@@ -133,7 +138,7 @@ def _manifest_order(obj: dict) -> dict:
 
 
 #: What a render writes into --out; a directory holding anything else is never replaced.
-RENDER_FILES = ("manifests.yaml", "resources.json", "outputs.json", "policy-report.json")
+RENDER_FILES = ("manifests.yaml", "resources.json", "outputs.json", "warnings.json", "policy-report.json")
 
 
 def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]:
@@ -147,6 +152,10 @@ def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]
         handle.write("\n")
     with open(out_dir / "outputs.json", "w", encoding="utf-8") as handle:
         json.dump(run_result.outputs, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    with open(out_dir / "warnings.json", "w", encoding="utf-8") as handle:
+        json.dump(sorted((w.as_json() for w in run_result.warnings), key=lambda w: (w["urn"], w["message"])),
+                  handle, indent=2, sort_keys=True)
         handle.write("\n")
     return objects
 
@@ -282,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         discard_render(out_dir)
         return 2
     replace_dir(staged, out_dir)
+    for warning in sorted(result.warnings, key=lambda w: w.message):
+        print(f"warning: {warning.message}", file=sys.stderr)
     print(f"rendered stack {args.stack}: {len(objects)} Kubernetes objects, {len(result.resources)} resources, "
           f"dry run clean -> {out_dir}")
     return status

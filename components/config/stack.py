@@ -9,6 +9,7 @@ from components.config.base import KeyedError, Model
 from components.config.cluster import ClusterConfig
 from components.config.images import ImagesConfig
 from components.config.operator import OperatorConfig
+from components.config.servers import ServersConfig
 from components.config.tenants import TenantNamespace
 from components.k8s.naming import DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
 
@@ -39,6 +40,11 @@ class StackConfig(Model):
         True, description="Protect tenant namespaces in state. They are always retained on delete."
     )
     team_rbac: TeamRbacConfig = Field(default_factory=TeamRbacConfig)
+    servers: ServersConfig = Field(
+        default_factory=ServersConfig,
+        description="MCP servers, remote proxies and virtual MCP servers: inline, or one YAML file per server "
+        "in servers.directory.",
+    )
     default_redis_password: Optional[SecretStr] = Field(
         None,
         description="Password of the default Redis, set with `pulumi config set --secret "

@@ -1,6 +1,7 @@
 """Stack config: tenant namespaces (`toolhive:namespaces`) with their fences, access and groups."""
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
@@ -19,12 +20,21 @@ class PodSecurity(Model):
 
 
 class Quota(Model):
+    """The namespace's ResourceQuota: compute, object counts, and storage and exposure a team can claim."""
+
     requests_cpu: Quantity = Field("4")
     requests_memory: Quantity = Field("8Gi")
     limits_cpu: Quantity = Field("8")
     limits_memory: Quantity = Field("16Gi")
     pods: int = Field(40, ge=1)
     mcp_servers: int = Field(20, ge=0, description="MCPServer objects the namespace may hold.")
+    persistent_volume_claims: int = Field(10, ge=0, description="PersistentVolumeClaims the namespace may hold.")
+    requests_storage: Quantity = Field("50Gi", description="Storage all PersistentVolumeClaims may request together.")
+    services_load_balancers: int = Field(
+        0, ge=0, description="Services of type LoadBalancer (each one a cloud load balancer); 0: MCP servers are "
+        "reached through the cluster's gateway, never exposed directly."
+    )
+    services_node_ports: int = Field(0, ge=0, description="Services of type NodePort (open a port on every node).")
 
 
 class LimitAmounts(Model):
@@ -41,8 +51,43 @@ class Limits(Model):
 
 
 class EgressRule(Model):
-    cidr: Cidr
-    ports: list[Port] = Field(default_factory=list, description="TCP ports; empty means every port.")
+    cidr: Cidr = Field(description="IPv4 or IPv6 block, e.g. 10.0.0.0/16, 0.0.0.0/0 or ::/0.")
+    except_cidrs: list[Cidr] = Field(
+        default_factory=list, alias="except",
+        description="Blocks inside cidr that stay closed, e.g. 169.254.169.254/32 (cloud metadata).",
+    )
+    ports: list[Port] = Field(default_factory=list, description="Ports; empty means every port.")
+    protocol: Literal["TCP", "UDP", "SCTP"] = Field("TCP", description="Protocol of the ports.")
+
+    @model_validator(mode="after")
+    def _except_inside_cidr(self) -> "EgressRule":
+        # The API server refuses an except that is not a strict subset of cidr (same IP family).
+        try:
+            block = ipaddress.ip_network(self.cidr, strict=False)
+        except ValueError:
+            return self  # the Cidr type reports it
+        for index, text in enumerate(self.except_cidrs):
+            try:
+                hole = ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                continue
+            if hole.version != block.version or not hole.subnet_of(block) or hole == block:
+                raise KeyedError(("except", index), f"{text!r} must be a block strictly inside cidr {self.cidr!r}")
+        return self
+
+
+def _default_egress() -> list[EgressRule]:
+    return [EgressRule(cidr="0.0.0.0/0", ports=[443, 6443]), EgressRule(cidr="::/0", ports=[443, 6443])]
+
+
+class DnsEgress(Model):
+    """Where pods resolve names: kube-dns in kube-system always, plus the NodeLocal DNSCache addresses."""
+
+    node_local: list[Cidr] = Field(
+        default_factory=lambda: ["169.254.20.10/32"],
+        description="Addresses NodeLocal DNSCache answers on (UDP/TCP 53): its link-local IP and, in iptables "
+        "mode, the kube-dns ClusterIP it intercepts. Harmless where no cache runs.",
+    )
 
 
 class Network(Model):
@@ -50,10 +95,11 @@ class Network(Model):
         default_factory=list, description="Client namespaces whose pods may reach MCP servers here."
     )
     egress: list[EgressRule] = Field(
-        default_factory=lambda: [EgressRule(cidr="0.0.0.0/0", ports=[443, 6443])],
-        description="Egress beyond DNS and the namespace itself: the Kubernetes API (proxy runners use it) "
-        "and the upstream APIs MCP servers call. Narrow it in production.",
+        default_factory=_default_egress,
+        description="Egress beyond DNS, the namespace itself and the default Redis: the Kubernetes API (proxy "
+        "runners use it) and the upstream APIs MCP servers call, IPv4 and IPv6. Narrow it in production.",
     )
+    dns: DnsEgress = Field(default_factory=DnsEgress)
 
 
 class Subjects(Model):

@@ -9,7 +9,9 @@ Kubernetes objects:
 * ``schema``    — Kubernetes 1.33 OpenAPI (strict) and the CRD schemas of the stack's own CRDs;
 * ``cel``       — the CRDs' ``x-kubernetes-validations`` CEL rules, on the defaulted object;
 * ``apiserver`` — per-kind API-server rules no schema expresses (requests <= limits, LimitRange order,
-  unique list keys, label/selector syntax, tolerations, RBAC subjects, CIDRs, ports ...).
+  unique list keys, label/selector syntax, tolerations, RBAC subjects, CIDRs, ports ...);
+* ``reachability`` — the NetworkPolicies let the platform's required flows through (DNS, session store,
+  API server, clients to proxies).
 
 Each :class:`Problem` names the object, the field (a JSON path) and, where the trace table in
 ``trace`` knows it, the ``toolhive:`` key that produced the object.
@@ -19,22 +21,21 @@ Each :class:`Problem` names the object, the field (a JSON path) and, where the t
 stack applies (manifest dicts, in no particular order). A string is best written
 ``Kind/namespace/name: message`` or ``Kind/namespace/name: $.json.path: message``; it is turned into a
 Problem (and traced to its config key) by :func:`tools.validate.problem.from_text`; any other string is
-reported as is. Then add the module to the import line below: ``CHECKS`` lists every imported checker
-module in this package. A check must be linear in the number of objects (the benchmark renders ~15k).
+reported as is. Then add the module to the import line below and to ``CHECKS``. A check must be linear in the number of objects (the benchmark renders ~15k).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
-from tools.validate import apiserver, cel, schema  # the checks, in the order they run
+from tools.validate import apiserver, cel, reachability, schema  # the checks (run in CHECKS' order)
 from tools.validate.problem import Problem, from_text, identity
 from tools.validate.trace import config_key
 
 __all__ = ["CHECKS", "Problem", "dry_run", "check_objects", "kubernetes_resources"]
 
 Check = Callable[[list[dict]], Iterable["str | Problem"]]
-CHECKS: tuple[Check, ...] = tuple(module.check for module in (schema, cel, apiserver))
+CHECKS: tuple[Check, ...] = tuple(module.check for module in (schema, cel, apiserver, reachability))
 
 
 def kubernetes_resources(resources: Iterable[Any]) -> list[Any]:
