@@ -35,12 +35,20 @@ def preview(request) -> bool:
 class Rendered:
     """A program run with lookups by Kubernetes kind and name."""
 
-    def __init__(self, run: ProgramRun, problems: list[Problem]):
+    def __init__(self, run: ProgramRun, config: dict[str, Any] | None = None, *, allow_problems: bool = False):
         self.run = run
         self.resources = run.resources
         self.outputs = run.outputs
-        #: what the offline dry run (tools.validate) rejects; [] for every render a test gets by default
-        self.problems = problems
+        #: what the renderer's offline dry run (tools.validate) rejects; checked for every run
+        self.problems: list[Problem] = dry_run(run.resources, config)
+        if not allow_problems:
+            self.assert_dry_run_clean()
+
+    def assert_dry_run_clean(self) -> None:
+        """Fail the test loudly if a real `pulumi up` of this run would fail (what the renderer refuses)."""
+        if self.problems:
+            pytest.fail("the offline dry run rejects this render (a real `pulumi up` would fail):\n  "
+                        + "\n  ".join(map(str, self.problems)), pytrace=False)
 
     def objects(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [r.inputs for r in self.k8s_resources(kind)]
@@ -79,10 +87,9 @@ def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = Fal
     rendered = _RENDERS.get(cache_key) if into is None else None
     if rendered is None:
         run = render(config, secret_keys, stack=stack, preview=preview, result=into)
-        rendered = _RENDERS[cache_key] = Rendered(run, dry_run(run.resources, config))
-    if rendered.problems and not allow_problems:
-        pytest.fail("the offline dry run rejects this render (a real `pulumi up` would fail):\n  "
-                    + "\n  ".join(map(str, rendered.problems)), pytrace=False)
+        rendered = _RENDERS[cache_key] = Rendered(run, config, allow_problems=True)
+    if not allow_problems:
+        rendered.assert_dry_run_clean()
     return rendered
 
 
