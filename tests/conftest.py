@@ -9,6 +9,7 @@ import pytest
 
 from tools.mock_runtime import ProgramRun, RegisteredResource
 from tools.render import read_stack_file, render
+from tools.validate import Problem, dry_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
@@ -34,10 +35,20 @@ def preview(request) -> bool:
 class Rendered:
     """A program run with lookups by Kubernetes kind and name."""
 
-    def __init__(self, run: ProgramRun):
+    def __init__(self, run: ProgramRun, config: dict[str, Any] | None = None, *, allow_problems: bool = False):
         self.run = run
         self.resources = run.resources
         self.outputs = run.outputs
+        #: what the renderer's offline dry run (tools.validate) rejects; checked for every run
+        self.problems: list[Problem] = dry_run(run.resources, config)
+        if not allow_problems:
+            self.assert_dry_run_clean()
+
+    def assert_dry_run_clean(self) -> None:
+        """Fail the test loudly if a real `pulumi up` of this run would fail (what the renderer refuses)."""
+        if self.problems:
+            pytest.fail("the offline dry run rejects this render (a real `pulumi up` would fail):\n  "
+                        + "\n  ".join(map(str, self.problems)), pytrace=False)
 
     def objects(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [r.inputs for r in self.k8s_resources(kind)]
@@ -60,9 +71,12 @@ _RENDERS: dict[str, Rendered] = {}
 
 
 def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = False, extra: dict | None = None,
-                  secret_keys: list[str] | None = None, stack: str = "test", into: ProgramRun | None = None) -> Rendered:
+                  secret_keys: list[str] | None = None, stack: str = "test", into: ProgramRun | None = None,
+                  allow_problems: bool = False) -> Rendered:
     """Run the program under mocks with `toolhive:` keys given without their prefix.
 
+    Every render goes through the renderer's dry run (tools.validate.dry_run): a problem fails the test
+    loudly, unless `allow_problems` asks for the raw run so the test can assert on `Rendered.problems`.
     A render is deterministic, so identical inputs share one run (tests only read it).
     """
     toolhive = dict(toolhive or {})
@@ -70,10 +84,12 @@ def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = Fal
     config = {f"toolhive:{key}": value for key, value in toolhive.items()}
     config.update(extra or {})
     cache_key = json.dumps([config, secret_keys, stack, preview], sort_keys=True)
-    if into is None and cache_key in _RENDERS:
-        return _RENDERS[cache_key]
-    rendered = Rendered(render(config, secret_keys, stack=stack, preview=preview, result=into))
-    _RENDERS[cache_key] = rendered
+    rendered = _RENDERS.get(cache_key) if into is None else None
+    if rendered is None:
+        run = render(config, secret_keys, stack=stack, preview=preview, result=into)
+        rendered = _RENDERS[cache_key] = Rendered(run, config, allow_problems=True)
+    if not allow_problems:
+        rendered.assert_dry_run_clean()
     return rendered
 
 

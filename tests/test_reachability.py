@@ -101,7 +101,8 @@ def test_a_known_api_server_address_is_checked_exactly(preview):
 
 def test_an_external_redis_needs_declared_egress_on_its_port(preview):
     redis = {"addr": "sessions.example.com:6379", "existingSecret": "redis-auth"}
-    blocked = render_config({"operator": {"defaultRedis": redis}, "namespaces": [{"name": "team-a"}]}, preview=preview)
+    blocked = render_config({"operator": {"defaultRedis": redis}, "namespaces": [{"name": "team-a"}]}, preview=preview,
+                            allow_problems=True)
     assert reachability.check(objects_of(blocked)) == [
         "reachability: proxy to its session store sessions.example.com:6379 is blocked in namespace 'team-a' "
         "(proxy of MCP server any-mcp-server): no egress to any address on TCP 6379"]
