@@ -104,14 +104,30 @@ def _config_keys() -> set[str]:
     return {field.alias or name for name, field in StackConfig.model_fields.items()}
 
 
+#: What `toolhive:registry` gets: staging's shape (this repository's data and the cluster's published
+#: servers, an external PostgreSQL whose passwords are Pulumi secrets).
+REGISTRY_CONFIG: dict[str, Any] = {
+    "replicas": 2,
+    "sources": [{"name": "platform", "file": {"data": "registry/data/registry.json"}, "syncInterval": "15m"},
+                {"name": "cluster", "kubernetes": {}}],
+    "database": {"external": {"host": "registry-db.bench.example.com", "cidr": "10.0.0.0/16",
+                              "password": "pulumi-config://registry:dbPassword", "migrationUser": "thv_registry_migrator",
+                              "migrationPassword": "pulumi-config://registry:dbMigrationPassword"}},
+    "network": {"allowFrom": ["agents"]},
+}
+REGISTRY_SECRETS = ("registry:dbPassword", "registry:dbMigrationPassword")
+
+
 def _registry(config: dict[str, Any], n: int) -> None:
-    """One registry server (toolhive:registry), once the program has it."""
-    if "registry" in _config_keys():
-        config["toolhive:registry"] = REGISTRY_CONFIG
+    """One registry server (toolhive:registry) and some published servers, once the program has them."""
+    if "registry" not in _config_keys():
+        return
+    config["toolhive:registry"] = REGISTRY_CONFIG
+    config.update({key: SECURE for key in REGISTRY_SECRETS})
+    for index, entry in enumerate(config["toolhive:servers"]["mcpServers"]):
+        if index % 4 == 0:
+            entry.update(publish=True, description=f"Bench server {entry['name']}")
 
-
-#: What `toolhive:registry` gets; the smallest configuration the registry issue documents.
-REGISTRY_CONFIG: dict[str, Any] = {"enabled": True}
 
 EXTENSIONS: list[Callable[[dict[str, Any], int], None]] = [_registry]
 

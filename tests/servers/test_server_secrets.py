@@ -45,7 +45,7 @@ def program_run(config: dict, preview: bool, reader, stack: str = "dev", into: P
     full["mcp-secrets:extra"] = CONFIG_TOKEN
     return Rendered(run_program(lambda: run(digest_resolver=offline_digest_resolver, secret_reader=reader),
                                 config=full, secret_keys=["mcp-secrets:extra"], stack=stack, preview=preview,
-                                result=into))
+                                result=into), full)
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_the_offline_renderer_never_calls_aws(monkeypatch, preview):
     result = render_tool.render({**{f"toolhive:{k}": v for k, v in github_config().items()},
                                  "mcp-secrets:extra": SECRET_PLACEHOLDER,
                                  "toolhive:cluster": TEST_CLUSTER}, ["mcp-secrets:extra"], stack="dev", preview=preview)
-    secret = Rendered(result).object("Secret", "github-server-secrets", NS)
+    secret = Rendered(result, {"toolhive:cluster": TEST_CLUSTER}).object("Secret", "github-server-secrets", NS)
     assert secret["stringData"]["GITHUB_PERSONAL_ACCESS_TOKEN"] == SECRET_PLACEHOLDER
     assert offline_secret_reader(parse_reference("aws-sm://mcp/github#token")).startswith("offline-placeholder")
 
