@@ -146,6 +146,7 @@ class _EchoMocks(pulumi.runtime.Mocks):
 
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+_UNKNOWN_BYTES = rpc.UNKNOWN.encode()
 
 
 def engine_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
@@ -197,10 +198,16 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                                    parent, spec.type or request.type, spec.name or request.name))
         return urns
 
+    def _echoes(self, request) -> bool:
+        """Whether the response is the request's inputs as they are: echo mocks, no computed outputs
+        for the type, no unknowns (the round trip drops those)."""
+        return (self.echo_fast_path and isinstance(self.mocks, _EchoMocks) and request.type != STACK_TYPE
+                and request.type not in PROVIDER_OUTPUTS and _UNKNOWN_BYTES not in request.object.SerializeToString())
+
     def _echo(self, request) -> tuple[Any, dict]:
         """MockMonitor.RegisterResource for mocks that echo inputs, without its round trip: it deserializes
-        the inputs and serializes them straight back; the request's own struct is that state already.
-        One deserialization serves the recording and the state getResource returns."""
+        the inputs and serializes them straight back (see _echoes); the request's own struct is that state
+        already. One deserialization serves the recording and the state getResource returns."""
         urn = self.make_urn(request.parent, request.type, request.name)
         _ensure_event_loop()  # deserializing resource references needs one, as in MockMonitor
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
@@ -215,7 +222,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request):
-        if not (self.echo_fast_path and isinstance(self.mocks, _EchoMocks)) or request.type == STACK_TYPE:
+        if not self._echoes(request):
             response = super().RegisterResource(request)
             inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         else:
