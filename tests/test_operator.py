@@ -28,8 +28,8 @@ def default_install(preview):
     return render_config({}, preview=preview)
 
 
-def test_manager_role_covers_every_upstream_rule(default_install, shared_dir):
-    upstream = yaml.safe_load((shared_dir / "toolhive/chart/operator-clusterrole.yaml").read_text())
+def test_manager_role_covers_every_upstream_rule(default_install, data_dir):
+    upstream = yaml.safe_load((data_dir / "toolhive/chart/operator-clusterrole.yaml").read_text())
     role = default_install.object("ClusterRole", "toolhive-operator-manager-role")
     assert len(upstream["rules"]) == 17
     missing = grants(upstream["rules"]) - grants(role["rules"])
