@@ -217,7 +217,7 @@ def check_secret_literals(view: ResourceView, props: Mapping[str, Any]) -> Itera
             if isinstance(name, str) and is_secret_looking(name, allowed) and _literal(env):
                 how = (f'add {{name: <secret>, key: <key>, targetEnvName: "{name}"}} to spec.secrets'
                        if view.kind == "MCPServer" else
-                       f'set it from a Secret through spec.podTemplateSpec (valueFrom.secretKeyRef)')
+                       'set it from a Secret through spec.podTemplateSpec (valueFrom.secretKeyRef)')
                 yield (f'spec.env[{index}] ("{name}"): literal value for a secret-looking variable (it is '
                        f"stored in the manifest and the Pulumi state); remove the entry and {how}")
 

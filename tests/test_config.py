@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config_loader import parse_stack_config
+from components.config.loader import parse_stack_config
 from components.errors import ConfigError
 from tests.conftest import PROJECT_ROOT, STACKS, render_config
 from tools import render as render_tool

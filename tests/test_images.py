@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components.config_loader import parse_stack_config
+from components.config.loader import parse_stack_config
 from components.errors import ConfigError
 from components.images import EcrDigestResolver, ImageRef, resolve_images, with_mirror
 from tests.conftest import deployment_env, render_config

@@ -106,7 +106,7 @@ def test_mcp_groups_are_custom_resources_that_wait_for_their_crd(tenants):
 
 
 def test_the_policy_pack_recognises_the_tenant_label_the_program_writes():
-    from components.labels import TENANT_LABEL
+    from components.k8s.labels import TENANT_LABEL
     from policies import guardrails
 
     assert guardrails.TENANT_LABEL == TENANT_LABEL

@@ -6,8 +6,8 @@ import itertools
 import pytest
 import yaml
 
-from components.config_loader import parse_stack_config
-from components.operator_env import RESERVED_ENV_NAMES, operator_env
+from components.config.loader import parse_stack_config
+from components.platform.operator_env import RESERVED_ENV_NAMES, operator_env
 from tests.conftest import deployment_env, render_config
 
 NS = "toolhive-system"
