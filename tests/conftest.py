@@ -72,6 +72,18 @@ class Rendered:
     def object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
         return self.resource(kind, name, namespace).inputs
 
+    def waits_for(self, resource: RegisteredResource) -> set[str]:
+        """URNs the engine creates before `resource`: its depends_on, their depends_on, and so on."""
+        by_urn = {r.urn: r for r in self.resources}
+        seen: set[str] = set()
+        pending = list(resource.dependencies)
+        while pending:
+            urn = pending.pop()
+            if urn not in seen:
+                seen.add(urn)
+                pending.extend(by_urn[urn].dependencies if urn in by_urn else [])
+        return seen
+
 
 _RENDERS: dict[str, Rendered] = {}
 
