@@ -64,3 +64,12 @@ def test_every_toolhive_custom_resource_depends_on_its_crd(stack, preview):
     assert custom, "every shipped stack creates at least one ToolHive resource"
     for resource in custom:
         assert crd_urns[resource.inputs["kind"]] in resource.dependencies, resource.urn
+
+
+def test_installed_crds_keep_the_upstream_labels_the_storage_version_migrator_selects():
+    rendered = render_config({})
+    for path in upstream_crd_files():
+        upstream = yaml.safe_load(path.read_text())["metadata"]
+        installed = rendered.object("CustomResourceDefinition", upstream["name"])["metadata"]
+        assert installed["labels"].items() >= upstream.get("labels", {}).items(), upstream["name"]
+        assert installed.get("annotations", {}) == upstream.get("annotations", {}), upstream["name"]
