@@ -22,6 +22,7 @@ TARGET_RSS_MIB = 1024
 
 def tenant_config(count: int) -> dict:
     return {
+        "toolhive:cluster": {"context": "bench"},
         "toolhive:operator": {"replicas": 2, "podDisruptionBudget": {"enabled": True}},
         "toolhive:namespaces": [
             {"name": f"team-{i:03d}", "network": {"allowFrom": ["agents"]}, "groups": [{"name": "default"}],

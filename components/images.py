@@ -1,8 +1,9 @@
-"""The images a stack deploys: the bundled release, per-image overrides, a mirror, optional digests.
+"""The images a stack deploys: the bundled release, per-image overrides, registry mirrors, optional digests.
 
-Order of resolution: the release's images -> single-image overrides -> the mirror prefix (rewrites the
-registry host of every image) -> with digestSource ecr, each tag resolved to `image@sha256:...` by
-Amazon ECR describe-images. All of it happens before any resource is registered, so a missing image
+Order of resolution: the release's images -> single-image overrides -> the mirror of the image's source
+registry (`images.mirrors`: ghcr.io -> the ghcr pull-through prefix; images of unlisted registries and
+images already on a mirror stay as they are) -> with digestSource ecr, each tag resolved to
+`image@sha256:...` by Amazon ECR describe-images. All of it happens before any resource is registered, so a missing image
 fails preview with its name and nothing is half-applied.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Callable, Protocol
 
 from components import bundle
 from components.config import ImagesConfig
+from components.config.base import parse_image
 from components.errors import ConfigError
 
 _ECR_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -28,12 +30,10 @@ class ImageRef:
 
     @classmethod
     def parse(cls, ref: str) -> "ImageRef":
-        rest, _, digest = ref.partition("@")
-        registry, _, path = rest.partition("/")
-        repository, tag = path, None
-        if ":" in path.rsplit("/", 1)[-1]:
-            repository, tag = path.rsplit(":", 1)
-        return cls(registry, repository, tag, digest or None)
+        """Docker's reading: `nginx:1` is docker.io/library/nginx:1, `org/app` is docker.io/org/app, and the
+        first component is a registry only with '.' or ':' in it, or as localhost."""
+        parsed = parse_image(ref)
+        return cls(parsed.domain(), parsed.path(), parsed["tag"], parsed["digest"])
 
     def __str__(self) -> str:
         ref = f"{self.registry}/{self.repository}"
@@ -44,13 +44,19 @@ class ImageRef:
         return ref
 
 
-def with_mirror(ref: str, mirror: str | None) -> str:
-    """Replace the registry host with the mirror prefix: ghcr.io/a/b:t -> mirror/a/b:t."""
-    if not mirror:
-        return ref
+def mirrored(ref: str, mirrors: dict[str, str]) -> str:
+    """The reference through the mirror of its source registry: with {ghcr.io: m.example/ghcr},
+    ghcr.io/a/b:t -> m.example/ghcr/a/b:t. Other registries, and images already under a mirror
+    prefix, are returned unchanged."""
     parsed = ImageRef.parse(ref)
-    host, _, prefix = mirror.partition("/")
-    repository = f"{prefix}/{parsed.repository}" if prefix else parsed.repository
+    name = f"{parsed.registry}/{parsed.repository}"
+    if any(name.startswith(prefix + "/") for prefix in mirrors.values()):
+        return ref
+    prefix = mirrors.get(parsed.registry)
+    if prefix is None:
+        return ref
+    host, _, path = prefix.partition("/")
+    repository = f"{path}/{parsed.repository}" if path else parsed.repository
     return str(ImageRef(host, repository, parsed.tag, parsed.digest))
 
 
@@ -58,7 +64,8 @@ def image_references(cfg: ImagesConfig) -> dict[str, str]:
     """Tag references of every image (before digest resolution), keyed like the bundle."""
     refs = bundle.release_images(cfg.release)
     overrides = cfg.overrides.model_dump(by_alias=True)
-    return {key: with_mirror(overrides.get(key) or ref, cfg.mirror) for key, ref in refs.items()}
+    mirrors = cfg.registry_mirrors
+    return {key: mirrored(overrides.get(key) or ref, mirrors) for key, ref in refs.items()}
 
 
 class DigestResolver(Protocol):
@@ -77,13 +84,15 @@ class EcrDigestResolver:
         host = _ECR_HOST.match(ref.registry)
         if host is None:
             raise ValueError("not an Amazon ECR registry")
+        if not ref.tag:  # never an implicit latest: what gets pinned must be the version that was named
+            raise ValueError("has no tag to look up")
         region = host.group("region")
         client = self._clients.setdefault(region, self._client_factory(region))
         try:
             found = client.describe_images(
                 registryId=host.group("account"),
                 repositoryName=ref.repository,
-                imageIds=[{"imageTag": ref.tag or "latest"}],
+                imageIds=[{"imageTag": ref.tag}],
             )
         except client.exceptions.RepositoryNotFoundException:
             return None
@@ -118,10 +127,10 @@ def resolve_images(cfg: ImagesConfig, resolver: DigestResolver | None = None) ->
             resolved[key] = ref
             continue
         if not _ECR_HOST.match(parsed.registry):
-            where = f"overrides.{key}" if overridden.get(key) else "mirror"
+            where = f"overrides.{key}" if overridden.get(key) else "mirrors"
             problems.append(
                 f"toolhive:images.{where}: {ref} is not in an Amazon ECR registry, which "
-                "toolhive:images.digestSource 'ecr' needs; set toolhive:images.mirror to an ECR registry"
+                f"toolhive:images.digestSource 'ecr' needs; map {parsed.registry} to an ECR registry in toolhive:images.mirrors"
             )
             continue
         try:

@@ -1,22 +1,41 @@
-"""The Pulumi program: read and validate config, resolve images, build the platform, export outputs.
+"""The Pulumi program: read and validate config, resolve images and secrets, build the platform and the
+MCP servers, export outputs.
 
 `__main__.py` runs it under the engine; tools/render.py runs the very same function under the mock
-runtime, with an offline digest resolver instead of Amazon ECR.
+runtime, with an offline digest resolver instead of Amazon ECR and an offline secret reader instead of
+AWS Secrets Manager.
 """
 from __future__ import annotations
 
 import pulumi
 
+from components.config.cluster import require_target
 from components.config.loader import load_stack_config
 from components.images import DigestResolver, resolve_images
+from components.platform.helm_adoption import adoptable_objects, patch_force_transformation
+from components.platform.provider import cluster_provider
 from components.platform.toolhive_platform import ToolHivePlatform
+from components.secret_sources import SecretReader, resolve_secrets
+from components.servers.catalog import load_servers, secret_requests
+from components.servers.stacks import McpServerStacks, tenant_resources
 
 
-def run(digest_resolver: DigestResolver | None = None) -> ToolHivePlatform:
-    """Everything is validated (config, images) before the first resource is registered."""
+def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretReader | None = None) -> ToolHivePlatform:
+    """Everything is validated (config, server files, images, secrets) before the first resource is registered."""
     config = load_stack_config()
+    require_target(config.cluster)
+    catalog = load_servers(config, stack=pulumi.get_stack())
     images = resolve_images(config.images, digest_resolver)
-    platform = ToolHivePlatform("toolhive", config, images)
-    for key, value in platform.outputs.items():
+    secret_values = resolve_secrets(secret_requests(catalog), secret_reader)
+    # One explicit provider for every Kubernetes object: the cluster the stack names, never the ambient one.
+    provider = cluster_provider(config.cluster)
+    adopt = [patch_force_transformation(adoptable_objects(config))] if config.cluster.adopt_existing else []
+    platform = ToolHivePlatform("toolhive", config, images,
+                                opts=pulumi.ResourceOptions(providers=[provider], transformations=adopt))
+    namespaces, groups = tenant_resources(platform, config.namespaces)
+    servers = McpServerStacks("servers", catalog, crds=platform.crds, namespaces=namespaces, groups=groups,
+                              mirrors=config.images.registry_mirrors, secret_values=secret_values,
+                              opts=pulumi.ResourceOptions(providers=[provider]))
+    for key, value in {**platform.outputs, **servers.outputs}.items():
         pulumi.export(key, value)
     return platform

@@ -35,10 +35,10 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import yaml
 
-from policies.core import (
+from .core import (
     ConfigError, ResourceOptions, ResourceView, Violation, check_objects, has_mandatory,
 )
-from policies.typetokens import is_kubernetes_type
+from .typetokens import is_kubernetes_type
 
 __all__ = [
     "ConfigError", "InputError", "ResourceView", "Violation", "check_objects", "has_mandatory",

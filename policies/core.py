@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
-from policies import typetokens
+from . import typetokens
 
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 ADVISORY = "advisory"
@@ -500,7 +500,7 @@ def check_objects(views: Iterable[ResourceView], config: Optional[Mapping[str, A
     that is not known yet are skipped. Returns violations in resource order, resource policies
     first, then stack policies."""
     if policies is None:
-        from policies.registry import all_policies
+        from .registry import all_policies
         policies = all_policies()
     views = list(views)
     settings = resolve_config(policies, config)

@@ -5,6 +5,9 @@
   an allow-list of registries (``allowedRegistries``).
 - ``no-secret-literals-in-env``: no literal ``value`` for secret-looking env vars (TOKEN, SECRET,
   PASSWORD, ...) in pods or MCPServers (``allowedEnvNames`` exempts names).
+- ``no-inline-credentials``: no credential written inline in a ToolHive spec (VirtualMCPServer
+  ``outgoingAuth`` client secrets and header values): a spec is readable by everyone who may read
+  the resource, and is stored in the manifest and the Pulumi state.
 - ``rbac-no-wildcards``: no ``*`` in verbs, resources or apiGroups of Roles/ClusterRoles
   (``allowedRoles`` exempts roles, by default the upstream operator manager role).
 - ``mcp-namespace-pod-security-labels`` (stack): namespaces that host MCP servers carry a
@@ -22,12 +25,12 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from policies import k8s
-from policies.core import (
+from . import k8s
+from .core import (
     ADVISORY, MANDATORY, ResourcePolicy, ResourceView, StackPolicy, as_dict, as_list, is_unknown,
 )
-from policies.replicas import is_operator_deployment
-from policies.typetokens import (
+from .replicas import is_operator_deployment
+from .typetokens import (
     APIEXTENSIONS_GROUP, MCP_WORKLOAD_KINDS, NETWORKING_GROUP, RBAC_GROUP, TOOLHIVE_GROUP,
 )
 
@@ -239,6 +242,54 @@ NO_SECRET_LITERALS = ResourcePolicy(
 
 
 # ---------------------------------------------------------------------------------------------
+# no-inline-credentials
+# ---------------------------------------------------------------------------------------------
+
+#: Fields of the ToolHive v1beta1 CRDs (v0.44.0) that hold a credential inline, with the sibling that
+#: names an environment variable instead (VirtualMCPServer spec.config.outgoingAuth.{default,backends.*}).
+INLINE_CREDENTIAL_FIELDS = {
+    "clientSecret": "clientSecretEnv",
+    "idpClientSecret": "idpClientSecretEnv",
+    "targetClientSecret": "targetClientSecretEnv",
+    "headerValue": "headerValueEnv",
+}
+
+
+def _inline_credentials(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(path, field) of every inline credential field set to a value (unknown counts: it is set)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if key in INLINE_CREDENTIAL_FIELDS and (is_unknown(item) or (isinstance(item, str) and item)):
+                yield where, key
+            else:
+                yield from _inline_credentials(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _inline_credentials(item, f"{path}[{index}]")
+
+
+def check_inline_credentials(view: ResourceView, props: Mapping[str, Any]) -> Iterator[str]:
+    if view.group != TOOLHIVE_GROUP:
+        return
+    for path, field in _inline_credentials(view.spec, "spec"):
+        instead = path[: -len(field)] + INLINE_CREDENTIAL_FIELDS[field]
+        yield (f"{path}: credential written inline (readable by everyone who may read this {view.kind}, and "
+               f"stored in the manifest and the Pulumi state); remove it and "
+               f"set {instead} to the name of an environment variable fed from a Secret, or use spec.outgoingAuth with an "
+               f"externalAuthConfigRef to an MCPExternalAuthConfig that references Secrets")
+
+
+NO_INLINE_CREDENTIALS = ResourcePolicy(
+    name="no-inline-credentials",
+    description="ToolHive specs hold no inline credentials (VirtualMCPServer outgoingAuth clientSecret, "
+                "idpClientSecret, targetClientSecret, headerValue): credentials come from Secrets.",
+    enforcement=MANDATORY,
+    check=check_inline_credentials,
+)
+
+
+# ---------------------------------------------------------------------------------------------
 # rbac-no-wildcards
 # ---------------------------------------------------------------------------------------------
 
@@ -414,6 +465,7 @@ POLICIES = [
     CONTAINER_RESOURCES,
     IMAGE_REFERENCES,
     NO_SECRET_LITERALS,
+    NO_INLINE_CREDENTIALS,
     RBAC_NO_WILDCARDS,
     NAMESPACE_PSA_LABELS,
     NAMESPACE_DEFAULT_DENY,

@@ -5,9 +5,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
-from policies import pod_security
-from policies.core import ResourceView, as_dict, as_list
-from policies.typetokens import TOOLHIVE_GROUP
+from . import pod_security
+from .core import ResourceView, as_dict, as_list
+from .typetokens import TOOLHIVE_GROUP
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 

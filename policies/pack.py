@@ -21,11 +21,11 @@ from pulumi_policy import (
 from pulumi_policy import proxy as _proxy
 from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UnknownValueError
 
-from policies.core import (
+from .core import (
     UNKNOWN, Policy, ResourceOptions, ResourcePolicy, ResourceView, StackPolicy, UndecidableError,
 )
-from policies.registry import all_policies
-from policies.typetokens import is_kubernetes_type
+from .registry import all_policies
+from .typetokens import is_kubernetes_type
 
 PACK_NAME = "toolhive-platform"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from policies import guardrails, pod_security, replicas
-from policies.core import MANDATORY, Policy, ResourcePolicy, ResourceView, UndecidableError, find_unknown
+from . import guardrails, pod_security, replicas
+from .core import MANDATORY, Policy, ResourcePolicy, ResourceView, UndecidableError, find_unknown
 
 DEFAULT_PSS_LEVEL = "restricted"
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from policies import k8s
-from policies.core import (
+from . import k8s, replica_rules
+from .core import (
     ADVISORY, MANDATORY, ResourcePolicy, ResourceView, StackPolicy, as_dict, as_int, as_list,
     is_unknown,
 )
-from policies.typetokens import AUTOSCALING_GROUP, MCP_WORKLOAD_KINDS, TOOLHIVE_GROUP
+from .typetokens import AUTOSCALING_GROUP, MCP_WORKLOAD_KINDS, TOOLHIVE_GROUP
 
 #: Transport defaults from the CRDs (v1beta1): MCPServer stdio, MCPRemoteProxy streamable-http.
-DEFAULT_TRANSPORT = {"MCPServer": "stdio", "MCPRemoteProxy": "streamable-http"}
+DEFAULT_TRANSPORT = replica_rules.DEFAULT_TRANSPORT
 
 
 def _redis_sessions(spec: dict) -> Optional[bool]:
@@ -46,17 +46,13 @@ def check_stdio_single_replica(view: ResourceView, props: Mapping[str, Any]) -> 
     transport = spec.get("transport")
     if is_unknown(transport):
         return
-    explicit = isinstance(transport, str) and bool(transport)
-    transport = transport if explicit else DEFAULT_TRANSPORT[view.kind]
-    if transport != "stdio":
-        return
+    explicit = replica_rules.transport(view.kind, spec)[1]
     how = 'spec.transport is "stdio"' if explicit else 'spec.transport is unset, so "stdio" (the default)'
-    for field in ("replicas", "backendReplicas"):
-        count = as_int(spec.get(field))
-        if count is not None and count > 1:
-            yield (f"spec.{field} is {count} but {how}: a stdio MCP server is a single process the proxy "
-                   f"attaches to over stdin/stdout and cannot be scaled out; set spec.{field} to 1 (or leave "
-                   f'it unset), or set spec.transport to "streamable-http" if the server supports it')
+    counts = {field: as_int(spec.get(field)) for field in ("replicas", "backendReplicas")}
+    for field, count in replica_rules.stdio_excess_replicas(view.kind, {**spec, **counts}):
+        yield (f"spec.{field} is {count} but {how}: a stdio MCP server is a single process the proxy "
+               f"attaches to over stdin/stdout and cannot be scaled out; set spec.{field} to 1 (or leave "
+               f'it unset), or set spec.transport to "streamable-http" if the server supports it')
 
 
 STDIO_SINGLE_REPLICA = ResourcePolicy(
@@ -76,10 +72,10 @@ def check_replicas_need_redis(view: ResourceView, props: Mapping[str, Any]) -> I
     if not view.is_toolhive(MCP_WORKLOAD_KINDS):
         return
     spec = view.spec
-    count = as_int(spec.get("replicas"))
-    if count is None or count <= 1:
+    if _redis_sessions(spec) is None:
         return
-    if _redis_sessions(spec) is not False:
+    count = replica_rules.sessions_lost_replicas({**spec, "replicas": as_int(spec.get("replicas"))})
+    if count is None:
         return
     provider = as_dict(spec.get("sessionStorage")).get("provider")
     now = f'spec.sessionStorage.provider is "{provider}"' if provider else "spec.sessionStorage is not set"
@@ -105,13 +101,8 @@ def check_rate_limiting_needs_redis(view: ResourceView, props: Mapping[str, Any]
     if not view.is_toolhive(MCP_WORKLOAD_KINDS):
         return
     spec = view.spec
-    if view.kind == "VirtualMCPServer":
-        field, configured = "spec.config.rateLimiting", as_dict(spec.get("config")).get("rateLimiting")
-    else:
-        field, configured = "spec.rateLimiting", spec.get("rateLimiting")
-    if configured is None:
-        return
-    if _redis_sessions(spec) is not False:
+    field = "spec." + replica_rules.rate_limiting_field(view.kind)
+    if _redis_sessions(spec) is None or not replica_rules.rate_limiting_without_redis(view.kind, spec):
         return
     yield (f"{field} is set but spec.sessionStorage does not use provider redis: rate limits are counted "
            f"in Redis, so set spec.sessionStorage to {{provider: redis, address: <host:port>}} or remove "
@@ -133,33 +124,41 @@ RATE_LIMITING_NEEDS_REDIS = ResourcePolicy(
 
 def check_hpa_replicas_conflict(views: Sequence[ResourceView], props: Mapping[str, Any]
                                 ) -> Iterator[tuple[Optional[ResourceView], str]]:
-    targets = {(v.kind, v.effective_namespace, v.object_name): v
-               for v in views if v.is_toolhive(MCP_WORKLOAD_KINDS)}
+    """An HPA may target the custom resource itself or the workload the operator creates for it
+    (Deployment/StatefulSet named like the resource, see replica_rules.HPA_TARGETS)."""
+    by_name: dict[tuple[str, str], list[ResourceView]] = {}
+    for view in views:
+        if view.is_toolhive(MCP_WORKLOAD_KINDS):
+            by_name.setdefault((view.effective_namespace, view.object_name), []).append(view)
     for hpa in views:
         if not hpa.is_kind("HorizontalPodAutoscaler", AUTOSCALING_GROUP):
             continue
         ref = as_dict(hpa.spec.get("scaleTargetRef"))
         kind, name, api_version = ref.get("kind"), ref.get("name"), ref.get("apiVersion")
-        if kind not in MCP_WORKLOAD_KINDS or not isinstance(name, str):
+        if not isinstance(name, str) or not isinstance(kind, str):
             continue
-        if isinstance(api_version, str) and api_version.split("/")[0] != TOOLHIVE_GROUP:
+        group = api_version.split("/")[0] if isinstance(api_version, str) and "/" in api_version else None
+        expected_group = TOOLHIVE_GROUP if kind in MCP_WORKLOAD_KINDS else "apps"
+        if group is not None and group != expected_group:
             continue
-        target = targets.get((kind, hpa.effective_namespace, name))
-        if target is None:
-            continue
-        replicas = target.spec.get("replicas")
-        if replicas is None or is_unknown(replicas):
-            continue
-        yield target, (f"spec.replicas is {replicas} but HorizontalPodAutoscaler "
-                       f"{hpa.effective_namespace}/{hpa.object_name} scales this {kind}: every deployment "
-                       f"would reset the replica count the autoscaler chose; remove spec.replicas (leave it "
-                       f"unset so the autoscaler owns it) or remove the HorizontalPodAutoscaler")
+        for target in by_name.get((hpa.effective_namespace, name), []):
+            if kind in MCP_WORKLOAD_KINDS and target.kind != kind:
+                continue
+            field = replica_rules.hpa_conflict_field(target.kind, target.spec, kind)
+            if field is None or is_unknown(target.spec.get(field)):
+                continue
+            scaled = f"this {kind}" if kind == target.kind else f"the {kind} the operator creates for this {target.kind}"
+            yield target, (f"spec.{field} is {target.spec[field]} but HorizontalPodAutoscaler "
+                           f"{hpa.effective_namespace}/{hpa.object_name} scales {scaled}: every deployment "
+                           f"would reset the replica count the autoscaler chose; remove spec.{field} (leave it "
+                           f"unset so the autoscaler owns it) or remove the HorizontalPodAutoscaler")
 
 
 HPA_REPLICAS_CONFLICT = StackPolicy(
     name="hpa-replicas-conflict",
     description="A HorizontalPodAutoscaler must not target an MCPServer, MCPRemoteProxy or "
-                "VirtualMCPServer that also sets spec.replicas.",
+                "VirtualMCPServer (or the Deployment/StatefulSet the operator creates for it) whose "
+                "matching replica field (spec.replicas, spec.backendReplicas) is set.",
     enforcement=MANDATORY,
     check=check_hpa_replicas_conflict,
 )

@@ -13,6 +13,8 @@ from tools.render import read_stack_file, render
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "tests" / "data"
 STACKS = ("dev", "staging", "prod")
+#: The cluster test renders deploy to (toolhive:cluster); tests of that key pass their own.
+TEST_CLUSTER = {"context": "test-cluster"}
 
 
 def data_files(relative: str, pattern: str = "*.yaml") -> list[Path]:
@@ -94,7 +96,9 @@ def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = Fal
 
     A render is deterministic, so identical inputs share one run (tests only read it).
     """
-    config = {f"toolhive:{key}": value for key, value in (toolhive or {}).items()}
+    toolhive = dict(toolhive or {})
+    toolhive.setdefault("cluster", TEST_CLUSTER)  # every stack must name its cluster
+    config = {f"toolhive:{key}": value for key, value in toolhive.items()}
     config.update(extra or {})
     cache_key = json.dumps([config, secret_keys, stack, preview], sort_keys=True)
     if into is None and cache_key in _RENDERS:

@@ -1,4 +1,4 @@
-"""The image bundle: release pins, overrides, the mirror, and ECR digest pinning (tested with moto)."""
+"""The image bundle: release pins, overrides, registry mirrors, and ECR digest pinning (tested with moto)."""
 from __future__ import annotations
 
 import json
@@ -9,17 +9,26 @@ from moto import mock_aws
 
 from components.config.loader import parse_stack_config
 from components.errors import ConfigError
-from components.images import EcrDigestResolver, ImageRef, resolve_images, with_mirror
-from tests.conftest import deployment_env, render_config
+from components.images import EcrDigestResolver, ImageRef, mirrored, resolve_images
+from tests.conftest import TEST_CLUSTER, deployment_env, render_config
 from tools.mock_runtime import ProgramRun
 
-MIRROR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ghcr"
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+MIRROR = f"{ECR}/ghcr"
+HUB_MIRROR = f"{ECR}/docker-hub"
+GHCR_MIRROR = {"ghcr.io": MIRROR}
 ECR_REPOSITORIES = ("ghcr/stacklok/toolhive/operator", "ghcr/stacklok/toolhive/proxyrunner",
                     "ghcr/stacklok/toolhive/vmcp", "ghcr/stacklok/thv-registry-api")
 
 
 def images_of(images_config: dict, resolver=None) -> dict[str, str]:
     return resolve_images(parse_stack_config({"images": images_config}).images, resolver)
+
+
+def problems_of(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw)
+    return caught.value.problems
 
 
 def test_bundle_pins_the_release_images():
@@ -37,8 +46,8 @@ def test_a_single_image_can_be_overridden():
     assert images["operator"] == "ghcr.io/stacklok/toolhive/operator:v0.44.0"
 
 
-def test_mirror_rewrites_every_image_including_overrides():
-    images = images_of({"mirror": MIRROR, "overrides": {"vmcp": "quay.io/custom/vmcp:v1"}})
+def test_mirror_rewrites_the_images_of_its_registry_including_overrides():
+    images = images_of({"mirrors": GHCR_MIRROR, "overrides": {"vmcp": "ghcr.io/custom/vmcp:v1"}})
     assert images == {
         "operator": f"{MIRROR}/stacklok/toolhive/operator:v0.44.0",
         "proxyRunner": f"{MIRROR}/stacklok/toolhive/proxyrunner:v0.44.0",
@@ -47,12 +56,86 @@ def test_mirror_rewrites_every_image_including_overrides():
     }
 
 
+def test_mirror_shorthand_stands_for_the_ghcr_mirror():
+    assert images_of({"mirror": MIRROR}) == images_of({"mirrors": GHCR_MIRROR})
+
+
+def test_mirror_shorthand_and_a_ghcr_mirror_conflict():
+    assert problems_of({"images": {"mirror": MIRROR, "mirrors": GHCR_MIRROR}}) == [
+        "toolhive:images.mirror: conflicts with toolhive:images.mirrors.ghcr.io; set one of them"]
+
+
+def test_an_override_already_on_the_mirror_is_left_alone():
+    on_mirror = f"{MIRROR}/stacklok/toolhive/vmcp:v0.44.1"
+    images = images_of({"mirrors": GHCR_MIRROR, "overrides": {"vmcp": on_mirror}})
+    assert images["vmcp"] == on_mirror  # never .../ghcr/ghcr/...
+
+
+def test_an_image_under_a_mirror_on_its_own_source_registry_is_not_mirrored_twice():
+    # A mirror may live on the registry it mirrors (an organisation's copies on ghcr.io itself).
+    mirrors = {"ghcr.io": "ghcr.io/acme/mirror"}
+    assert mirrored("ghcr.io/acme/mirror/stacklok/toolhive/vmcp:v1", mirrors) == "ghcr.io/acme/mirror/stacklok/toolhive/vmcp:v1"
+    assert mirrored("ghcr.io/stacklok/toolhive/vmcp:v1", mirrors) == "ghcr.io/acme/mirror/stacklok/toolhive/vmcp:v1"
+
+
+def test_an_image_of_an_unmapped_registry_is_left_alone():
+    images = images_of({"mirrors": GHCR_MIRROR, "overrides": {"vmcp": "quay.io/custom/vmcp:v1",
+                                                              "operator": "docker.io/stacklok/operator:v1"}})
+    assert images["vmcp"] == "quay.io/custom/vmcp:v1"
+    assert images["operator"] == "docker.io/stacklok/operator:v1"  # not sent to the ghcr cache
+
+
+def test_each_registry_goes_to_its_own_mirror():
+    images = images_of({"mirrors": {"ghcr.io": MIRROR, "docker.io": HUB_MIRROR},
+                        "overrides": {"vmcp": "docker.io/custom/vmcp:v1"}})
+    assert images["vmcp"] == f"{HUB_MIRROR}/custom/vmcp:v1"
+    assert images["operator"] == f"{MIRROR}/stacklok/toolhive/operator:v0.44.0"
+
+
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("nginx:1.27", f"{HUB_MIRROR}/library/nginx:1.27"),          # a bare name is docker.io/library/...
+    ("bitnami/redis:7", f"{HUB_MIRROR}/bitnami/redis:7"),        # 'bitnami' has no '.', so it is no registry
+    ("index.docker.io/org/app:1", f"{HUB_MIRROR}/org/app:1"),    # Docker Hub's legacy name
+    ("localhost/app:1", "localhost/app:1"),                      # localhost is a registry
+    ("registry.local:5000/app:1", "registry.local:5000/app:1"),  # ':' makes a registry
+    ("ghcr.io/a/b@sha256:" + "a" * 64, f"{MIRROR}/a/b@sha256:" + "a" * 64),
+])
+def test_image_references_are_read_as_docker_reads_them(ref, expected):
+    assert mirrored(ref, {"ghcr.io": MIRROR, "docker.io": HUB_MIRROR}) == expected
+
+
 def test_mirror_without_a_path_replaces_only_the_host():
-    assert with_mirror("ghcr.io/a/b:1", "registry.local:5000") == "registry.local:5000/a/b:1"
+    assert mirrored("ghcr.io/a/b:1", {"ghcr.io": "registry.local:5000"}) == "registry.local:5000/a/b:1"
+
+
+@pytest.mark.parametrize("override", ["ghcr.io/custom/vmcp", "nginx", f"{MIRROR}/stacklok/toolhive/vmcp"])
+def test_an_override_must_name_a_tag_or_a_digest(override):
+    (problem,) = problems_of({"images": {"overrides": {"vmcp": override}}})
+    assert problem.startswith(f"toolhive:images.overrides.vmcp: {override!r} has neither a tag nor a digest")
+
+
+@pytest.mark.parametrize("override", ["ghcr.io/Org/vmcp:1", "ghcr.io/org/vmcp:", "https://ghcr.io/org/vmcp:1",
+                                      "ghcr.io/org/vmcp@sha256:short"])
+def test_a_malformed_override_is_rejected(override):
+    (problem,) = problems_of({"images": {"overrides": {"vmcp": override}}})
+    assert problem.startswith(f"toolhive:images.overrides.vmcp: {override!r} is not an image reference")
+
+
+@pytest.mark.parametrize(("mirrors", "message"), [
+    ({"https://ghcr.io": MIRROR}, "toolhive:images.mirrors.https://ghcr.io: key 'https://ghcr.io' is not a registry host"),
+    ({"ghcr": MIRROR}, "toolhive:images.mirrors.ghcr: key 'ghcr' is not a registry host"),
+    ({"ghcr.io/stacklok": MIRROR}, "toolhive:images.mirrors.ghcr.io/stacklok: key 'ghcr.io/stacklok' is not a registry host"),
+    ({"index.docker.io": HUB_MIRROR}, "toolhive:images.mirrors.index.docker.io: key 'index.docker.io' is not a registry host"),
+    ({"ghcr.io": MIRROR + "/"}, f"toolhive:images.mirrors.ghcr.io: '{MIRROR}/' is not a registry prefix"),
+    ({"ghcr.io": "mirror/ghcr"}, "toolhive:images.mirrors.ghcr.io: 'mirror/ghcr' is not a registry prefix"),
+])
+def test_invalid_mirror_mapping_names_the_key(mirrors, message):
+    (problem,) = problems_of({"images": {"mirrors": mirrors}})
+    assert problem.startswith(message)
 
 
 def test_mirrored_images_reach_the_operator_and_the_outputs(preview):
-    rendered = render_config({"images": {"mirror": MIRROR}}, preview=preview)
+    rendered = render_config({"images": {"mirrors": GHCR_MIRROR}}, preview=preview)
     deployment = rendered.object("Deployment", "toolhive-operator", "toolhive-system")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == f"{MIRROR}/stacklok/toolhive/operator:v0.44.0"
     env = deployment_env(deployment)
@@ -95,11 +178,27 @@ def test_ecr_digest_pinning_deploys_image_at_digest(ecr):
         "vmcp": ecr("ghcr/stacklok/toolhive/vmcp", "v0.44.0"),
         "registryApi": ecr("ghcr/stacklok/thv-registry-api", "v1.3.0"),
     }
-    images = images_of({"mirror": MIRROR, "digestSource": "ecr"}, EcrDigestResolver())
+    images = images_of({"mirrors": GHCR_MIRROR, "digestSource": "ecr"}, EcrDigestResolver())
     assert images["operator"] == f"{MIRROR}/stacklok/toolhive/operator:v0.44.0@{digests['operator']}"
     for key, ref in images.items():
         assert ImageRef.parse(ref).digest == digests[key]
         assert digests[key].startswith("sha256:")
+
+
+def test_ecr_pins_an_override_that_is_already_on_the_mirror(ecr):
+    for repository, tag in (("ghcr/stacklok/toolhive/operator", "v0.44.0"), ("ghcr/stacklok/toolhive/proxyrunner", "v0.44.0"),
+                            ("ghcr/stacklok/thv-registry-api", "v1.3.0")):
+        ecr(repository, tag)
+    digest = ecr("ghcr/stacklok/toolhive/vmcp", "v0.44.1")
+    images = images_of({"mirrors": GHCR_MIRROR, "digestSource": "ecr",
+                        "overrides": {"vmcp": f"{MIRROR}/stacklok/toolhive/vmcp:v0.44.1"}}, EcrDigestResolver())
+    assert images["vmcp"] == f"{MIRROR}/stacklok/toolhive/vmcp:v0.44.1@{digest}"
+
+
+def test_ecr_lookup_never_falls_back_to_latest(ecr):
+    ecr("ghcr/stacklok/toolhive/vmcp", "latest")
+    with pytest.raises(ValueError, match="no tag"):
+        EcrDigestResolver()(ImageRef(ECR, "ghcr/stacklok/toolhive/vmcp", None, None))
 
 
 def test_ecr_image_missing_from_the_mirror_fails_naming_it(ecr):
@@ -107,7 +206,7 @@ def test_ecr_image_missing_from_the_mirror_fails_naming_it(ecr):
     ecr("ghcr/stacklok/toolhive/proxyrunner", "v0.44.0")
     ecr("ghcr/stacklok/thv-registry-api", "v1.3.0")
     with pytest.raises(ConfigError) as caught:
-        images_of({"mirror": MIRROR, "digestSource": "ecr"}, EcrDigestResolver())
+        images_of({"mirrors": GHCR_MIRROR, "digestSource": "ecr"}, EcrDigestResolver())
     assert caught.value.problems == [
         f"toolhive:images.digestSource: image {MIRROR}/stacklok/toolhive/vmcp:v0.44.0 not found in Amazon ECR "
         "(repository ghcr/stacklok/toolhive/vmcp, tag v0.44.0); push or pull it through the mirror first"
@@ -116,7 +215,7 @@ def test_ecr_image_missing_from_the_mirror_fails_naming_it(ecr):
 
 def test_ecr_missing_repository_is_reported_like_a_missing_image(ecr):
     with pytest.raises(ConfigError) as caught:
-        images_of({"mirror": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/elsewhere", "digestSource": "ecr"},
+        images_of({"mirrors": {"ghcr.io": f"{ECR}/elsewhere"}, "digestSource": "ecr"},
                   EcrDigestResolver())
     assert len(caught.value.problems) == 4
     assert all("not found in Amazon ECR" in problem for problem in caught.value.problems)
@@ -129,7 +228,8 @@ def test_missing_image_fails_preview_before_any_resource(ecr, preview):
     registered = ProgramRun()
     with pytest.raises(ConfigError):
         run_program(lambda: run(EcrDigestResolver()), preview=preview, result=registered,
-                    config={"toolhive:images": {"mirror": MIRROR, "digestSource": "ecr"}})
+                    config={"toolhive:images": {"mirrors": GHCR_MIRROR, "digestSource": "ecr"},
+                            "toolhive:cluster": TEST_CLUSTER})
     assert [r.type for r in registered.resources] == ["pulumi:pulumi:Stack"]
 
 
@@ -137,7 +237,7 @@ def test_digest_pinning_needs_images_in_ecr():
     with pytest.raises(ConfigError) as caught:
         images_of({"digestSource": "ecr"}, resolver=lambda ref: pytest.fail("must not look up a non-ECR image"))
     assert caught.value.problems[0].startswith(
-        "toolhive:images.mirror: ghcr.io/stacklok/toolhive/operator:v0.44.0 is not in an Amazon ECR registry")
+        "toolhive:images.mirrors: ghcr.io/stacklok/toolhive/operator:v0.44.0 is not in an Amazon ECR registry")
 
 
 def test_overridden_image_outside_ecr_names_its_override_key():
@@ -148,10 +248,10 @@ def test_overridden_image_outside_ecr_names_its_override_key():
         images_of({"digestSource": "ecr", "overrides": overrides}, resolver=lambda ref: "sha256:" + "1" * 64)
     assert caught.value.problems == [
         "toolhive:images.overrides.vmcp: quay.io/x/vmcp:1 is not in an Amazon ECR registry, which "
-        "toolhive:images.digestSource 'ecr' needs; set toolhive:images.mirror to an ECR registry"
+        "toolhive:images.digestSource 'ecr' needs; map quay.io to an ECR registry in toolhive:images.mirrors"
     ]
 
 
 def test_offline_render_stubs_digests_without_network(preview):
-    rendered = render_config({"images": {"mirror": MIRROR, "digestSource": "ecr"}}, preview=preview)
+    rendered = render_config({"images": {"mirrors": GHCR_MIRROR, "digestSource": "ecr"}}, preview=preview)
     assert all("@sha256:" in ref for ref in rendered.outputs["images"].values())

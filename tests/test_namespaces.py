@@ -8,8 +8,9 @@ from tests.conftest import render_config
 TENANTS = {"namespaces": [
     {"name": "team-a", "network": {"allowFrom": ["agents", "gateway"]}, "groups": [{"name": "tools", "description": "d"}]},
     {"name": "team-b", "podSecurity": {"level": "baseline", "version": "v1.32"},
-     "quota": {"requestsCpu": "1", "requestsMemory": "1Gi", "limitsCpu": "2", "limitsMemory": "2Gi", "pods": 5, "mcpServers": 3},
-     "network": {"egress": []}},
+     "quota": {"requestsCpu": "1", "requestsMemory": "1Gi", "limitsCpu": "2", "limitsMemory": "2Gi", "pods": 5, "mcpServers": 3,
+               "persistentVolumeClaims": 2, "requestsStorage": "5Gi", "servicesLoadBalancers": 1},
+     "network": {"egress": [], "dns": {"nodeLocal": []}}},
 ]}
 
 
@@ -50,7 +51,16 @@ def test_quota_sizes_come_from_config(tenants):
     assert tenants.object("ResourceQuota", "mcp-quota", "team-b")["spec"]["hard"] == {
         "requests.cpu": "1", "requests.memory": "1Gi", "limits.cpu": "2", "limits.memory": "2Gi",
         "pods": "5", "count/mcpservers.toolhive.stacklok.dev": "3",
+        "persistentvolumeclaims": "2", "requests.storage": "5Gi", "services.loadbalancers": "1", "services.nodeports": "0",
     }
+
+
+def test_default_quota_bounds_volumes_and_storage_and_forbids_load_balancers_and_node_ports(tenants):
+    hard = tenants.object("ResourceQuota", "mcp-quota", "team-a")["spec"]["hard"]
+    assert hard["persistentvolumeclaims"] == "10"
+    assert hard["requests.storage"] == "50Gi"
+    assert hard["services.loadbalancers"] == "0"
+    assert hard["services.nodeports"] == "0"
 
 
 def test_limit_range_gives_containers_defaults_and_bounds(tenants):
@@ -66,11 +76,26 @@ def test_default_deny_covers_every_pod_both_ways(tenants):
     assert spec == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def test_dns_egress_is_allowed_to_kube_dns_only(tenants):
-    (rule,) = tenants.object("NetworkPolicy", "allow-dns-egress", "team-a")["spec"]["egress"]
-    assert rule["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
-    assert rule["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+def test_dns_egress_is_allowed_to_kube_dns_and_node_local_dns_only(tenants):
+    kube_dns, node_local = tenants.object("NetworkPolicy", "allow-dns-egress", "team-a")["spec"]["egress"]
+    dns_ports = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    assert kube_dns == {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "ports": dns_ports}
+    assert node_local == {"to": [{"ipBlock": {"cidr": "169.254.20.10/32"}}], "ports": dns_ports}
+
+
+def test_node_local_dns_addresses_come_from_config(preview):
+    config = {"namespaces": [{"name": "team-a", "network": {"dns": {"nodeLocal": ["169.254.25.10/32", "10.96.0.10/32"]}}}]}
+    rendered = render_config(config, preview=preview)
+    _, node_local = rendered.object("NetworkPolicy", "allow-dns-egress", "team-a")["spec"]["egress"]
+    assert node_local["to"] == [{"ipBlock": {"cidr": "169.254.25.10/32"}}, {"ipBlock": {"cidr": "10.96.0.10/32"}}]
+    annotations = rendered.object("Namespace", "team-a")["metadata"]["annotations"]
+    assert annotations["toolhive.platform/node-local-dns"] == "169.254.25.10/32,10.96.0.10/32"
+
+
+def test_without_node_local_dns_only_kube_dns_is_allowed(tenants):
+    (rule,) = tenants.object("NetworkPolicy", "allow-dns-egress", "team-b")["spec"]["egress"]
+    assert rule["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
 
 
 def test_ingress_is_allowed_from_the_named_client_namespaces(tenants):
@@ -84,10 +109,74 @@ def test_no_client_policy_without_clients_and_no_egress_policy_without_egress(te
     assert names == {"default-deny", "allow-dns-egress", "allow-same-namespace"}
 
 
-def test_configured_egress_is_port_scoped(tenants):
-    (rule,) = tenants.object("NetworkPolicy", "allow-egress", "team-a")["spec"]["egress"]
-    assert rule == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}
+def test_default_egress_is_port_scoped_over_ipv4_and_ipv6(tenants):
+    rules = tenants.object("NetworkPolicy", "allow-egress", "team-a")["spec"]["egress"]
+    ports = [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]
+    assert rules == [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports},
+                     {"to": [{"ipBlock": {"cidr": "::/0"}}], "ports": ports}]
+
+
+def test_egress_rules_carry_except_blocks_protocol_and_ipv6(preview):
+    egress = [{"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"], "ports": [443]},
+              {"cidr": "2001:db8::/32", "protocol": "UDP", "ports": [4433]},
+              {"cidr": "10.0.0.0/8"}]
+    rendered = render_config({"namespaces": [{"name": "team-a", "network": {"egress": egress}}]}, preview=preview)
+    assert rendered.object("NetworkPolicy", "allow-egress", "team-a")["spec"]["egress"] == [
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}], "ports": [{"protocol": "TCP", "port": 443}]},
+        {"to": [{"ipBlock": {"cidr": "2001:db8::/32"}}], "ports": [{"protocol": "UDP", "port": 4433}]},
+        {"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]},
+    ]
+
+
+@pytest.mark.parametrize("cidr, hole", [("10.0.0.0/16", "10.1.0.0/24"), ("10.0.0.0/16", "10.0.0.0/16"),
+                                        ("0.0.0.0/0", "fd00::/8"), ("::/0", "10.0.0.0/8")])
+def test_an_egress_except_must_lie_strictly_inside_its_cidr(cidr, hole):
+    from components.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"toolhive:namespaces\[0\]\.network\.egress\[0\]\.except\[0\]: .*strictly inside"):
+        render_config({"namespaces": [{"name": "team-a", "network": {"egress": [{"cidr": cidr, "except": [hole]}]}}]})
+
+
+REDIS = {"valkey.cache.svc.cluster.local:6380": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}},
+         "redis.sessions.svc:6379": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "sessions"}}},
+         "10.3.4.5:6379": {"ipBlock": {"cidr": "10.3.4.5/32"}}}
+
+
+@pytest.mark.parametrize("addr", sorted(REDIS))
+def test_every_tenant_may_reach_the_default_redis_on_its_port(addr, preview):
+    config = {**TENANTS, "operator": {"defaultRedis": {"addr": addr, "existingSecret": "redis-auth"}}}
+    rendered = render_config(config, preview=preview)
+    for namespace in ("team-a", "team-b"):
+        spec = rendered.object("NetworkPolicy", "allow-session-store-egress", namespace)["spec"]
+        assert spec == {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+            {"to": [REDIS[addr]], "ports": [{"protocol": "TCP", "port": int(addr.rpartition(":")[2])}]}]}
+
+
+@pytest.mark.parametrize("redis", [None, {"addr": "redis:6379"}, {"addr": "redis.example.com:6379"}])
+def test_no_session_store_policy_without_redis_in_another_namespace(redis, preview):
+    # No Redis; a bare Service name (the tenant's own namespace: allow-same-namespace covers it); an
+    # external host (no peer can be derived from a name: declare its egress, the reachability check insists).
+    config = {**TENANTS, **({"operator": {"defaultRedis": redis}} if redis else {})}
+    names = {np["metadata"]["name"] for np in render_config(config, preview=preview).objects("NetworkPolicy")}
+    assert "allow-session-store-egress" not in names
+
+
+def test_a_tenant_may_reach_the_tenants_that_name_it_a_client(preview):
+    config = {"namespaces": [{"name": "team-a", "network": {"allowFrom": ["team-b", "agents"]}},
+                             {"name": "team-b"}, {"name": "team-c", "network": {"allowFrom": ["team-b"]}}]}
+    rendered = render_config(config, preview=preview)
+    spec = rendered.object("NetworkPolicy", "allow-egress-to-tenants", "team-b")["spec"]
+    assert spec == {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-c"}}}]}]}
+    names = {np["metadata"]["name"] for np in rendered.objects("NetworkPolicy") if np["metadata"]["namespace"] == "team-a"}
+    assert "allow-egress-to-tenants" not in names
+
+
+def test_the_namespace_records_its_clients_for_people_and_the_reachability_check(tenants):
+    assert tenants.object("Namespace", "team-a")["metadata"]["annotations"] == {
+        "toolhive.platform/allow-from": "agents,gateway", "toolhive.platform/node-local-dns": "169.254.20.10/32"}
+    assert "annotations" not in tenants.object("Namespace", "team-b")["metadata"]
 
 
 def test_everything_in_a_namespace_waits_for_the_namespace(tenants):
@@ -117,3 +206,21 @@ def test_extra_namespace_labels_reach_the_namespace_beside_the_programs(preview)
     labels = rendered.object("Namespace", "team-a")["metadata"]["labels"]
     assert labels["cost-center"] == "42" and labels["toolhive.platform/tenant"] == "true"
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@pytest.mark.parametrize("addr, peer", [
+    ("valkey.toolhive-system.svc.cluster.local:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "toolhive-system"}}}),
+    ("valkey.cache.svc.example.internal:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}}),
+    ("[fd00::5]:6379", {"ipBlock": {"cidr": "fd00::5/128"}}),
+    ("10.3.4.5:6379", {"ipBlock": {"cidr": "10.3.4.5/32"}}),
+    ("valkey.cache:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}}),
+    ("valkey:6379", None),  # the client's own namespace
+    ("redis.example.com:6379", None),  # outside the cluster: only an ipBlock the user declares can reach it
+    ("example.com.:6379", None),  # absolute: no search path
+])
+def test_a_service_address_becomes_the_peer_that_reaches_it(addr, peer):
+    from components.k8s import netpol
+
+    address = netpol.parse_address(addr)
+    assert address.port == 6379
+    assert netpol.address_peer(address) == peer

@@ -126,7 +126,7 @@ def test_every_name_the_program_sets_is_reserved(preview):
     env = deployment_env(render_config({"operator": {
         "defaultImagePullSecrets": ["x"], "defaultRedis": {"addr": "r:1", "existingSecret": "s"},
         "rbac": {"scope": "namespace", "allowedNamespaces": ["a"]}, "features": {"storageVersionMigrator": False},
-    }}, preview=preview).object("Deployment", "toolhive-operator", NS))
+    }, "namespaces": [{"name": "a"}]}, preview=preview).object("Deployment", "toolhive-operator", NS))
     assert set(env) == RESERVED_ENV_NAMES
 
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from components.errors import ConfigError
 from tests.conftest import deployment_env, render_config
 from tools.mock_runtime import SECRET_PLACEHOLDER
 
@@ -39,3 +40,61 @@ def test_the_operator_points_workloads_at_that_secret(rendered):
 def test_the_plaintext_appears_in_no_resource_input_and_no_output(rendered):
     everything = json.dumps([r.as_json() for r in rendered.resources]) + json.dumps(rendered.outputs)
     assert PASSWORD not in everything
+
+
+VERBATIM = ["123", "null", "true", '{"a":1}', '["x"]', 'she said "hi"\nand left\n', "  spaced  "]
+
+
+@pytest.fixture
+def secret_values(monkeypatch):
+    """Let a test see what sits inside a Pulumi secret: the recorder keeps ('secret', text) instead of
+    the placeholder. Renders here bypass the shared render cache, so no other test sees them."""
+    import tools.mock_runtime as mock_runtime
+
+    monkeypatch.setattr(mock_runtime, "_masked", lambda value: ("secret", value))
+
+
+@pytest.mark.parametrize("password", VERBATIM, ids=["number", "null", "bool", "object", "list", "quotes-newlines", "spaces"])
+def test_a_secret_is_written_exactly_as_given_and_stays_secret(password, secret_values, preview):
+    from tests.conftest import TEST_CLUSTER
+    from tools.render import render
+
+    run = render({"toolhive:operator": {"defaultRedis": {"addr": "valkey.cache:6379"}},
+                  "toolhive:defaultRedisPassword": password, "toolhive:namespaces": [{"name": "team-a"}],
+                  "toolhive:cluster": TEST_CLUSTER},
+                 ["toolhive:defaultRedisPassword"], stack="secrets", preview=preview)
+    (secret,) = [r.inputs for r in run.resources if r.type == "kubernetes:core/v1:Secret"]
+    assert secret["stringData"] == ("secret", {"redis-password": password})
+
+
+SECRET_TEXT = "s3cr3t-never-printed"
+
+
+@pytest.mark.parametrize("config", [
+    # the password without the Redis it belongs to
+    {"defaultRedisPassword": SECRET_TEXT},
+    # the password next to an existing Secret
+    {"defaultRedisPassword": SECRET_TEXT, "operator": {"defaultRedis": {"addr": "r:1", "existingSecret": "mine"}}},
+], ids=["no-redis", "conflict"])
+def test_an_error_about_a_secret_names_the_key_never_the_value(config):
+    with pytest.raises(ConfigError) as caught:
+        render_config(config, secret_keys=["toolhive:defaultRedisPassword"])
+    assert "toolhive:defaultRedisPassword" in str(caught.value)
+    assert SECRET_TEXT not in str(caught.value)
+
+
+def test_a_secret_of_the_wrong_type_is_refused_without_echoing_it():
+    from components.config.loader import parse_stack_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({"defaultRedisPassword": 987654321, "operator": {"defaultRedis": {"addr": "r:1"}}})
+    assert caught.value.problems == ["toolhive:defaultRedisPassword: must be a string (set with pulumi config set "
+                                     "--secret toolhive:defaultRedisPassword <value>)"]
+    assert "987654321" not in str(caught.value)
+
+
+def test_a_secret_under_a_key_that_takes_none_is_refused_without_echoing_it():
+    with pytest.raises(ConfigError) as caught:
+        render_config({"operator": {"proxyHost": SECRET_TEXT}}, secret_keys=["toolhive:operator"])
+    assert caught.value.problems[0].startswith("toolhive:operator: holds a secret value")
+    assert SECRET_TEXT not in str(caught.value)

@@ -6,6 +6,7 @@ import itertools
 import pytest
 
 from tests.conftest import STACKS, render_config, render_stack
+from tests.policies.conftest import inline_credential_fields
 
 ACCESS = {"namespaces": [{"name": "team-a", "access": {
     "viewers": {"groups": ["everyone"]},
@@ -29,6 +30,50 @@ def test_viewers_read_but_do_not_write_toolhive_resources(team):
     assert ("toolhive.stacklok.dev", "mcpservers", "list") in rules
     assert ("toolhive.stacklok.dev", "mcpservers", "create") not in rules
     assert not any(resource == "secrets" for _, resource, _ in rules)
+
+
+#: ToolHive resources whose spec can carry credentials: VirtualMCPServer (spec.config.outgoingAuth client
+#: secrets and header values inline) and MCPExternalAuthConfig (the credential wiring of MCP servers).
+CREDENTIAL_BEARING = {"virtualmcpservers", "mcpexternalauthconfigs"}
+
+
+def toolhive_reads(rules) -> set[str]:
+    """The toolhive.stacklok.dev resources (and subresources) the rules let one get, list or watch."""
+    return {resource for group, resource, verb in grants(rules)
+            if group == "toolhive.stacklok.dev" and verb in ("get", "list", "watch")}
+
+
+def credential_bearing_reads(rules) -> set[str]:
+    return {r for r in toolhive_reads(rules) if r.split("/")[0] in CREDENTIAL_BEARING}
+
+
+def test_every_kind_whose_crd_holds_inline_credentials_counts_as_credential_bearing():
+    holders = set().union(*inline_credential_fields().values())
+    assert holders and holders <= CREDENTIAL_BEARING
+
+
+def test_viewers_cannot_read_resources_whose_spec_can_hold_credentials(team):
+    rules = team.object("Role", "toolhive-viewer", "team-a")["rules"]
+    assert credential_bearing_reads(rules) == set()
+    assert {"mcpservers", "mcpservers/status", "mcpremoteproxies", "mcptoolconfigs"} <= toolhive_reads(rules)
+
+
+def test_the_view_aggregation_cannot_read_them_either(team):
+    """`view` is bound widely (often to every authenticated user of a namespace): like Secrets, specs
+    that can carry credentials stay out of it, the /status subresource too (a GET returns the spec)."""
+    view = team.object("ClusterRole", "toolhive-platform-aggregate-to-view")["rules"]
+    assert credential_bearing_reads(view) == set()
+    plurals = {r for r in toolhive_reads(view) if "/" not in r}
+    assert plurals and {f"{p}/status" for p in plurals} <= toolhive_reads(view)
+
+
+def test_editors_and_admins_still_read_and_manage_credential_bearing_resources(team):
+    for role in (team.object("Role", "toolhive-editor", "team-a"), team.object("Role", "toolhive-admin", "team-a"),
+                 team.object("ClusterRole", "toolhive-platform-aggregate-to-edit"),
+                 team.object("ClusterRole", "toolhive-platform-aggregate-to-admin")):
+        rules = grants(role["rules"])
+        for plural in CREDENTIAL_BEARING:
+            assert {("toolhive.stacklok.dev", plural, verb) for verb in ("get", "list", "update")} <= rules
 
 
 def test_editors_manage_mcp_servers_and_their_configs(team):

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import engine_pb2
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -35,6 +36,10 @@ class RegisteredResource:
     retain_on_delete: bool
     ignore_changes: list[str]
     inputs: dict[str, Any]
+    #: Former URNs of this resource (the engine's resolution of the `aliases` option).
+    aliases: list[str] = field(default_factory=list)
+    #: URN of the provider resource this resource uses ("" = the engine's default provider).
+    provider: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +51,8 @@ class RegisteredResource:
             "protect": self.protect,
             "retain_on_delete": self.retain_on_delete,
             "ignore_changes": self.ignore_changes,
+            "aliases": self.aliases,
+            "provider": self.provider,
             "inputs": self.inputs,
         }
 
@@ -56,6 +63,36 @@ class ProgramRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     #: URNs whose outputs were registered (every component must call register_outputs).
     outputs_registered: set[str] = field(default_factory=set)
+    #: What the program logged (pulumi.log.*), as the engine would show it under each resource.
+    logs: list["LogEntry"] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list["LogEntry"]:
+        return [entry for entry in self.logs if entry.severity == "warning"]
+
+
+@dataclass
+class LogEntry:
+    severity: str  # debug, info, warning, error
+    message: str
+    urn: str  # the resource the message is about ("" for none)
+
+    def as_json(self) -> dict[str, str]:
+        return {"severity": self.severity, "message": self.message, "urn": self.urn}
+
+
+class _RecordingEngine(pulumi_mocks.MockEngine):
+    """The mock engine, keeping what pulumi.log sends it (with the resource's URN) instead of dropping it."""
+
+    _SEVERITIES = {engine_pb2.DEBUG: "debug", engine_pb2.INFO: "info", engine_pb2.WARNING: "warning",
+                   engine_pb2.ERROR: "error"}
+
+    def __init__(self, logs: list[LogEntry]):
+        super().__init__(None)
+        self.logs = logs
+
+    def Log(self, request):
+        self.logs.append(LogEntry(self._SEVERITIES.get(request.severity, "info"), request.message, request.urn))
 
 
 def plain(value: Any) -> Any:
@@ -95,11 +132,54 @@ class _EchoMocks(pulumi.runtime.Mocks):
         return {}
 
 
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def engine_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
+    """`urn:pulumi:<stack>::<project>::<type chain>::<name>`, as the engine builds it.
+
+    The type chain is the parent's chain plus this type, joined by `$`; the root Stack is left out.
+    """
+    chain = type_
+    if parent_urn:
+        parent_chain = urn_type_chain(parent_urn)
+        if parent_chain != STACK_TYPE:
+            chain = f"{parent_chain}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{chain}::{name}"
+
+
+def urn_type_chain(urn: str) -> str:
+    """The `$`-joined type chain of a URN (names may contain `::`, types never do)."""
+    return urn.split("::", 3)[2]
+
+
+def provider_urn(reference: str) -> str:
+    """A provider reference is `<urn>::<id>`; the id is unknown in preview."""
+    return reference.rsplit("::", 1)[0] if reference else ""
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
         self.outputs_registered: set[str] = set()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return engine_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
+
+    def _alias_urns(self, request) -> list[str]:
+        """Each alias of the request as the URN it stands for: a plain URN, or a spec resolved the
+        way the engine resolves it (unset fields default to the resource's current ones)."""
+        urns = list(getattr(request, "aliasURNs", []) or [])
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(engine_urn(spec.stack or pulumi.get_stack(), spec.project or pulumi.get_project(),
+                                   parent, spec.type or request.type, spec.name or request.name))
+        return urns
 
     def RegisterResourceOutputs(self, request):
         self.outputs_registered.add(request.urn)
@@ -118,6 +198,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             ignore_changes=list(request.ignoreChanges),
             inputs=plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+            aliases=self._alias_urns(request),
+            provider=provider_urn(request.provider),
         ))
         return response
 
@@ -136,6 +218,7 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
         pulumi_settings.ROOT.set(None)
         monitor = _RecordingMonitor(_EchoMocks(preview))
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        pulumi_settings.SETTINGS.engine = _RecordingEngine(result.logs)
         pulumi.runtime.set_all_config(
             {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()},
             secret_keys or [],

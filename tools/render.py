@@ -5,12 +5,15 @@
 
 Runs the same program as `pulumi up` with the configuration of Pulumi.STACK.yaml (or FILE, same
 format) and writes DIR/manifests.yaml (every Kubernetes object, in an order that applies cleanly),
-DIR/resources.json (every registered resource with its options), DIR/outputs.json (stack outputs) and
+DIR/resources.json (every registered resource with its options), DIR/outputs.json (stack outputs),
+DIR/warnings.json (what `pulumi preview` would print as warnings, with the resource's URN) and
 DIR/policy-report.json (the policy pack over what was rendered, with the stack's policy config).
 `secure:` values are never decrypted: they render as a fixed placeholder. Digest lookups (ECR) are
-replaced by a stable offline stand-in.
+replaced by a stable offline stand-in; secret references (AWS Secrets Manager) by
+placeholders, so AWS is never called.
 
-Exit 0 on success, 1 on a mandatory policy violation, 2 on a configuration error (message on stderr).
+Exit 0 on success, 1 on a mandatory policy violation, 2 on a configuration error or a required network
+flow the NetworkPolicies block (tools/validate/reachability.py; message on stderr).
 """
 from __future__ import annotations
 
@@ -87,8 +90,10 @@ def render(config: dict[str, Any], secret_keys: list[str] | None = None, *, stac
     """Run the program offline. Raises ConfigError on bad configuration."""
     from components.images import offline_digest_resolver
     from components.program import run
+    from components.secret_sources import offline_secret_reader
 
-    return run_program(lambda: run(digest_resolver=offline_digest_resolver), config=config,
+    return run_program(lambda: run(digest_resolver=offline_digest_resolver, secret_reader=offline_secret_reader),
+                       config=config,
                        secret_keys=secret_keys, project=PROJECT, stack=stack, preview=preview, result=result)
 
 
@@ -127,6 +132,9 @@ def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]
         json.dump([r.as_json() for r in sorted(run_result.resources, key=lambda r: r.urn)], handle, indent=2)
     with open(out_dir / "outputs.json", "w", encoding="utf-8") as handle:
         json.dump(run_result.outputs, handle, indent=2, sort_keys=True)
+    with open(out_dir / "warnings.json", "w", encoding="utf-8") as handle:
+        json.dump(sorted((w.as_json() for w in run_result.warnings), key=lambda w: (w["urn"], w["message"])),
+                  handle, indent=2)
     return objects
 
 
@@ -191,7 +199,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {stack_file.name}: {error}", file=sys.stderr)
         return 2
 
+    # Hook for the offline dry run (tools/validate): the NetworkPolicies must let the platform's flows through.
+    from tools.validate import reachability
+    problems = reachability.check(kubernetes_objects(result.resources))
+    if problems:
+        print("\n".join(f"error: {stack_file.name}: {problem}" for problem in problems), file=sys.stderr)
+        return 2
+
     objects = write_outputs(result, out_dir)
+    for warning in sorted(result.warnings, key=lambda w: w.message):
+        print(f"warning: {warning.message}", file=sys.stderr)
     print(f"rendered stack {args.stack}: {len(objects)} Kubernetes objects, {len(result.resources)} resources -> {out_dir}")
     return _check_policies(args, result, out_dir)
 

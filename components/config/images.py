@@ -6,11 +6,14 @@ from typing import Literal, Optional
 from pydantic import Field, model_validator
 
 from components import bundle
-from components.config.base import ImageRef, KeyedError, Model, RegistryPrefix
+from components.config.base import ImageRef, KeyedError, Model, RegistryMirrors, RegistryPrefix
+
+GHCR = "ghcr.io"
 
 
 class ImageOverrides(Model):
-    """Replace single images of the release (full references). The mirror still applies to them."""
+    """Replace single images of the release: full references with a tag or a digest. A mirror of their
+    registry (toolhive:images.mirrors) still applies to them."""
 
     operator: Optional[ImageRef] = Field(None, description="The operator (controller) image.")
     proxy_runner: Optional[ImageRef] = Field(None, description="The proxy runner image the operator gives MCP servers.")
@@ -26,10 +29,17 @@ class ImagesConfig(Model):
         description="The ToolHive release to install: one of the releases in components/bundle/releases.yaml.",
     )
     overrides: ImageOverrides = Field(default_factory=ImageOverrides, description="Replace single images of the release.")
+    mirrors: RegistryMirrors = Field(
+        default_factory=dict,
+        description="Source registry -> mirror prefix (private registry, ECR pull-through cache), e.g. "
+        "{ghcr.io: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/ghcr, docker.io: "
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub}. Only images of a listed registry are "
+        "rewritten (ghcr.io/a/b:t -> <prefix>/a/b:t; Docker Hub names as docker.io/library/...); images "
+        "already on a mirror or from other registries stay as they are.",
+    )
     mirror: Optional[RegistryPrefix] = Field(
         None,
-        description="Registry prefix that replaces the registry host of every image (private registry, ECR "
-        "pull-through cache), e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/ghcr.",
+        description="Shorthand for mirrors: {ghcr.io: <prefix>} (every release image is on ghcr.io).",
     )
     digest_source: Literal["none", "ecr"] = Field(
         "none",
@@ -42,5 +52,11 @@ class ImagesConfig(Model):
         releases = bundle.releases()
         if self.release not in releases:
             raise KeyedError(("release",), f"must be one of {', '.join(sorted(releases))} (the bundled releases)")
+        if self.mirror and GHCR in self.mirrors:
+            raise KeyedError(("mirror",), f"conflicts with toolhive:images.mirrors.{GHCR}; set one of them")
         return self
 
+    @property
+    def registry_mirrors(self) -> dict[str, str]:
+        """Source registry -> mirror prefix, the `mirror` shorthand included."""
+        return {**({GHCR: self.mirror} if self.mirror else {}), **self.mirrors}

@@ -56,7 +56,8 @@ def load_stack_config() -> StackConfig:
             problems.append(f"{full_key}: must be set as a secret, never in plaintext: "
                             f"pulumi config set --secret {full_key} <value>")
             continue
-        raw[key] = _decode(value)
+        # A secret is a string exactly as given: `123`, `null` or `{"a":1}` are passwords, not JSON.
+        raw[key] = value if takes_secret else _decode(value)
     if problems:
         raise ConfigError(problems)
     return parse_stack_config(raw)
@@ -85,6 +86,8 @@ def format_error(error: dict) -> str:
     """One pydantic error as `key: what is allowed`."""
     loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
     kind = error["type"]
+    if loc and _is_secret_key(loc[0]):  # name the key and what is allowed, never the value
+        return f"{key_path(loc[:1])}: must be a string (set with pulumi config set --secret {key_path(loc[:1])} <value>)"
     ctx = error.get("ctx") or {}
     cause = ctx.get("error")
     if isinstance(cause, KeyedError):
@@ -105,6 +108,11 @@ def format_error(error: dict) -> str:
 
 _SHOW_INPUT = {"literal_error", "int_parsing", "int_type", "bool_type", "bool_parsing", "string_type",
                "greater_than_equal", "less_than_equal", "list_type", "dict_type", "model_type", "string_too_short"}
+
+
+def _is_secret_key(key: Any) -> bool:
+    field = next((f for n, f in StackConfig.model_fields.items() if (f.alias or n) == key), None)
+    return field is not None and is_secret_setting(field.annotation)
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -5,8 +5,10 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config.base import (_GO_MEMLIMIT, _HOST_PORT, EnvName, KeyedError, Model, Name, ObjectName, Quantity,
-                                     _matches)
+from components.config.base import (_HOST_PORT, Annotations, EnvName, GoMemLimit, KeyedError, Labels, Model, Name,
+                                     NamespaceName, ObjectName, Quantity, _matches, unique)
+from components.k8s import validation
+from components.k8s.quantity import parse_go_memlimit, parse_quantity
 from components.platform.operator_env import RESERVED_ENV_NAMES
 
 
@@ -25,14 +27,19 @@ class ContainerResources(Model):
             raise KeyedError(("requests",), "must set both cpu and memory")
         if not self.limits.memory:
             raise KeyedError(("limits", "memory"), "must be set (the operator's GOMEMLIMIT sits below it)")
+        for resource in ("cpu", "memory"):
+            request, limit = getattr(self.requests, resource), getattr(self.limits, resource)
+            if request and limit and parse_quantity(request) > parse_quantity(limit):
+                raise KeyedError(("requests", resource), f"{request} is above the limit {limit} "
+                                 f"(toolhive:operator.resources.limits.{resource}); the API server refuses requests above limits")
         return self
 
 
 class GarbageCollection(Model):
     """Go runtime memory settings of the operator (GOMEMLIMIT sits a little below the memory limit)."""
 
-    gomemlimit: Annotated[str, AfterValidator(_matches(_GO_MEMLIMIT, "a Go memory limit such as 110MiB"))] = Field(
-        "110MiB", description="GOMEMLIMIT of the operator."
+    gomemlimit: GoMemLimit = Field(
+        "110MiB", description="GOMEMLIMIT of the operator: below resources.limits.memory, so Go collects before the kernel kills."
     )
     gogc: int = Field(75, ge=1, le=1000, description="GOGC of the operator (percent heap growth before GC).")
 
@@ -52,9 +59,15 @@ class OperatorRbac(Model):
         description="cluster: one ClusterRoleBinding. namespace: one RoleBinding per allowed namespace, "
         "WATCH_NAMESPACE set, no ClusterRoleBinding.",
     )
-    allowed_namespaces: list[Name] = Field(
+    allowed_namespaces: Annotated[list[NamespaceName], unique()] = Field(
         default_factory=list,
-        description="With scope namespace: the namespaces the operator manages. Empty: every tenant namespace.",
+        description="With scope namespace: the namespaces the operator manages. Empty: every tenant namespace. "
+        "Each must be a tenant namespace of this stack, or be listed in externalNamespaces.",
+    )
+    external_namespaces: Annotated[list[NamespaceName], unique()] = Field(
+        default_factory=list,
+        description="With scope namespace: those of allowedNamespaces that exist outside this stack (created by "
+        "someone else, before this stack). The program binds the operator there but never creates them.",
     )
 
 
@@ -90,17 +103,48 @@ class MetricsService(Model):
 
 
 class ServiceAccount(Model):
-    annotations: dict[str, str] = Field(default_factory=dict, description="e.g. eks.amazonaws.com/role-arn for IRSA.")
+    annotations: Annotations = Field(default_factory=dict, description="e.g. eks.amazonaws.com/role-arn for IRSA.")
+
+
+class Toleration(Model):
+    """A Kubernetes toleration, typed so the API server's rules hold before anything is applied."""
+
+    key: Optional[str] = Field(None, description="Taint key; empty with operator Exists tolerates every taint.")
+    operator: Literal["Exists", "Equal"] = Field("Equal", description="Exists: any value. Equal: the value must match.")
+    value: Optional[str] = Field(None, description="Taint value (Equal only; must be empty with Exists).")
+    effect: Optional[Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]] = Field(
+        None, description="Taint effect; empty matches every effect.")
+    toleration_seconds: Optional[int] = Field(
+        None, description="How long the pod stays bound after a NoExecute taint appears (NoExecute only).")
+
+    @model_validator(mode="after")
+    def _api_server_rules(self) -> "Toleration":
+        if self.key:
+            if problems := validation.qualified_name(self.key):
+                raise KeyedError(("key",), f"{self.key!r} {problems[0]}")
+        elif self.operator != "Exists":
+            raise KeyedError(("operator",), "must be Exists when no key is given (a toleration of every taint)")
+        if self.operator == "Exists" and self.value:
+            raise KeyedError(("value",), "must be empty when operator is Exists")
+        if self.value and (problems := validation.label_value(self.value)):
+            raise KeyedError(("value",), f"{self.value!r} {problems[0]}")
+        if self.toleration_seconds is not None and self.effect != "NoExecute":
+            raise KeyedError(("tolerationSeconds",), "is only allowed with effect NoExecute")
+        return self
+
+    def manifest(self) -> dict:
+        """The toleration as the pod spec holds it."""
+        return self.model_dump(by_alias=True, exclude_none=True)
 
 
 class OperatorConfig(Model):
     """The ToolHive operator install: what the upstream toolhive-operator chart creates."""
 
-    namespace: Name = Field("toolhive-system", description="Namespace of the operator.")
+    namespace: NamespaceName = Field("toolhive-system", description="Namespace of the operator (never default or kube-*).")
     replicas: int = Field(1, ge=1, le=10, description="Operator replicas; leader election makes more than one safe.")
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field("IfNotPresent")
-    image_pull_secrets: list[Name] = Field(default_factory=list, description="Pull secrets of the operator pod.")
-    default_image_pull_secrets: list[Name] = Field(
+    image_pull_secrets: Annotated[list[ObjectName], unique()] = Field(default_factory=list, description="Pull secrets of the operator pod.")
+    default_image_pull_secrets: Annotated[list[ObjectName], unique()] = Field(
         default_factory=list,
         description="Pull secrets the operator adds to every workload it creates "
         "(TOOLHIVE_DEFAULT_IMAGE_PULL_SECRETS); they must exist in each workload namespace.",
@@ -111,17 +155,17 @@ class OperatorConfig(Model):
     rbac: OperatorRbac = Field(default_factory=OperatorRbac)
     resources: ContainerResources = Field(default_factory=ContainerResources)
     gc: GarbageCollection = Field(default_factory=GarbageCollection)
-    env: list[EnvVar] = Field(
+    env: Annotated[list[EnvVar], unique("name", lambda var: var.name)] = Field(
         default_factory=list,
         description="Extra operator environment, e.g. TOOLHIVE_SKIP_UPDATE_CHECK. Names the program sets itself are reserved.",
     )
     pod_disruption_budget: PodDisruptionBudget = Field(default_factory=PodDisruptionBudget)
     metrics_service: MetricsService = Field(default_factory=MetricsService)
     service_account: ServiceAccount = Field(default_factory=ServiceAccount)
-    pod_annotations: dict[str, str] = Field(default_factory=dict)
-    pod_labels: dict[str, str] = Field(default_factory=dict)
-    node_selector: dict[str, str] = Field(default_factory=dict)
-    tolerations: list[dict] = Field(default_factory=list, description="Kubernetes tolerations of the operator pod.")
+    pod_annotations: Annotations = Field(default_factory=dict, description="Annotations of the operator pod.")
+    pod_labels: Labels = Field(default_factory=dict, description="Extra labels of the operator pod (app.kubernetes.io labels win).")
+    node_selector: Labels = Field(default_factory=dict, description="Node labels the operator pod must land on.")
+    tolerations: list[Toleration] = Field(default_factory=list, description="Kubernetes tolerations of the operator pod.")
     priority_class_name: Optional[ObjectName] = None
 
     @model_validator(mode="after")
@@ -137,6 +181,24 @@ class OperatorConfig(Model):
                 ("features", "storageVersionMigrator"),
                 "must be false when toolhive:operator.rbac.scope is namespace (the migrator needs cluster scope)",
             )
+        memory_limit = parse_quantity(self.resources.limits.memory)
+        if parse_go_memlimit(self.gc.gomemlimit) >= memory_limit:
+            raise KeyedError(("gc", "gomemlimit"), f"{self.gc.gomemlimit} must stay below toolhive:operator.resources.limits.memory "
+                             f"({self.resources.limits.memory}), or the kernel kills the operator before Go collects garbage")
+        rbac = self.rbac
+        if rbac.scope == "cluster":
+            for key, names in (("allowedNamespaces", rbac.allowed_namespaces), ("externalNamespaces", rbac.external_namespaces)):
+                if names:
+                    raise KeyedError(("rbac", key), "only applies when toolhive:operator.rbac.scope is namespace "
+                                     "(a cluster-scoped operator watches every namespace)")
+        for index, name in enumerate(rbac.allowed_namespaces):
+            if name == self.namespace:
+                raise KeyedError(("rbac", "allowedNamespaces", index), f"{name!r} is the operator namespace; "
+                                 "the operator manages MCP servers in tenant namespaces")
+        for index, name in enumerate(rbac.external_namespaces):
+            if name not in rbac.allowed_namespaces:
+                raise KeyedError(("rbac", "externalNamespaces", index),
+                                 f"{name!r} is not in toolhive:operator.rbac.allowedNamespaces; list only watched namespaces here")
         pdb = self.pod_disruption_budget
         if pdb.enabled and pdb.min_available >= self.replicas:
             raise KeyedError(

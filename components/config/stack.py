@@ -6,8 +6,10 @@ from typing import Optional
 from pydantic import Field, SecretStr, model_validator
 
 from components.config.base import KeyedError, Model
+from components.config.cluster import ClusterConfig
 from components.config.images import ImagesConfig
 from components.config.operator import OperatorConfig
+from components.config.servers import ServersConfig
 from components.config.tenants import TenantNamespace
 from components.k8s.naming import DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
 
@@ -38,12 +40,19 @@ class StackConfig(Model):
         True, description="Protect tenant namespaces in state. They are always retained on delete."
     )
     team_rbac: TeamRbacConfig = Field(default_factory=TeamRbacConfig)
+    servers: ServersConfig = Field(
+        default_factory=ServersConfig,
+        description="MCP servers, remote proxies and virtual MCP servers: inline, or one YAML file per server "
+        "in servers.directory.",
+    )
     default_redis_password: Optional[SecretStr] = Field(
         None,
         description="Password of the default Redis, set with `pulumi config set --secret "
         "toolhive:defaultRedisPassword`. The program writes it as a Secret into every tenant namespace "
         "(workload pods reference it there) and points the operator at it.",
     )
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The cluster this stack deploys to "
+                                   "(its own Kubernetes provider) and Helm-chart adoption.")
 
     @model_validator(mode="after")
     def _stack_rules(self) -> "StackConfig":
@@ -59,6 +68,15 @@ class StackConfig(Model):
             if self.operator.default_redis.existing_secret:
                 raise KeyedError(("defaultRedisPassword",), "conflicts with toolhive:operator.defaultRedis.existingSecret; set one of them")
         rbac = self.operator.rbac
+        for index, name in enumerate(rbac.allowed_namespaces):
+            if name not in names and name not in rbac.external_namespaces:
+                raise KeyedError(("operator", "rbac", "allowedNamespaces", index),
+                                 f"{name!r} is not a tenant namespace of this stack (toolhive:namespaces); declare it in "
+                                 "toolhive:operator.rbac.externalNamespaces if it exists outside the stack")
+        for index, name in enumerate(rbac.external_namespaces):
+            if name in names:
+                raise KeyedError(("operator", "rbac", "externalNamespaces", index),
+                                 f"{name!r} is a tenant namespace this stack creates, not an external one")
         if rbac.scope == "namespace" and not self.watched_namespaces:
             raise KeyedError(
                 ("operator", "rbac", "allowedNamespaces"),

@@ -1,12 +1,15 @@
 """Stack config: tenant namespaces (`toolhive:namespaces`) with their fences, access and groups."""
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config.base import _PSA_VERSION, Cidr, KeyedError, Model, Name, ObjectName, Port, Quantity, _matches
+from components.config.base import (_PSA_VERSION, Cidr, KeyedError, Labels, Model, Name, NamespaceName, ObjectName, Port,
+                                     Quantity, Subject, _matches, unique)
 from components.k8s.labels import RESERVED_NAMESPACE_LABEL_PREFIXES
+from components.k8s.quantity import parse_quantity
 
 
 class PodSecurity(Model):
@@ -17,12 +20,21 @@ class PodSecurity(Model):
 
 
 class Quota(Model):
+    """The namespace's ResourceQuota: compute, object counts, and storage and exposure a team can claim."""
+
     requests_cpu: Quantity = Field("4")
     requests_memory: Quantity = Field("8Gi")
     limits_cpu: Quantity = Field("8")
     limits_memory: Quantity = Field("16Gi")
     pods: int = Field(40, ge=1)
     mcp_servers: int = Field(20, ge=0, description="MCPServer objects the namespace may hold.")
+    persistent_volume_claims: int = Field(10, ge=0, description="PersistentVolumeClaims the namespace may hold.")
+    requests_storage: Quantity = Field("50Gi", description="Storage all PersistentVolumeClaims may request together.")
+    services_load_balancers: int = Field(
+        0, ge=0, description="Services of type LoadBalancer (each one a cloud load balancer); 0: MCP servers are "
+        "reached through the cluster's gateway, never exposed directly."
+    )
+    services_node_ports: int = Field(0, ge=0, description="Services of type NodePort (open a port on every node).")
 
 
 class LimitAmounts(Model):
@@ -39,8 +51,43 @@ class Limits(Model):
 
 
 class EgressRule(Model):
-    cidr: Cidr
-    ports: list[Port] = Field(default_factory=list, description="TCP ports; empty means every port.")
+    cidr: Cidr = Field(description="IPv4 or IPv6 block, e.g. 10.0.0.0/16, 0.0.0.0/0 or ::/0.")
+    except_cidrs: list[Cidr] = Field(
+        default_factory=list, alias="except",
+        description="Blocks inside cidr that stay closed, e.g. 169.254.169.254/32 (cloud metadata).",
+    )
+    ports: list[Port] = Field(default_factory=list, description="Ports; empty means every port.")
+    protocol: Literal["TCP", "UDP", "SCTP"] = Field("TCP", description="Protocol of the ports.")
+
+    @model_validator(mode="after")
+    def _except_inside_cidr(self) -> "EgressRule":
+        # The API server refuses an except that is not a strict subset of cidr (same IP family).
+        try:
+            block = ipaddress.ip_network(self.cidr, strict=False)
+        except ValueError:
+            return self  # the Cidr type reports it
+        for index, text in enumerate(self.except_cidrs):
+            try:
+                hole = ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                continue
+            if hole.version != block.version or not hole.subnet_of(block) or hole == block:
+                raise KeyedError(("except", index), f"{text!r} must be a block strictly inside cidr {self.cidr!r}")
+        return self
+
+
+def _default_egress() -> list[EgressRule]:
+    return [EgressRule(cidr="0.0.0.0/0", ports=[443, 6443]), EgressRule(cidr="::/0", ports=[443, 6443])]
+
+
+class DnsEgress(Model):
+    """Where pods resolve names: kube-dns in kube-system always, plus the NodeLocal DNSCache addresses."""
+
+    node_local: list[Cidr] = Field(
+        default_factory=lambda: ["169.254.20.10/32"],
+        description="Addresses NodeLocal DNSCache answers on (UDP/TCP 53): its link-local IP and, in iptables "
+        "mode, the kube-dns ClusterIP it intercepts. Harmless where no cache runs.",
+    )
 
 
 class Network(Model):
@@ -48,15 +95,18 @@ class Network(Model):
         default_factory=list, description="Client namespaces whose pods may reach MCP servers here."
     )
     egress: list[EgressRule] = Field(
-        default_factory=lambda: [EgressRule(cidr="0.0.0.0/0", ports=[443, 6443])],
-        description="Egress beyond DNS and the namespace itself: the Kubernetes API (proxy runners use it) "
-        "and the upstream APIs MCP servers call. Narrow it in production.",
+        default_factory=_default_egress,
+        description="Egress beyond DNS, the namespace itself and the default Redis: the Kubernetes API (proxy "
+        "runners use it) and the upstream APIs MCP servers call, IPv4 and IPv6. Narrow it in production.",
     )
+    dns: DnsEgress = Field(default_factory=DnsEgress)
 
 
 class Subjects(Model):
-    groups: list[str] = Field(default_factory=list)
-    users: list[str] = Field(default_factory=list)
+    """Who gets a role: names as the cluster's authenticator reports them (never an everyone-group)."""
+
+    groups: Annotated[list[Subject], unique()] = Field(default_factory=list, description="Group names, e.g. platform-team.")
+    users: Annotated[list[Subject], unique()] = Field(default_factory=list, description="User names, e.g. dev@example.com.")
 
 
 class Access(Model):
@@ -73,23 +123,43 @@ class McpGroup(Model):
 class TenantNamespace(Model):
     """A namespace where teams run MCP servers."""
 
-    name: Name
+    name: NamespaceName = Field(description="The namespace (a DNS label; never default or kube-*).")
     pod_security: PodSecurity = Field(default_factory=PodSecurity)
     quota: Quota = Field(default_factory=Quota)
     limits: Limits = Field(default_factory=Limits)
     network: Network = Field(default_factory=Network)
     access: Access = Field(default_factory=Access)
-    groups: list[McpGroup] = Field(default_factory=list, description="MCPGroups to create in the namespace.")
-    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels; PSA and app.kubernetes.io labels are reserved.")
+    groups: Annotated[list[McpGroup], unique("name", lambda group: group.name)] = Field(
+        default_factory=list, description="MCPGroups to create in the namespace.")
+    labels: Labels = Field(default_factory=dict, description="Extra labels; PSA and app.kubernetes.io labels are reserved.")
 
     @model_validator(mode="after")
     def _labels_not_reserved(self) -> "TenantNamespace":
         for key in self.labels:
             if key.startswith(RESERVED_NAMESPACE_LABEL_PREFIXES):
                 raise KeyedError(("labels", key), f"is reserved (set by the program): {', '.join(RESERVED_NAMESPACE_LABEL_PREFIXES)}*")
-        names = [group.name for group in self.groups]
-        for index, name in enumerate(names):
-            if names.index(name) != index:
-                raise KeyedError(("groups", index, "name"), f"{name!r} is declared twice")
+        clients = self.network.allow_from
+        for index, client in enumerate(clients):
+            if clients.index(client) != index:
+                raise KeyedError(("network", "allowFrom", index), f"{client!r} is listed twice; each entry must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _amounts_in_order(self) -> "TenantNamespace":
+        """What the API server and the scheduler need: quota limits not below quota requests (else no pod
+        with limits fits), and LimitRange defaultRequest <= default <= max (else it is refused)."""
+        for resource in ("cpu", "memory"):
+            request = getattr(self.quota, f"requests_{resource}")
+            limit = getattr(self.quota, f"limits_{resource}")
+            if parse_quantity(limit) < parse_quantity(request):
+                raise KeyedError(("quota", f"limits{resource.capitalize()}"),
+                                 f"{limit} is below quota.requests{resource.capitalize()} ({request}); limits are never below requests")
+            steps = [("defaultRequest", self.limits.default_request), ("default", self.limits.default), ("max", self.limits.max)]
+            for (lower_key, lower), (upper_key, upper) in zip(steps, steps[1:]):
+                low, high = getattr(lower, resource), getattr(upper, resource)
+                if parse_quantity(low) > parse_quantity(high):
+                    raise KeyedError(("limits", lower_key, resource),
+                                     f"{low} is above limits.{upper_key}.{resource} ({high}); "
+                                     "the LimitRange needs defaultRequest <= default <= max")
         return self
 

@@ -1,36 +1,36 @@
 """A tenant namespace: where a team's MCP servers run, fenced in by default.
 
 Creates the Namespace (Pod Security Admission enforce/audit/warn, pinned version), a ResourceQuota and
-a LimitRange, and NetworkPolicies: deny everything, then allow DNS, traffic inside the namespace (the
-proxy runner talks to its MCP server pod), ingress from the named client namespaces and the configured
-egress. Then the default Redis password Secret and the namespace's MCPGroups, if configured. The Namespace is retained on delete and protected by default: deleting it deletes every MCP
-server in it.
+a LimitRange, and NetworkPolicies (built with components.k8s.netpol): deny everything, then allow DNS
+(kube-dns and NodeLocal DNSCache), traffic inside the namespace (the proxy runner talks to its MCP server
+pod), ingress from the named client namespaces, egress to the session store (the operator's default
+Redis), to the tenants that list this one as a client, and the configured egress. Then the default Redis
+password Secret and the namespace's MCPGroups, if configured. The Namespace is retained on delete and
+protected by default: deleting it deletes every MCP server in it. Its fences (quota, LimitRange,
+NetworkPolicies) share those options, so a destroy never leaves a tenant namespace standing but open.
 """
 from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.k8s import naming
+from components.k8s import naming, netpol
 from components.config import TenantNamespace as TenantNamespaceConfig
 from components.platform.crds import ToolHiveCrds
 from components.k8s.labels import TENANT_LABEL, pod_security_labels, standard_labels
 
-DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
-
-
-def _namespace_selector(name: str) -> dict:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
 class TenantNamespace(pulumi.ComponentResource):
     """One tenant namespace and the fences around it."""
 
     def __init__(self, name: str, config: TenantNamespaceConfig, *, crds: ToolHiveCrds, protect: bool = True,
-                 redis_password: pulumi.Output | None = None, opts: pulumi.ResourceOptions | None = None):
+                 redis_password: pulumi.Output | None = None, session_store: netpol.ServiceAddress | None = None,
+                 client_of: list[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:platform:TenantNamespace", name, None, opts)
         ns = config.name
         labels = standard_labels(ns, "mcp-tenant")
+        intent = netpol.intent_annotations(config.network.allow_from, config.network.dns.node_local)
 
         self.namespace = k8s.core.v1.Namespace(
             naming.resource_name("namespace", ns),
@@ -42,10 +42,13 @@ class TenantNamespace(pulumi.ComponentResource):
                     **pod_security_labels(config.pod_security.level, config.pod_security.version),
                     TENANT_LABEL: "true",
                 },
+                **({"annotations": intent} if intent else {}),
             },
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=True),
         )
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        # The fences live and die with the namespace: a destroy that keeps the namespace keeps them too.
+        fence = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(protect=protect, retain_on_delete=True))
 
         quota = config.quota
         self.resource_quota = k8s.core.v1.ResourceQuota(
@@ -58,8 +61,12 @@ class TenantNamespace(pulumi.ComponentResource):
                 "limits.memory": quota.limits_memory,
                 "pods": str(quota.pods),
                 "count/mcpservers.toolhive.stacklok.dev": str(quota.mcp_servers),
+                "persistentvolumeclaims": str(quota.persistent_volume_claims),
+                "requests.storage": quota.requests_storage,
+                "services.loadbalancers": str(quota.services_load_balancers),
+                "services.nodeports": str(quota.services_node_ports),
             }},
-            opts=inside,
+            opts=fence,
         )
 
         limits = config.limits
@@ -72,11 +79,11 @@ class TenantNamespace(pulumi.ComponentResource):
                 "default": limits.default.model_dump(),
                 "max": limits.max.model_dump(),
             }]},
-            opts=inside,
+            opts=fence,
         )
 
-        self.network_policies = [self._network_policy(ns, labels, policy_name, spec, inside)
-                                 for policy_name, spec in self._network_policy_specs(config)]
+        self.network_policies = [self._network_policy(ns, labels, policy_name, spec, fence)
+                                 for policy_name, spec in self._network_policy_specs(config, session_store, client_of or [])]
 
         # The default Redis password, where the operator's workloads reference it (secretKeyRef).
         self.redis_secret = None
@@ -99,30 +106,35 @@ class TenantNamespace(pulumi.ComponentResource):
         self.register_outputs({"name": ns, "podSecurity": config.pod_security.level})
 
     @staticmethod
-    def _network_policy_specs(config: TenantNamespaceConfig) -> list[tuple[str, dict]]:
-        everything = {"podSelector": {}}
+    def _network_policy_specs(config: TenantNamespaceConfig, session_store: netpol.ServiceAddress | None,
+                              client_of: list[str]) -> list[tuple[str, dict]]:
+        network = config.network
+        dns_rules = [netpol.egress([netpol.namespace_peer("kube-system", netpol.KUBE_DNS_LABELS)], netpol.dns_ports())]
+        if network.dns.node_local:
+            dns_rules.append(netpol.egress([netpol.ip_peer(cidr) for cidr in network.dns.node_local], netpol.dns_ports()))
         specs = [
-            (naming.NETPOL_DEFAULT_DENY, {**everything, "policyTypes": ["Ingress", "Egress"]}),
-            (naming.NETPOL_DNS_EGRESS, {**everything, "policyTypes": ["Egress"], "egress": [{
-                "to": [{**_namespace_selector("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                "ports": DNS_PORTS,
-            }]}),
-            (naming.NETPOL_SAME_NAMESPACE, {**everything, "policyTypes": ["Ingress", "Egress"],
-                                            "ingress": [{"from": [{"podSelector": {}}]}],
-                                            "egress": [{"to": [{"podSelector": {}}]}]}),
+            (naming.NETPOL_DEFAULT_DENY, netpol.spec(ingress_rules=[], egress_rules=[])),
+            (naming.NETPOL_DNS_EGRESS, netpol.spec(egress_rules=dns_rules)),
+            (naming.NETPOL_SAME_NAMESPACE, netpol.spec(ingress_rules=[netpol.ingress([netpol.pod_peer()])],
+                                                       egress_rules=[netpol.egress([netpol.pod_peer()])])),
         ]
-        if config.network.allow_from:
-            specs.append((naming.NETPOL_FROM_CLIENTS, {**everything, "policyTypes": ["Ingress"], "ingress": [
-                {"from": [_namespace_selector(client) for client in config.network.allow_from]},
-            ]}))
-        if config.network.egress:
-            rules = []
-            for rule in config.network.egress:
-                entry = {"to": [{"ipBlock": {"cidr": rule.cidr}}]}
-                if rule.ports:
-                    entry["ports"] = [{"protocol": "TCP", "port": port} for port in rule.ports]
-                rules.append(entry)
-            specs.append((naming.NETPOL_EGRESS, {**everything, "policyTypes": ["Egress"], "egress": rules}))
+        if network.allow_from:
+            specs.append((naming.NETPOL_FROM_CLIENTS, netpol.spec(ingress_rules=[
+                netpol.ingress([netpol.namespace_peer(client) for client in network.allow_from])])))
+        # The session store every proxy keeps its sessions in (the operator's default Redis).
+        store_peer = netpol.address_peer(session_store) if session_store else None
+        if store_peer:
+            specs.append((naming.NETPOL_SESSION_STORE_EGRESS, netpol.spec(egress_rules=[
+                netpol.egress([store_peer], netpol.ports([session_store.port]))])))
+        # Tenants that accept clients from this one: their own ingress policy decides which pods and ports.
+        if client_of:
+            specs.append((naming.NETPOL_TO_TENANTS, netpol.spec(egress_rules=[
+                netpol.egress([netpol.namespace_peer(tenant) for tenant in client_of])])))
+        if network.egress:
+            specs.append((naming.NETPOL_EGRESS, netpol.spec(egress_rules=[
+                netpol.egress([netpol.ip_peer(rule.cidr, rule.except_cidrs)],
+                              netpol.ports(rule.ports, rule.protocol) if rule.ports else None)
+                for rule in network.egress])))
         return specs
 
     def _network_policy(self, ns: str, labels: dict, policy_name: str, spec: dict,

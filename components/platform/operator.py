@@ -176,7 +176,7 @@ class ToolHiveOperator(pulumi.ComponentResource):
         if config.node_selector:
             pod_spec["nodeSelector"] = config.node_selector
         if config.tolerations:
-            pod_spec["tolerations"] = config.tolerations
+            pod_spec["tolerations"] = [toleration.manifest() for toleration in config.tolerations]
         if config.priority_class_name:
             pod_spec["priorityClassName"] = config.priority_class_name
         if config.replicas > 1:

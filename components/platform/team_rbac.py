@@ -1,9 +1,10 @@
 """Team access to ToolHive resources: viewer, editor and admin Roles per tenant namespace.
 
-Viewers read ToolHive resources (and the pods, services and logs behind them); editors also manage MCP
-servers and their configs; admins also manage Secrets and RoleBindings. Every rule names its verbs and
-resources: no `*`. Optionally, ClusterRoles aggregate the same ToolHive rules into the built-in
-view/edit/admin roles, so existing bindings of those roles cover ToolHive too.
+Viewers read ToolHive resources (and the pods, services and logs behind them) except those whose spec
+can carry credentials; editors also manage MCP servers and their configs; admins also manage Secrets and
+RoleBindings. Every rule names its verbs and resources: no `*`. Optionally, ClusterRoles aggregate the
+same ToolHive rules into the built-in view/edit/admin roles, so existing bindings of those roles cover
+ToolHive too (`view` is bound widely, so it must not read credentials, like it never reads Secrets).
 """
 from __future__ import annotations
 
@@ -19,11 +20,21 @@ WRITE = ["create", "update", "patch", "delete"]
 TOOLHIVE_GROUP = "toolhive.stacklok.dev"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
+#: ToolHive resources whose spec can carry credentials, hidden from viewers (and `view`), as Secrets are:
+#: - virtualmcpservers: spec.config.outgoingAuth holds clientSecret, idpClientSecret, targetClientSecret
+#:   and headerValue inline (v0.44.0 CRD; the `no-inline-credentials` policy refuses them, but a
+#:   VirtualMCPServer created outside this program is not checked);
+#: - mcpexternalauthconfigs: the credential wiring of MCP servers (which Secret and key holds each client
+#:   secret, token and signing key; the DCR software-statement JWT inline).
+#: The `/status` subresource is withheld too: a GET on it returns the whole object, spec included.
+CREDENTIAL_BEARING_PLURALS = frozenset({"virtualmcpservers", "mcpexternalauthconfigs"})
+
 
 def toolhive_rules(plurals: list[str], tier: str) -> list[dict]:
     """The rules over toolhive.stacklok.dev resources a tier gets (editors and admins manage them all)."""
-    rules = [{"apiGroups": [TOOLHIVE_GROUP], "resources": sorted(plurals), "verbs": READ},
-             {"apiGroups": [TOOLHIVE_GROUP], "resources": sorted(f"{p}/status" for p in plurals), "verbs": ["get"]}]
+    readable = sorted(plurals) if tier in ("editor", "admin") else sorted(set(plurals) - CREDENTIAL_BEARING_PLURALS)
+    rules = [{"apiGroups": [TOOLHIVE_GROUP], "resources": readable, "verbs": READ},
+             {"apiGroups": [TOOLHIVE_GROUP], "resources": [f"{p}/status" for p in readable], "verbs": ["get"]}]
     if tier in ("editor", "admin"):
         rules.append({"apiGroups": [TOOLHIVE_GROUP], "resources": sorted(plurals), "verbs": WRITE})
     return rules

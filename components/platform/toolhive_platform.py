@@ -4,6 +4,7 @@ from __future__ import annotations
 import pulumi
 
 from components.config import StackConfig
+from components.k8s import netpol
 from components.platform.crds import ToolHiveCrds
 from components.platform.namespaces import TenantNamespace
 from components.platform.operator import ToolHiveOperator
@@ -24,9 +25,14 @@ class ToolHivePlatform(pulumi.ComponentResource):
         # A secret config value stays a Pulumi secret: encrypted in state, never printed.
         redis_password = (pulumi.Output.secret(config.default_redis_password.get_secret_value())
                           if config.default_redis_password is not None else None)
+        # Every proxy keeps its sessions in the default Redis; a tenant reaches the tenants that name it a client.
+        session_store = netpol.parse_address(config.operator.default_redis.addr) if config.operator.default_redis else None
         self.tenants = {
             ns.name: TenantNamespace(f"tenant-{ns.name}", ns, crds=self.crds, protect=config.namespace_protect,
-                                     redis_password=redis_password, opts=pulumi.ResourceOptions(parent=self))
+                                     redis_password=redis_password, session_store=session_store,
+                                     client_of=[other.name for other in config.namespaces
+                                                if other.name != ns.name and ns.name in other.network.allow_from],
+                                     opts=pulumi.ResourceOptions(parent=self))
             for ns in config.namespaces
         }
         namespace_resources = {name: tenant.namespace for name, tenant in self.tenants.items()}

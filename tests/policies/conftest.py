@@ -1,12 +1,18 @@
 """Helpers for the policy tests: manifest builders, running one policy, running the offline checker."""
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import json
+import os
+import queue
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import pytest
 import yaml
@@ -16,6 +22,7 @@ from policies.core import ResourceOptions, ResourcePolicy, ResourceView, StackPo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POLICIES_DIR = PROJECT_ROOT / "policies"
+CRD_DIR = PROJECT_ROOT / "components" / "bundle" / "crds"
 
 PINNED_IMAGE = "ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0"
 OPERATOR_IMAGE = "ghcr.io/stacklok/toolhive/operator:v0.44.0"
@@ -137,6 +144,28 @@ def crd(name: str = "mcpservers.toolhive.stacklok.dev") -> dict:
                      "scope": "Namespaced", "versions": []}}
 
 
+def inline_credential_fields() -> dict[str, set[str]]:
+    """{field: plurals} over the vendored ToolHive CRDs: string properties with an `<field>Env` sibling,
+    the CRDs' own marker of a credential written inline ("use ClientSecretEnv for security")."""
+    found: dict[str, set[str]] = {}
+
+    def walk(schema: dict, plural: str) -> None:
+        properties = schema.get("properties") or {}
+        for key, sub in properties.items():
+            if sub.get("type") == "string" and f"{key}Env" in properties:
+                found.setdefault(key, set()).add(plural)
+            walk(sub, plural)
+        for nested in (schema.get("additionalProperties"), schema.get("items")):
+            if isinstance(nested, dict):
+                walk(nested, plural)
+
+    for path in sorted(CRD_DIR.glob("*/*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            for version in document["spec"]["versions"]:
+                walk(version["schema"]["openAPIV3Schema"], document["spec"]["names"]["plural"])
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # Running policies
 # ---------------------------------------------------------------------------------------------
@@ -194,3 +223,116 @@ def run_cli(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess
     """`python -m policies.check ARGS` as a subprocess from the project root."""
     return subprocess.run([sys.executable, "-m", "policies.check", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
+
+
+# ---------------------------------------------------------------------------------------------
+# The pack as the Pulumi CLI starts it
+# ---------------------------------------------------------------------------------------------
+
+#: pulumi_policy only serves the analyzer; it never dials the engine while starting or answering, so
+#: an address where nothing listens stands in for the engine's (a dial would fail the test loudly).
+ENGINE_ADDRESS = "127.0.0.1:1"
+
+
+def pack_manifest(pack_dir: Path = POLICIES_DIR) -> dict:
+    return yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text())
+
+
+def pack_virtualenv(pack_dir: Path = POLICIES_DIR) -> Path:
+    """The virtualenv the CLI's Python analyzer shim runs the pack in: PulumiPolicy.yaml
+    runtime.options.virtualenv, relative to the pack directory (pulumi-analyzer-policy-python)."""
+    runtime = pack_manifest(pack_dir)["runtime"]
+    virtualenv = runtime["options"]["virtualenv"] if isinstance(runtime, dict) else None
+    assert virtualenv, "PulumiPolicy.yaml names no runtime.options.virtualenv: the CLI would run bare python3"
+    return pack_dir / virtualenv
+
+
+def shim_environment(virtualenv: Path) -> dict:
+    """The shim's environment: the virtualenv's bin first on PATH, no PYTHONHOME; nothing of this
+    test process (PYTHONPATH, VIRTUAL_ENV, PULUMI_*) leaks in."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV") and not k.startswith("PULUMI_")}
+    env["PATH"] = f"{virtualenv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@contextlib.contextmanager
+def running_pack(python: Path | str, pack_dir: Path, env: Optional[dict] = None) -> Iterator[Any]:
+    """Start a pack like the CLI: `<python> -u -m pulumi.policy <engine> <pack dir>` with the pack
+    directory as working directory; read the port it prints; yield an AnalyzerStub connected to it."""
+    import grpc
+    from pulumi.runtime.proto import analyzer_pb2_grpc
+
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen([str(python), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, str(pack_dir)],
+                            cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
+    try:
+        port = lines.get(timeout=60).strip()
+    except queue.Empty:
+        port = ""
+    channel = None
+    try:
+        if not port.isdigit():
+            proc.kill()
+            pytest.fail(f"policy pack in {pack_dir} did not start: stdout={port!r} stderr={proc.stderr.read()}")
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        yield analyzer_pb2_grpc.AnalyzerStub(channel)
+    finally:
+        if channel is not None:
+            channel.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def pack_ignore_patterns(pack_dir: Path = POLICIES_DIR) -> list[str]:
+    """What `pulumi policy publish` leaves out of the pack archive: the pack's own .gitignore."""
+    ignore = pack_dir / ".gitignore"
+    lines = ignore.read_text().splitlines() if ignore.exists() else []
+    return [line.strip().rstrip("/") for line in lines if line.strip() and not line.startswith("#")]
+
+
+def copy_pack_alone(destination: Path, pack_dir: Path = POLICIES_DIR) -> Path:
+    """The pack directory as `pulumi policy publish` ships it and the CLI unpacks it: alone, under
+    another name, nothing of the project around it."""
+    shutil.copytree(pack_dir, destination, ignore=shutil.ignore_patterns(*pack_ignore_patterns(pack_dir)))
+    return destination
+
+
+def create_pack_virtualenv(pack_dir: Path) -> Path:
+    """`python -m venv <virtualenv> && <virtualenv>/bin/pip install -r requirements.txt` in the pack
+    directory, as the README, the workflows and the CLI's policy install do."""
+    virtualenv = pack_virtualenv(pack_dir)
+    env = shim_environment(virtualenv)
+    for command in ([sys.executable, "-m", "venv", str(virtualenv)],
+                    [str(virtualenv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                     "--disable-pip-version-check", "--no-compile", "-r", str(pack_dir / "requirements.txt")]):
+        result = subprocess.run(command, cwd=pack_dir, env=env, capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            pytest.fail(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return virtualenv
+
+
+@pytest.fixture(scope="session")
+def published_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pack copied alone (as published) with its own fresh virtualenv, built once per test run:
+    under pytest-xdist the workers share one copy, built by whichever comes first."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    root = tmp_path_factory.getbasetemp() if worker is None else tmp_path_factory.getbasetemp().parent
+    pack_dir, ready = root / "toolhive-platform-pack", root / "toolhive-platform-pack.ready"
+    with open(root / "toolhive-platform-pack.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ready.exists():
+            shutil.rmtree(pack_dir, ignore_errors=True)
+            copy_pack_alone(pack_dir)
+            create_pack_virtualenv(pack_dir)
+            ready.touch()
+    return pack_dir

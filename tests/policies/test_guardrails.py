@@ -6,10 +6,10 @@ import copy
 import pytest
 
 from policies import guardrails, k8s
-from policies.core import ResourceOptions
+from policies.core import UNKNOWN, ResourceOptions
 from tests.policies.conftest import (
-    DIGEST, PINNED_IMAGE, check_manifests, container, crd, default_deny, deployment, mcpserver,
-    namespace, of_policy, operator_deployment, pod, role, run_checker, stack_violations_of, toolhive,
+    DIGEST, PINNED_IMAGE, check_manifests, container, crd, default_deny, deployment, inline_credential_fields,
+    mcpserver, namespace, of_policy, operator_deployment, pod, role, run_checker, stack_violations_of, toolhive,
     violations_of, write_json,
 )
 
@@ -20,6 +20,7 @@ RBAC = guardrails.RBAC_NO_WILDCARDS
 PSA = guardrails.NAMESPACE_PSA_LABELS
 DENY = guardrails.NAMESPACE_DEFAULT_DENY
 PROTECT = guardrails.PROTECT_CRDS_AND_NAMESPACES
+CREDENTIALS = guardrails.NO_INLINE_CREDENTIALS
 
 MIRROR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 TENANT = {"toolhive.platform/tenant": "true"}
@@ -31,6 +32,7 @@ def test_guardrail_policies_have_the_documented_names_and_default_enforcement():
         "container-resources": "mandatory",
         "image-references": "mandatory",
         "no-secret-literals-in-env": "mandatory",
+        "no-inline-credentials": "mandatory",
         "rbac-no-wildcards": "mandatory",
         "mcp-namespace-pod-security-labels": "mandatory",
         "mcp-namespace-default-deny": "mandatory",
@@ -251,6 +253,75 @@ class TestSecretsComeFromSecrets:
         web = container("web", env=[{"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "a", "key": "k"}}}])
         _, results = check_manifests(tmp_path, capsys, deployment(containers=[web]))
         assert of_policy(results, "no-secret-literals-in-env") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# no-inline-credentials
+# ---------------------------------------------------------------------------------------------
+
+def vmcp(outgoing_auth: dict, **spec) -> dict:
+    return toolhive("VirtualMCPServer", "gateway", config={"groupRef": "tools", "outgoingAuth": outgoing_auth},
+                    **spec)
+
+
+def token_exchange(**fields) -> dict:
+    return {"type": "token_exchange", "tokenExchange": {"clientId": "gateway", "tokenUrl": "https://idp/token",
+                                                        **fields}}
+
+
+class TestNoInlineCredentials:
+    def test_the_policy_knows_every_inline_credential_field_of_the_vendored_crds(self):
+        assert set(guardrails.INLINE_CREDENTIAL_FIELDS) == set(inline_credential_fields())
+        assert all(ref == f"{field}Env" for field, ref in guardrails.INLINE_CREDENTIAL_FIELDS.items())
+
+    @pytest.mark.parametrize("where, auth", [
+        ("default.tokenExchange.clientSecret", {"default": token_exchange(clientSecret="s3cr3t")}),
+        ("backends.github.obo.clientSecret", {"backends": {"github": {"type": "obo", "obo": {"clientSecret": "s3cr3t"}}}}),
+        ("default.xaa.idpClientSecret", {"default": {"type": "xaa", "xaa": {"idpClientSecret": "s3cr3t"}}}),
+        ("default.xaa.targetClientSecret", {"default": {"type": "xaa", "xaa": {"targetClientSecret": "s3cr3t"}}}),
+        ("backends.jira.headerInjection.headerValue", {"backends": {"jira": {
+            "type": "header_injection", "headerInjection": {"headerName": "Authorization", "headerValue": "s3cr3t"}}}}),
+    ], ids=lambda v: v if isinstance(v, str) else "")
+    def test_an_inline_credential_in_vmcp_outgoing_auth_is_a_violation_without_echoing_it(self, where, auth):
+        messages = violations_of(CREDENTIALS, vmcp(auth))
+        assert len(messages) == 1
+        assert messages[0].startswith(f"spec.config.outgoingAuth.{where}: credential written inline")
+        assert f"{where}Env" in messages[0] and "externalAuthConfigRef" in messages[0]
+        assert "s3cr3t" not in messages[0]
+
+    def test_a_value_unknown_during_preview_is_still_written_inline(self):
+        assert violations_of(CREDENTIALS, vmcp({"default": token_exchange(clientSecret=UNKNOWN)}))
+
+    @pytest.mark.parametrize("manifest", [
+        vmcp({"default": token_exchange(clientSecretEnv="GATEWAY_CLIENT_SECRET")}),
+        vmcp({"default": token_exchange(clientSecret="")}),
+        vmcp({"default": {"type": "header_injection",
+                          "headerInjection": {"headerName": "Authorization", "headerValueEnv": "JIRA_TOKEN"}}}),
+        toolhive("VirtualMCPServer", "gateway", config={"groupRef": "tools"}, outgoingAuth={
+            "source": "inline", "default": {"type": "externalAuthConfigRef",
+                                            "externalAuthConfigRef": {"name": "gateway-auth"}}}),
+        toolhive("MCPExternalAuthConfig", "gateway-auth", type="tokenExchange", tokenExchange={
+            "tokenUrl": "https://idp/token", "clientId": "gateway",
+            "clientSecretRef": {"name": "gateway-oauth", "key": "client-secret"}}),
+    ], ids=["clientSecretEnv", "empty", "headerValueEnv", "externalAuthConfigRef", "secret-refs"])
+    def test_references_to_secrets_comply(self, manifest):
+        assert violations_of(CREDENTIALS, manifest) == []
+
+    def test_only_toolhive_resources_are_checked(self):
+        config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "mcp"},
+                      "spec": {"clientSecret": "not a ToolHive spec"}}
+        assert violations_of(CREDENTIALS, config_map) == []
+
+    def test_offline_checker_reports_an_inline_client_secret_as_mandatory(self, tmp_path, capsys):
+        code, results = check_manifests(tmp_path, capsys, vmcp({"default": token_exchange(clientSecret="s3cr3t")}))
+        found = of_policy(results, "no-inline-credentials")
+        assert [(r["kind"], r["name"], r["enforcement"]) for r in found] == [("VirtualMCPServer", "gateway", "mandatory")]
+        assert code == 1 and "s3cr3t" not in str(results)
+
+    def test_offline_checker_accepts_secret_references(self, tmp_path, capsys):
+        _, results = check_manifests(tmp_path, capsys,
+                                     vmcp({"default": token_exchange(clientSecretEnv="GATEWAY_CLIENT_SECRET")}))
+        assert of_policy(results, "no-inline-credentials") == []
 
 
 # ---------------------------------------------------------------------------------------------

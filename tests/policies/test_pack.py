@@ -3,11 +3,7 @@ files and environment configs, and one end-to-end run of the analyzer as Pulumi 
 from __future__ import annotations
 
 import json
-import os
-import queue
-import subprocess
 import sys
-import threading
 from types import SimpleNamespace
 
 import pytest
@@ -22,7 +18,7 @@ from policies import pack, registry, typetokens
 from policies.core import resolve_config
 from tests.policies.conftest import (
     DIGEST, POLICIES_DIR, REDIS, container, crd, default_deny, deployment, hpa, mcpserver,
-    namespace,
+    namespace, running_pack,
 )
 
 ENV_CONFIGS = {env: POLICIES_DIR / "config" / f"{env}.json" for env in ("dev", "staging", "prod")}
@@ -70,7 +66,7 @@ class TestPackPolicies:
     def test_every_registered_policy_is_in_the_pack_once(self):
         names = [p.name for p in pack.pulumi_policies()]
         assert names == registry.policy_names()
-        assert len(names) == len(set(names)) == 13
+        assert len(names) == len(set(names)) == 14
 
     def test_pod_security_standards_is_a_resource_policy_with_a_level_property(self):
         policy = pulumi_policies()["pod-security-standards"]
@@ -224,7 +220,7 @@ class TestEnvironmentConfigs:
 class TestPackFiles:
     def test_pulumi_policy_yaml_declares_the_python_runtime(self):
         manifest = yaml.safe_load((POLICIES_DIR / "PulumiPolicy.yaml").read_text())
-        assert manifest["runtime"] == "python"
+        assert manifest["runtime"]["name"] == "python"
         assert manifest["description"] and manifest["version"]
 
     def test_requirements_pin_pulumi_policy_and_pyyaml_with_ranges(self):
@@ -245,36 +241,10 @@ class TestPackFiles:
 
 @pytest.fixture(scope="module")
 def analyzer():
-    """Start the pack like the Python policy runtime does (`python -m pulumi.policy <engine> <pack dir>`
-    with the pack directory as working directory) and connect to the port it prints."""
-    import grpc
-    from pulumi.runtime.proto import analyzer_pb2_grpc
-
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(POLICIES_DIR)],
-                            cwd=POLICIES_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
-    try:
-        port = lines.get(timeout=60).strip()
-    except queue.Empty:
-        port = ""
-    if not port.isdigit():
-        proc.kill()
-        pytest.fail(f"policy pack did not start: stdout={port!r} stderr={proc.stderr.read()}")
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        yield analyzer_pb2_grpc.AnalyzerStub(channel)
-    finally:
-        channel.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+    """The pack started like the CLI starts it, in this test's interpreter (fast; the fresh-virtualenv
+    runs are in test_pack_under_cli.py)."""
+    with running_pack(sys.executable, POLICIES_DIR) as stub:
+        yield stub
 
 
 def _struct(data: dict):

@@ -170,8 +170,22 @@ class TestAutoscaledResourcesLeaveReplicasUnset:
     def test_hpa_in_another_namespace_does_not_match(self):
         assert stack_violations_of(HPA, [mcpserver(replicas=2), hpa("MCPServer", "fetch", "other")]) == []
 
-    def test_hpa_targeting_a_deployment_is_not_this_rule(self):
+    def test_hpa_targeting_the_operator_created_deployment_conflicts_with_spec_replicas(self):
         manifests = [mcpserver(replicas=2), hpa("Deployment", "fetch", api_version="apps/v1")]
+        [(anchor, message)] = stack_violations_of(HPA, manifests)
+        assert (anchor.kind, anchor.object_name) == ("MCPServer", "fetch")
+        assert "spec.replicas is 2" in message and "Deployment the operator creates" in message
+
+    def test_hpa_targeting_the_backend_statefulset_conflicts_with_spec_backend_replicas(self):
+        manifests = [mcpserver(transport="streamable-http", backendReplicas=2),
+                     hpa("StatefulSet", "fetch", api_version="apps/v1")]
+        [(_, message)] = stack_violations_of(HPA, manifests)
+        assert "spec.backendReplicas is 2" in message
+        # The proxy Deployment is not the backend: replicas alone do not conflict with a StatefulSet HPA.
+        assert stack_violations_of(HPA, [mcpserver(replicas=2), hpa("StatefulSet", "fetch", api_version="apps/v1")]) == []
+
+    def test_hpa_targeting_an_unrelated_deployment_is_not_this_rule(self):
+        manifests = [mcpserver(replicas=2), hpa("Deployment", "other", api_version="apps/v1")]
         assert stack_violations_of(HPA, manifests) == []
 
     def test_target_without_namespace_matches_hpa_in_default_namespace(self):

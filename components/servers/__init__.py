@@ -1,0 +1,1 @@
+"""Per-server stacks: MCPServer, MCPRemoteProxy, VirtualMCPServer, their tool configs, secrets and scaling."""

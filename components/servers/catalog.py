@@ -1,0 +1,128 @@
+"""Every server of the stack, from `toolhive:servers` and from the files of its directory, checked together.
+
+A file holds one entry, `{kind, name, namespace, spec}` (kind defaults to MCPServer). It is validated
+by the very models of the inline lists, so errors read `servers/dev/fetch.yaml: spec.transport: must be
+one of ...`. Then the rules that need the whole stack: the namespace is a tenant namespace of this
+stack, the group is declared on it, and names are unique per namespace across kinds (each kind's
+operator-created Deployment is called `<name>`). All problems are raised at once as ConfigError,
+before any resource is registered.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+import yaml
+
+from components.config import StackConfig
+from components.config.loader import parse_stack_config
+from components.config.servers import KINDS, McpServerEntry, RemoteProxyEntry, VirtualServerEntry
+from components.errors import ConfigError
+from components.servers.common import secret_requests as of_server
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+Entry = Union[McpServerEntry, RemoteProxyEntry, VirtualServerEntry]
+
+
+@dataclass
+class Declared:
+    entry: Entry
+    source: str  # "toolhive:servers.mcpServers[0]" or "servers/dev/fetch.yaml"
+
+    def where(self, key: str) -> str:
+        """Where a key of this entry was written, for error messages."""
+        return f"{self.source}.{key}" if self.source.startswith("toolhive:") else f"{self.source}: {key}"
+
+
+@dataclass
+class ServerCatalog:
+    declared: list[Declared] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[Declared]:
+        return [d for d in self.declared if d.entry.kind == kind]
+
+
+def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "dev") -> ServerCatalog:
+    problems: list[str] = []
+    declared = [Declared(entry, f"toolhive:servers.{key}[{index}]")
+                for kind, (key, _) in KINDS.items()
+                for index, entry in enumerate(getattr(config.servers, _attribute(key)))]
+    if config.servers.directory:
+        declared += _read_directory(config.servers.directory, root, problems)
+    problems += _stack_rules(declared, config, stack)
+    if problems:
+        raise ConfigError(problems)
+    return ServerCatalog(declared)
+
+
+def _attribute(key: str) -> str:
+    return {"mcpServers": "mcp_servers", "remoteProxies": "remote_proxies", "virtualServers": "virtual_servers"}[key]
+
+
+def _read_directory(directory: str, root: Path, problems: list[str]) -> list[Declared]:
+    path = root / directory
+    if not path.is_dir():
+        problems.append(f"toolhive:servers.directory: {directory} is not a directory (relative to the project)")
+        return []
+    found = []
+    for file in sorted([*path.glob("*.yaml"), *path.glob("*.yml")]):
+        shown = file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
+        try:
+            document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            problems.append(f"{shown}: not valid YAML: {error}")
+            continue
+        if not isinstance(document, dict):
+            problems.append(f"{shown}: expected a mapping {{kind, name, namespace, spec}}")
+            continue
+        kind = document.get("kind", "MCPServer")
+        if kind not in KINDS:
+            problems.append(f"{shown}: kind: must be one of {', '.join(KINDS)} (got {kind!r})")
+            continue
+        key = KINDS[kind][0]
+        try:
+            parsed = parse_stack_config({"servers": {key: [document]}})
+        except ConfigError as error:
+            prefix = f"toolhive:servers.{key}[0]."
+            problems += [f"{shown}: {p[len(prefix):]}" if p.startswith(prefix) else f"{shown}: {p}" for p in error.problems]
+            continue
+        found.append(Declared(getattr(parsed.servers, _attribute(key))[0], shown))
+    return found
+
+
+def is_dev_stack(stack: str) -> bool:
+    return stack == "dev" or stack.startswith("dev-")
+
+
+def _stack_rules(declared: list[Declared], config: StackConfig, stack: str) -> list[str]:
+    tenants = {ns.name: {group.name for group in ns.groups} for ns in config.namespaces}
+    problems, seen = [], {}
+    for item in declared:
+        entry = item.entry
+        if entry.namespace not in tenants:
+            allowed = ", ".join(sorted(tenants)) or "none declared in toolhive:namespaces"
+            problems.append(f"{item.where('namespace')}: {entry.namespace!r} is not a tenant namespace of this "
+                            f"stack ({allowed})")
+            continue
+        group = entry.spec.group
+        if group is not None and group not in tenants[entry.namespace]:
+            problems.append(f"{item.where('spec.group')}: {group!r} is not a group of namespace {entry.namespace} "
+                            f"(declare it in toolhive:namespaces[].groups)")
+        if entry.kind == "VirtualMCPServer" and entry.spec.incoming_auth.type == "anonymous" and not is_dev_stack(stack):
+            problems.append(f"{item.where('spec.incomingAuth.type')}: anonymous is for dev stacks only (this is "
+                            f"stack {stack!r}); use oidc with an oidcConfigRef")
+        other = seen.get((entry.namespace, entry.name))
+        if other is not None:
+            problems.append(f"{item.where('name')}: {entry.name!r} is already declared in namespace "
+                            f"{entry.namespace} by {other.source} (the operator names its Deployment after it)")
+        else:
+            seen[(entry.namespace, entry.name)] = item
+    return problems
+
+
+def secret_requests(catalog: ServerCatalog) -> list[tuple[str, str]]:
+    """(who asked, reference) for every secret reference of every server, for resolve_secrets."""
+    return [(who, ref) for d in catalog.declared
+            for _, ref, who in of_server(d.entry.kind, d.entry.namespace, d.entry.name, d, d.entry.spec)]

@@ -1,0 +1,115 @@
+"""Pieces every server kind shares: its Secret, its MCPToolConfig, session storage and auth references."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config.servers import SessionStorage, Tools
+from components.k8s.labels import standard_labels
+from components.k8s.naming import resource_name
+from components.platform.crds import ToolHiveCrds
+from components.secret_sources import parse_reference
+
+REDIS_PASSWORD_KEY = "redis-password"
+
+
+def server_labels(name: str, kind: str) -> dict[str, str]:
+    return standard_labels(name, f"mcp-{kind.lower()}")
+
+
+def secret_name(name: str) -> str:
+    return f"{name}-server-secrets"
+
+
+def tool_config_name(name: str) -> str:
+    return f"{name}-tools"
+
+
+@dataclass
+class SecretKeys:
+    """Where each secret reference of a server ends up: (Secret name, key)."""
+
+    secret: k8s.core.v1.Secret | None
+    keys: dict[str, tuple[str, str]]  # reference text -> (secret name, key)
+
+
+def server_secret(name: str, namespace: str, wanted: list[tuple[str, str]], values: dict[str, pulumi.Output], *,
+                  labels: dict, parent: pulumi.Resource, depends_on: list[pulumi.Resource]) -> SecretKeys:
+    """One Secret `<name>-server-secrets` holding the values read at deploy time (as Pulumi secrets);
+    `k8s-secret://` references point at their existing Secret instead. `wanted` is (key, reference)."""
+    data, keys = {}, {}
+    for key, text in wanted:
+        ref = parse_reference(text)
+        if not ref.read_at_deploy:
+            keys[text] = (ref.name, ref.key)
+            continue
+        data[key] = values[text]
+        keys[text] = (secret_name(name), key)
+    secret = None
+    if data:
+        secret = k8s.core.v1.Secret(
+            resource_name(namespace, "secret", secret_name(name)),
+            metadata={"name": secret_name(name), "namespace": namespace, "labels": labels},
+            type="Opaque",
+            string_data=data,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+        )
+    return SecretKeys(secret, keys)
+
+
+def tool_config(name: str, namespace: str, tools: Tools | None, crds: ToolHiveCrds, *, labels: dict,
+                parent: pulumi.Resource, depends_on: list[pulumi.Resource]):
+    """An MCPToolConfig when the server filters or renames tools."""
+    if tools is None or not (tools.allow or tools.rename):
+        return None
+    spec: dict = {}
+    if tools.allow:
+        spec["toolsFilter"] = list(tools.allow)
+    if tools.rename:
+        spec["toolsOverride"] = {
+            actual: {**({"name": r.name} if r.name else {}), **({"annotations": {"title": r.title}} if r.title else {})}
+            for actual, r in tools.rename.items()
+        }
+    return crds.custom_resource("MCPToolConfig", tool_config_name(name), namespace, spec, labels=labels,
+                                parent=parent, depends_on=depends_on)
+
+
+def session_storage_spec(storage: SessionStorage | None, keys: SecretKeys) -> dict | None:
+    if storage is None:
+        return None
+    spec = storage.model_dump(by_alias=True, exclude_none=True, exclude={"password_ref", "password"})
+    if storage.password_ref is not None:
+        spec["passwordRef"] = storage.password_ref.model_dump()
+    elif storage.password is not None:
+        secret, key = keys.keys[storage.password]
+        spec["passwordRef"] = {"name": secret, "key": key}
+    return spec
+
+
+def auth_refs(spec) -> dict:
+    """oidcConfigRef / authzConfigRef / externalAuthConfigRef as the CRDs spell them."""
+    refs = {}
+    for field in ("oidc_config_ref", "authz_config_ref", "external_auth_config_ref"):
+        value = getattr(spec, field, None)
+        if value is not None:
+            dumped = value.model_dump(by_alias=True, exclude_none=True)
+            refs[type(spec).model_fields[field].alias] = {k: v for k, v in dumped.items() if v != []}
+    return refs
+
+
+def secret_requests(kind: str, namespace: str, name: str, source, spec) -> list[tuple[str, str, str]]:
+    """(key in the server Secret, reference, who asked) for every secret a server spec references."""
+    who = f"{kind} {namespace}/{name}"
+    found = []
+    for index, secret in enumerate(getattr(spec, "secrets", []) or []):
+        found.append((secret.target_env_name, secret.ref, f"{who} ({source.where(f'spec.secrets[{index}].ref')})"))
+    headers = getattr(spec, "headers", None)
+    for index, header in enumerate(headers.from_secrets if headers else []):
+        found.append((f"header-{header.header_name.lower()}", header.ref,
+                      f"{who} ({source.where(f'spec.headers.fromSecrets[{index}].ref')})"))
+    storage = getattr(spec, "session_storage", None)
+    if storage is not None and storage.password is not None:
+        found.append((REDIS_PASSWORD_KEY, storage.password, f"{who} ({source.where('spec.sessionStorage.password')})"))
+    return found

@@ -1,0 +1,77 @@
+"""A server that lives elsewhere, fronted in the cluster: its Secret, MCPToolConfig, MCPRemoteProxy,
+PodDisruptionBudget and HPA. `remoteUrl` hosts the operator refuses were refused by the config model."""
+from __future__ import annotations
+
+import pulumi
+
+from components.config.servers import DEFAULT_PROXY_RESOURCES, RemoteProxyEntry
+from components.platform.crds import ToolHiveCrds
+from components.servers import common, operator_objects
+from components.servers.scaling import apply_replica_rules, scaling_objects
+
+
+def remote_proxy_spec(entry: RemoteProxyEntry, *, keys: common.SecretKeys, tool_config_name: str | None) -> dict:
+    spec = entry.spec
+    out: dict = {
+        "remoteUrl": spec.remote_url,
+        "transport": spec.transport,
+        "proxyPort": spec.proxy_port,
+        "resources": spec.proxy_resources.as_spec() if spec.proxy_resources else DEFAULT_PROXY_RESOURCES,
+    }
+    headers = {}
+    if spec.headers is not None and spec.headers.plaintext:
+        headers["addPlaintextHeaders"] = dict(spec.headers.plaintext)
+    if spec.headers is not None and spec.headers.from_secrets:
+        headers["addHeadersFromSecret"] = [
+            {"headerName": h.header_name, "valueSecretRef": {"name": keys.keys[h.ref][0], "key": keys.keys[h.ref][1]}}
+            for h in spec.headers.from_secrets
+        ]
+    optional = {
+        "headerForward": headers or None,
+        "groupRef": {"name": spec.group} if spec.group else None,
+        "toolConfigRef": {"name": tool_config_name} if tool_config_name else None,
+        "serviceAccount": spec.service_account,
+        "replicas": spec.replicas,
+        "sessionStorage": common.session_storage_spec(spec.session_storage, keys),
+        "sessionAffinity": spec.session_affinity,
+        **common.auth_refs(spec),
+    }
+    out.update({key: value for key, value in optional.items() if value is not None})
+    return out
+
+
+class RemoteProxy(pulumi.ComponentResource):
+    def __init__(self, name: str, entry: RemoteProxyEntry, *, source, crds: ToolHiveCrds,
+                 secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("toolhive:servers:RemoteProxy", name, None, opts)
+        ns, proxy = entry.namespace, entry.name
+        labels = common.server_labels(proxy, entry.kind)
+
+        wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, proxy, source, entry.spec)]
+        keys = common.server_secret(proxy, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
+        self.secret = keys.secret
+        self.tool_config = common.tool_config(proxy, ns, entry.spec.tools, crds, labels=labels, parent=self,
+                                              depends_on=depends_on)
+
+        spec = remote_proxy_spec(entry, keys=keys,
+                                 tool_config_name=common.tool_config_name(proxy) if self.tool_config else None)
+        spec, self.warnings = apply_replica_rules(entry.kind, proxy, ns, spec)
+        self.proxy = crds.custom_resource(
+            "MCPRemoteProxy", proxy, ns, spec, labels=labels, parent=self,
+            depends_on=[*depends_on, *(r for r in (self.secret, self.tool_config) if r is not None)],
+        )
+        for warning in self.warnings:
+            pulumi.log.warn(warning, resource=self.proxy)
+        self.scaling = scaling_objects(entry.kind, proxy, ns, spec, entry.spec, labels=labels, parent=self,
+                                       workload=self.proxy)
+
+        self.summary = {
+            "kind": entry.kind, "name": proxy, "namespace": ns, "group": entry.spec.group,
+            "url": operator_objects.url(entry.kind, proxy, ns, entry.spec.proxy_port),
+            "remoteUrl": entry.spec.remote_url, "transport": entry.spec.transport,
+            "replicas": spec.get("replicas"),
+            "autoscaled": ["proxy"] if entry.spec.autoscaling and entry.spec.autoscaling.proxy else [],
+            "sessionStorage": entry.spec.session_storage.provider if entry.spec.session_storage else None,
+        }
+        self.register_outputs(self.summary)

@@ -1,0 +1,154 @@
+"""Declaring servers: inline in toolhive:servers or one YAML file per server; errors name the key or file."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from components.config import StackConfig
+from components.config.loader import parse_stack_config
+from components.errors import ConfigError
+from components.servers.catalog import load_servers
+from tests.conftest import PROJECT_ROOT
+from tests.servers.conftest import IMAGE, NS, TENANTS, config_error, render_servers, server
+
+
+def write(directory, name, document):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text(yaml.safe_dump(document) if not isinstance(document, str) else document)
+
+
+def catalog_of(tmp_path, files: dict, **servers_block):
+    for name, document in files.items():
+        write(tmp_path / "servers" / "t", name, document)
+    config = parse_stack_config({"namespaces": TENANTS, "servers": {"directory": "servers/t", **servers_block}})
+    return load_servers(config, root=tmp_path, stack="dev")
+
+
+def problems_of(tmp_path, files: dict, **servers_block) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        catalog_of(tmp_path, files, **servers_block)
+    return raised.value.problems
+
+
+def test_one_file_per_server_is_read_with_the_same_models_as_inline(tmp_path):
+    catalog = catalog_of(tmp_path, {
+        "fetch.yaml": {"name": "fetch", "namespace": NS, "spec": {"image": IMAGE}},
+        "remote.yml": {"kind": "MCPRemoteProxy", "name": "remote", "namespace": NS,
+                       "spec": {"remoteUrl": "https://mcp.example.com/mcp"}},
+    }, mcpServers=[server("inline")])
+    assert [(d.entry.kind, d.entry.name, d.source) for d in catalog.declared] == [
+        ("MCPServer", "inline", "toolhive:servers.mcpServers[0]"),
+        ("MCPServer", "fetch", "servers/t/fetch.yaml"),
+        ("MCPRemoteProxy", "remote", "servers/t/remote.yml"),
+    ]
+
+
+def test_a_bad_file_is_named_with_the_field(tmp_path):
+    problems = problems_of(tmp_path, {
+        "fetch.yaml": {"name": "fetch", "namespace": NS, "spec": {"image": IMAGE, "transport": "websocket"}},
+        "typo.yaml": {"name": "typo", "namespace": NS, "spec": {"image": IMAGE, "imagePullPolicy": "Always"}},
+        "kind.yaml": {"kind": "Pod", "name": "x", "namespace": NS},
+        "broken.yaml": "name: [unclosed",
+    })
+    assert "servers/t/fetch.yaml: spec.transport: must be one of stdio, sse, streamable-http (got 'websocket')" in problems
+    assert any(p.startswith("servers/t/typo.yaml: spec.imagePullPolicy: unknown key; allowed here: ") for p in problems)
+    assert "servers/t/kind.yaml: kind: must be one of MCPServer, MCPRemoteProxy, VirtualMCPServer (got 'Pod')" in problems
+    assert any(p.startswith("servers/t/broken.yaml: not valid YAML") for p in problems)
+
+
+def test_a_missing_directory_is_a_config_error(tmp_path):
+    config = parse_stack_config({"namespaces": TENANTS, "servers": {"directory": "servers/none"}})
+    with pytest.raises(ConfigError, match="toolhive:servers.directory: servers/none is not a directory"):
+        load_servers(config, root=tmp_path)
+
+
+def test_names_are_unique_per_namespace_across_kinds_and_files(tmp_path):
+    problems = problems_of(tmp_path, {"fetch.yaml": {"name": "fetch", "namespace": NS, "spec": {"image": IMAGE}}},
+                           remoteProxies=[{"name": "fetch", "namespace": NS, "spec": {"remoteUrl": "https://a.example.com"}}])
+    assert problems == ["servers/t/fetch.yaml: name: 'fetch' is already declared in namespace mcp-dev by "
+                        "toolhive:servers.remoteProxies[0] (the operator names its Deployment after it)"]
+    # The same name in another namespace is another server.
+    catalog_of(tmp_path / "other", {"fetch.yaml": {"name": "fetch", "namespace": "mcp-data", "spec": {"image": IMAGE}}},
+               mcpServers=[server("fetch")])
+
+
+def test_the_namespace_must_be_a_tenant_namespace_of_the_stack_and_the_group_declared_on_it():
+    problems, run = config_error(servers=[server("a", namespace="kube-system"), server("b", group="nope")])
+    assert problems == [
+        "toolhive:servers.mcpServers[0].namespace: 'kube-system' is not a tenant namespace of this stack (mcp-data, mcp-dev)",
+        "toolhive:servers.mcpServers[1].spec.group: 'nope' is not a group of namespace mcp-dev "
+        "(declare it in toolhive:namespaces[].groups)",
+    ]
+    assert run == []
+
+
+@pytest.mark.parametrize("name", ["mcpserver", "mcpremoteproxy", "virtualmcpserver"])
+def test_names_that_make_operator_selectors_ambiguous_are_refused(name):
+    problems, run = config_error(servers=[server(name)])
+    assert problems == [f"toolhive:servers.mcpServers[0].name: {name!r} is reserved: a server with this name makes "
+                        "the operator's pod selectors ambiguous (never mcpserver, mcpremoteproxy, virtualmcpserver)"]
+    assert run == []
+
+
+@pytest.mark.parametrize("name, why", [("Fetch", "not a valid name"), ("a" * 51, "longer than 50")])
+def test_names_must_be_kubernetes_names_that_fit_the_operator_service_names(name, why):
+    problems, _ = config_error(servers=[server(name)])
+    assert len(problems) == 1 and why in problems[0] and problems[0].startswith("toolhive:servers.mcpServers[0].name")
+
+
+@pytest.mark.parametrize("image, why", [
+    ("ghcr.io/org/server", "no tag or digest"),
+    ("ghcr.io/org/server:latest", "moving tag 'latest'"),
+])
+def test_images_need_a_tag_or_digest(image, why):
+    problems, _ = config_error(servers=[{"name": "x", "namespace": NS, "spec": {"image": image}}])
+    assert len(problems) == 1 and problems[0].startswith("toolhive:servers.mcpServers[0].spec.image:") and why in problems[0]
+
+
+def test_a_digest_pins_an_image():
+    rendered = render_servers(servers=[{"name": "x", "namespace": NS,
+                                        "spec": {"image": "ghcr.io/org/server@sha256:" + "a" * 64}}])
+    assert rendered.object("MCPServer", "x", NS)["spec"]["image"].endswith("@sha256:" + "a" * 64)
+
+
+def test_secret_looking_env_literals_are_refused():
+    problems, _ = config_error(servers=[server(env={"GITHUB_TOKEN": "ghp_x", "LOG_LEVEL": "info"})])
+    assert problems == ["toolhive:servers.mcpServers[0].spec.env.GITHUB_TOKEN: looks like a secret; env holds "
+                        "non-secret literals only, move it to secrets ({targetEnvName, ref})"]
+
+
+@pytest.mark.parametrize("url", [
+    "http://localhost:8080/mcp", "http://127.0.0.1/mcp", "http://[::1]/mcp", "http://169.254.169.254/latest",
+    "http://10.1.2.3/mcp", "http://172.16.0.1/mcp", "http://192.168.1.1/mcp", "http://[fd00::1]/mcp",
+    "http://mcp.tools.svc.cluster.local/mcp", "https://kubernetes.default.svc/api", "http://0.0.0.0/",
+])
+def test_remote_hosts_the_operator_refuses_are_refused_at_preview(url):
+    problems, run = config_error(remote=[{"name": "r", "namespace": NS, "spec": {"remoteUrl": url}}])
+    assert len(problems) == 1 and problems[0].startswith("toolhive:servers.remoteProxies[0].spec.remoteUrl:")
+    assert "operator refuses" in problems[0]
+    assert run == []
+
+
+def test_public_remote_hosts_are_accepted():
+    for url in ("https://mcp.example.com/mcp", "http://8.8.8.8/mcp", "https://[2001:db8::1]/mcp"):
+        catalog_of_ok = parse_stack_config(
+            {"namespaces": TENANTS, "servers": {"remoteProxies": [{"name": "r", "namespace": NS, "spec": {"remoteUrl": url}}]}})
+        assert catalog_of_ok.servers.remote_proxies[0].spec.remote_url == url
+
+
+def test_anonymous_virtual_servers_are_for_dev_stacks_only():
+    vmcp = [{"name": "all", "namespace": NS, "spec": {"group": "tools", "incomingAuth": {"type": "anonymous"}}}]
+    problems, _ = config_error(virtual=vmcp, stack="prod")
+    assert problems == ["toolhive:servers.virtualServers[0].spec.incomingAuth.type: anonymous is for dev stacks only "
+                        "(this is stack 'prod'); use oidc with an oidcConfigRef"]
+    render_servers(virtual=vmcp, stack="dev")
+
+
+def test_the_json_schema_covers_servers_and_is_committed_current():
+    committed = json.loads((PROJECT_ROOT / "stack-config.schema.json").read_text())
+    server_spec = committed["$defs"]["McpServerSpec"]["properties"]
+    assert server_spec["transport"]["enum"] == ["stdio", "sse", "streamable-http"]
+    assert "toolhive:servers" in committed["properties"]["config"]["properties"]
+    assert StackConfig.model_fields["servers"].alias == "servers"

@@ -1,0 +1,137 @@
+"""What each server renders: the MCPServer fields, the mcp container's pod template, tool configs,
+remote proxies, virtual servers, ordering, stack outputs — all valid against the CRDs and PSS restricted."""
+from __future__ import annotations
+
+import pytest
+
+from policies.pod_security import check_object
+from tests.servers.conftest import IMAGE, NS, REDIS, render_servers, server, spec_of
+from tools.schema_check import validate_object
+
+TOOLHIVE_KINDS = ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer", "MCPToolConfig", "MCPGroup")
+
+
+@pytest.fixture
+def rendered(preview):
+    return render_servers(
+        preview,
+        servers=[
+            server("fetch", group="tools", args=["--verbose"], env={"LOG_LEVEL": "debug"}, proxyMode="sse",
+                   tools={"allow": ["fetch"], "rename": {"fetch": {"name": "get_page", "title": "Get a page"}}}),
+            server("web", transport="streamable-http", mcpPort=9000, proxyPort=8081, size="large", replicas=2,
+                   backendReplicas=3, sessionStorage=REDIS, sessionAffinity="None", serviceAccount="web-sa",
+                   authzConfigRef={"name": "policy"}, proxyResources={"requests": {"cpu": "20m", "memory": "32Mi"},
+                                                                      "limits": {"memory": "64Mi"}}),
+            server("writer", transport="sse", mcpPort=8080, readOnlyRootFilesystem=False,
+                   resources={"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}}),
+        ],
+        remote=[{"name": "remote", "namespace": NS, "spec": {"remoteUrl": "https://mcp.example.com/mcp", "group": "tools",
+                                                             "tools": {"allow": ["search"]}}}],
+        virtual=[{"name": "all", "namespace": NS, "spec": {"group": "tools", "incomingAuth": {"type": "anonymous"}}}],
+    )
+
+
+def test_the_mcpserver_carries_the_configured_fields(rendered):
+    spec = spec_of(rendered, "MCPServer", "fetch")
+    assert spec["image"] == IMAGE and spec["transport"] == "stdio" and spec["proxyMode"] == "sse"
+    assert spec["proxyPort"] == 8080 and "mcpPort" not in spec
+    assert spec["args"] == ["--verbose"] and spec["env"] == [{"name": "LOG_LEVEL", "value": "debug"}]
+    assert spec["groupRef"] == {"name": "tools"} and spec["toolConfigRef"] == {"name": "fetch-tools"}
+    web = spec_of(rendered, "MCPServer", "web")
+    assert (web["transport"], web["mcpPort"], web["proxyPort"]) == ("streamable-http", 9000, 8081)
+    assert (web["replicas"], web["backendReplicas"], web["sessionAffinity"]) == (2, 3, "None")
+    assert web["serviceAccount"] == "web-sa" and web["authzConfigRef"] == {"name": "policy"}
+    # spec.resources sizes the proxy container.
+    assert web["resources"] == {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
+
+
+def mcp_container(spec: dict) -> dict:
+    [container] = spec["podTemplateSpec"]["spec"]["containers"]
+    assert container["name"] == "mcp"
+    return container
+
+
+def test_the_mcp_container_gets_size_presets_and_a_restricted_read_only_context(rendered):
+    fetch = spec_of(rendered, "MCPServer", "fetch")
+    container = mcp_container(fetch)
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert fetch["podTemplateSpec"]["spec"]["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+    assert fetch["podTemplateSpec"]["spec"]["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert mcp_container(spec_of(rendered, "MCPServer", "web"))["resources"] == {
+        "requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+
+
+def test_a_server_may_opt_out_of_the_read_only_root_and_set_explicit_resources(rendered):
+    spec = spec_of(rendered, "MCPServer", "writer")
+    container = mcp_container(spec)
+    assert container["securityContext"]["readOnlyRootFilesystem"] is False
+    assert "volumeMounts" not in container and "volumes" not in spec["podTemplateSpec"]["spec"]
+    assert container["resources"] == {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}}
+
+
+def test_tool_filtering_and_renaming_make_an_mcptoolconfig(rendered):
+    assert spec_of(rendered, "MCPToolConfig", "fetch-tools") == {
+        "toolsFilter": ["fetch"], "toolsOverride": {"fetch": {"name": "get_page", "annotations": {"title": "Get a page"}}}}
+    assert spec_of(rendered, "MCPToolConfig", "remote-tools") == {"toolsFilter": ["search"]}
+    assert spec_of(rendered, "MCPRemoteProxy", "remote")["toolConfigRef"] == {"name": "remote-tools"}
+    assert "toolConfigRef" not in spec_of(rendered, "MCPServer", "web")
+
+
+def test_every_custom_resource_waits_for_its_crd_its_namespace_and_its_group(rendered):
+    crd = {kind: r.urn for r in rendered.k8s_resources("CustomResourceDefinition")
+           for kind in [r.inputs["spec"]["names"]["kind"]]}
+    namespace = rendered.resource("Namespace", NS).urn
+    group = rendered.resource("MCPGroup", "tools", NS).urn
+    for kind, name in [("MCPServer", "fetch"), ("MCPRemoteProxy", "remote"), ("VirtualMCPServer", "all"),
+                       ("MCPToolConfig", "fetch-tools")]:
+        deps = rendered.resource(kind, name, NS).dependencies
+        assert crd[kind] in deps and namespace in deps and group in deps, (kind, name)
+    assert rendered.resource("MCPToolConfig", "fetch-tools", NS).urn in rendered.resource("MCPServer", "fetch", NS).dependencies
+
+
+def test_the_virtual_server_discovers_its_group(rendered):
+    spec = spec_of(rendered, "VirtualMCPServer", "all")
+    assert spec["groupRef"] == {"name": "tools"} and spec["outgoingAuth"] == {"source": "discovered"}
+    assert spec["incomingAuth"] == {"type": "anonymous"}
+    assert spec["podTemplateSpec"]["spec"]["containers"][0]["name"] == "vmcp"
+
+
+def test_every_rendered_object_validates_against_its_schema_and_pss_restricted(rendered):
+    for obj in rendered.objects():
+        if obj["metadata"].get("namespace") != NS:
+            continue
+        assert validate_object(obj) == [], obj["metadata"]["name"]
+        assert check_object(obj, "restricted") == [], (obj["kind"], obj["metadata"]["name"])
+    kinds = {obj["kind"] for obj in rendered.objects() if obj["metadata"].get("namespace") == NS}
+    assert set(TOOLHIVE_KINDS) <= kinds
+
+
+def test_outputs_list_each_group_with_urls_transports_and_replicas(rendered):
+    groups = rendered.outputs["mcpServers"]
+    assert set(groups) == {"mcp-dev/tools", "mcp-dev/(ungrouped)"}
+    tools = groups["mcp-dev/tools"]
+    assert tools["virtualServer"] == {"kind": "VirtualMCPServer", "name": "all", "incomingAuth": "anonymous",
+                                      "url": "http://vmcp-all.mcp-dev.svc.cluster.local:4483", "autoscaled": []}
+    by_name = {s["name"]: s for s in tools["servers"]}
+    assert by_name["fetch"]["url"] == "http://mcp-fetch-proxy.mcp-dev.svc.cluster.local:8080"
+    assert by_name["fetch"]["transport"] == "stdio"
+    assert by_name["remote"]["url"] == "http://mcp-remote-remote-proxy.mcp-dev.svc.cluster.local:8080"
+    web = next(s for s in groups["mcp-dev/(ungrouped)"]["servers"] if s["name"] == "web")
+    assert (web["url"], web["replicas"], web["backendReplicas"], web["sessionStorage"]) == (
+        "http://mcp-web-proxy.mcp-dev.svc.cluster.local:8081", 2, 3, "redis")
+
+
+def test_the_image_mirror_applies_to_server_images(preview):
+    rendered = render_servers(preview, servers=[server("fetch")], images={"mirror": "registry.example.com/ghcr"})
+    assert spec_of(rendered, "MCPServer", "fetch")["image"] == "registry.example.com/ghcr/stackloklabs/gofetch/server:1.0.1"
+
+
+def test_every_server_component_registers_its_outputs(rendered):
+    components = [r for r in rendered.resources if r.type.startswith("toolhive:servers:")]
+    assert {r.type for r in components} == {"toolhive:servers:Servers", "toolhive:servers:McpServer",
+                                            "toolhive:servers:RemoteProxy", "toolhive:servers:VirtualServer"}
+    assert {r.urn for r in components} <= rendered.run.outputs_registered

@@ -1,0 +1,395 @@
+"""NetworkPolicy reachability: do the rendered policies let through the flows the platform needs?
+
+`check(objects)` returns one problem string per blocked required flow. The flows come from the rendered
+objects themselves: every tenant namespace (label `toolhive.platform/tenant`) must let its workloads reach
+DNS (kube-dns in kube-system and NodeLocal DNSCache), its proxies reach the session store (the operator's
+`TOOLHIVE_DEFAULT_REDIS_ADDR`) and the Kubernetes API server, and the namespaces it names as clients
+reach its MCP proxies. The namespace's clients and NodeLocal DNSCache addresses come from its intent
+annotations (`toolhive.platform/allow-from`, `toolhive.platform/node-local-dns`, written from config);
+where the API server lives is a cluster fact (`ClusterFacts`, default: any address on 443 or 6443).
+
+Pods are modelled abstractly: representatives (namespace, labels, named ports) of the workloads in play —
+the proxy and backend pods the operator creates for each MCPServer (labels from
+`../shared/toolhive/operator-objects.md`), or one generic pair where a tenant has no MCPServer yet.
+
+Semantics are Kubernetes' own (networking.k8s.io/v1): a pod is isolated for a direction iff a policy
+selecting it has that policyType (absent policyTypes: Ingress, plus Egress when an egress section exists);
+an isolated direction allows a connection iff some rule of some selecting policy allows it; a flow needs
+egress allowed at the source AND ingress allowed at a destination pod. Peers: podSelector (policy's own
+namespace), namespaceSelector (labels of the namespace, including `kubernetes.io/metadata.name`), both
+(intersection), ipBlock with except (addresses outside pods: pod IPs matching an ipBlock is
+implementation-defined, so representatives never rely on it). Ports: protocol (default TCP), number,
+number..endPort, or a name resolved against the destination pod's named ports. Policies are indexed by
+namespace and by one label of their podSelector, so cost grows with flows, not flows x policies.
+"""
+from __future__ import annotations
+
+import functools
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Union
+
+from components.k8s.labels import TENANT_LABEL
+from components.k8s.netpol import (ALLOW_FROM_ANNOTATION, DNS_PORT, KUBE_DNS_LABELS, NAMESPACE_NAME_LABEL,
+                                   NODE_LOCAL_DNS_ANNOTATION, parse_address)
+
+REDIS_ADDR_ENV = "TOOLHIVE_DEFAULT_REDIS_ADDR"
+WATCH_NAMESPACE_ENV = "WATCH_NAMESPACE"
+DEFAULT_PROXY_PORT = 8080  # MCPServer spec.proxyPort default (CRD v0.44.0)
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A representative pod: where it runs, its labels and its named ports ({name: (port, protocol)})."""
+
+    namespace: str
+    labels: tuple[tuple[str, str], ...]
+    named_ports: tuple[tuple[str, int, str], ...] = ()
+    what: str = "pod"
+
+    @staticmethod
+    def of(namespace: str, labels: Mapping[str, str] | None = None, named_ports: Mapping[str, tuple[int, str]] | None = None,
+           what: str = "pod") -> "Pod":
+        return Pod(namespace, tuple(sorted((labels or {}).items())),
+                   tuple(sorted((name, port, proto) for name, (port, proto) in (named_ports or {}).items())), what)
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True)
+class Address:
+    """An address outside every pod (API server, node-local DNS, an external service)."""
+
+    ip: str
+    what: str = "address"
+
+
+Endpoint = Union[Pod, Address]
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    source: Pod
+    destination: Endpoint
+    port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What the cluster around the stack looks like. api_server None: it may be any IP on 443 or 6443."""
+
+    api_server: tuple[tuple[str, int], ...] | None = None
+    api_server_ports: tuple[int, ...] = (443, 6443)
+
+
+# --- label selectors -------------------------------------------------------------------------------
+
+def selector_matches(selector: Mapping | None, labels: Mapping[str, str]) -> bool:
+    """metav1.LabelSelector semantics; an empty selector matches everything."""
+    if not selector:
+        return True
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+# --- policies --------------------------------------------------------------------------------------
+
+@dataclass
+class Policy:
+    name: str
+    namespace: str
+    pod_selector: dict
+    ingress: list[dict] | None  # None: not isolating ingress
+    egress: list[dict] | None
+
+    @staticmethod
+    def of(obj: dict) -> "Policy":
+        spec = obj.get("spec") or {}
+        types = spec.get("policyTypes")
+        if types is None:
+            types = ["Ingress"] + (["Egress"] if "egress" in spec else [])
+        return Policy(
+            name=obj["metadata"]["name"],
+            namespace=obj["metadata"].get("namespace", "default"),
+            pod_selector=spec.get("podSelector") or {},
+            ingress=(spec.get("ingress") or []) if "Ingress" in types else None,
+            egress=(spec.get("egress") or []) if "Egress" in types else None,
+        )
+
+
+class PolicyIndex:
+    """Policies by namespace, and within a namespace by one (key, value) of their matchLabels."""
+
+    def __init__(self, policies: Iterable[Policy]):
+        self._by_label: dict[str, dict[tuple[str, str], list[Policy]]] = {}
+        self._unindexed: dict[str, list[Policy]] = {}
+        for policy in policies:
+            match_labels = policy.pod_selector.get("matchLabels") or {}
+            if match_labels:
+                key = sorted(match_labels.items())[0]
+                self._by_label.setdefault(policy.namespace, {}).setdefault(key, []).append(policy)
+            else:
+                self._unindexed.setdefault(policy.namespace, []).append(policy)
+        self._cache: dict[Pod, list[Policy]] = {}
+
+    def selecting(self, pod: Pod) -> list[Policy]:
+        if pod not in self._cache:
+            labels = pod.label_map
+            by_label = self._by_label.get(pod.namespace, {})
+            candidates = list(self._unindexed.get(pod.namespace, []))
+            for item in pod.labels:
+                candidates.extend(by_label.get(item, []))
+            self._cache[pod] = [p for p in candidates if selector_matches(p.pod_selector, labels)]
+        return self._cache[pod]
+
+
+# --- the evaluator ---------------------------------------------------------------------------------
+
+class Network:
+    """The policies and namespaces of a render, answering: is this flow allowed?"""
+
+    def __init__(self, objects: Iterable[dict]):
+        self.namespace_labels: dict[str, dict[str, str]] = {}
+        policies = []
+        for obj in objects:
+            kind = obj.get("kind")
+            if kind == "Namespace":
+                name = obj["metadata"]["name"]
+                self.namespace_labels[name] = {**(obj["metadata"].get("labels") or {}), NAMESPACE_NAME_LABEL: name}
+            elif kind == "NetworkPolicy" and obj.get("apiVersion", "").startswith("networking.k8s.io/"):
+                policies.append(Policy.of(obj))
+        self.index = PolicyIndex(policies)
+
+    def labels_of_namespace(self, namespace: str) -> dict[str, str]:
+        return self.namespace_labels.get(namespace) or {NAMESPACE_NAME_LABEL: namespace}
+
+    def blocked(self, flow: Flow) -> str | None:
+        """None when the flow is allowed, else which side blocks it."""
+        egress = [p for p in self.index.selecting(flow.source) if p.egress is not None]
+        if egress and not any(self._rule_allows(p, rule, flow.destination, flow, "to")
+                              for p in egress for rule in p.egress):
+            return f"egress denied at the source by {_names(egress)}"
+        if isinstance(flow.destination, Pod):
+            ingress = [p for p in self.index.selecting(flow.destination) if p.ingress is not None]
+            if ingress and not any(self._rule_allows(p, rule, flow.source, flow, "from")
+                                   for p in ingress for rule in p.ingress):
+                return f"ingress denied at the destination by {_names(ingress)}"
+        return None
+
+    def _rule_allows(self, policy: Policy, rule: dict, peer: Endpoint, flow: Flow, key: str) -> bool:
+        peers = rule.get(key) or []
+        if peers and not any(self._peer_matches(policy, item, peer) for item in peers):
+            return False
+        return _ports_match(rule.get("ports") or [], flow)
+
+    def _peer_matches(self, policy: Policy, item: dict, peer: Endpoint) -> bool:
+        if "ipBlock" in item:
+            return isinstance(peer, Address) and _in_block(peer.ip, item["ipBlock"])
+        if not isinstance(peer, Pod):
+            return False
+        if "namespaceSelector" in item:
+            if not selector_matches(item["namespaceSelector"], self.labels_of_namespace(peer.namespace)):
+                return False
+        elif peer.namespace != policy.namespace:
+            return False
+        return selector_matches(item.get("podSelector"), peer.label_map)
+
+    def some_address_allowed(self, source: Pod, ports: Iterable[int], protocol: str = "TCP") -> bool:
+        """Is there any address outside the cluster's pods that `source` may reach on one of `ports`?"""
+        egress = [p for p in self.index.selecting(source) if p.egress is not None]
+        candidates = [Address("192.0.2.1")]  # for rules without peers (every destination)
+        for policy in egress:
+            for rule in policy.egress:
+                for item in rule.get("to") or []:
+                    if "ipBlock" in item:
+                        candidates.extend(Address(ip) for ip in _addresses_in(item["ipBlock"]))
+        return any(self.blocked(Flow("", source, address, port, protocol)) is None
+                   for address in candidates for port in ports)
+
+
+def _names(policies: list[Policy]) -> str:
+    return ", ".join(sorted({p.name for p in policies}))
+
+
+@functools.lru_cache(maxsize=4096)
+def _network(text: str):
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str):
+    return ipaddress.ip_address(text)
+
+
+def _in_block(ip: str, block: dict) -> bool:
+    address, network = _address(ip), _network(block["cidr"])
+    if network is None or address.version != network.version or address not in network:
+        return False
+    return not any((hole := _network(text)) is not None and hole.version == address.version and address in hole
+                   for text in block.get("except") or [])
+
+
+def _addresses_in(block: dict) -> list[str]:
+    """A few addresses of an ipBlock, one of which lies outside its excepts when any does."""
+    network = _network(block["cidr"])
+    if network is None:
+        return []
+    picks = [network.network_address + (1 if network.num_addresses > 1 else 0)]
+    for hole in filter(None, map(_network, block.get("except") or [])):
+        if hole.version == network.version and hole.broadcast_address + 1 in network:
+            picks.append(hole.broadcast_address + 1)
+    return [str(ip) for ip in picks]
+
+
+def _ports_match(rule_ports: list[dict], flow: Flow) -> bool:
+    if not rule_ports:
+        return True
+    for item in rule_ports:
+        if item.get("protocol", "TCP") != flow.protocol:
+            continue
+        port = item.get("port")
+        if port is None:
+            return True
+        if isinstance(port, int):
+            if port <= flow.port <= (item.get("endPort") or port):
+                return True
+        elif isinstance(flow.destination, Pod) and (port, flow.port, flow.protocol) in flow.destination.named_ports:
+            return True
+    return False
+
+
+# --- the platform's required flows -----------------------------------------------------------------
+
+@dataclass
+class _Tenant:
+    name: str
+    clients: list[str] = field(default_factory=list)
+    node_local_dns: list[str] = field(default_factory=list)
+    proxies: list[tuple[Pod, int]] = field(default_factory=list)
+    backends: list[Pod] = field(default_factory=list)
+
+
+def _tenants(objects: list[dict]) -> dict[str, _Tenant]:
+    tenants = {}
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        if obj.get("kind") == "Namespace" and (metadata.get("labels") or {}).get(TENANT_LABEL) == "true":
+            annotations = metadata.get("annotations") or {}
+            tenants[metadata["name"]] = _Tenant(metadata["name"], _split(annotations.get(ALLOW_FROM_ANNOTATION)),
+                                                [_first_address(cidr) for cidr in
+                                                 _split(annotations.get(NODE_LOCAL_DNS_ANNOTATION))])
+    for obj in objects:
+        if obj.get("kind") == "MCPServer" and obj.get("metadata", {}).get("namespace") in tenants:
+            port = (obj.get("spec") or {}).get("proxyPort") or DEFAULT_PROXY_PORT
+            _add_server(tenants[obj["metadata"]["namespace"]], obj["metadata"]["name"], port)
+    for tenant in tenants.values():
+        if not tenant.proxies:
+            _add_server(tenant, "any-mcp-server", DEFAULT_PROXY_PORT)
+    return tenants
+
+
+def _split(text: str | None) -> list[str]:
+    return [item for item in (text or "").split(",") if item]
+
+
+def _first_address(cidr: str) -> str:
+    return str(ipaddress.ip_network(cidr, strict=False).network_address)
+
+
+def _add_server(tenant: _Tenant, name: str, proxy_port: int) -> None:
+    """The proxy and backend pods the operator creates for an MCPServer (operator-objects.md)."""
+    common = {"toolhive": "true", "toolhive-name": name}
+    proxy = Pod.of(tenant.name, {**common, "app": "mcpserver", "app.kubernetes.io/name": "mcpserver",
+                                 "app.kubernetes.io/instance": name}, {"http": (proxy_port, "TCP")},
+                   what=f"proxy of MCP server {name}")
+    tenant.proxies.append((proxy, proxy_port))
+    tenant.backends.append(Pod.of(tenant.name, {**common, "app": name}, what=f"MCP server {name}"))
+
+
+def _operator_env(objects: list[dict]) -> dict[str, str]:
+    for obj in objects:
+        if obj.get("kind") != "Deployment":
+            continue
+        for container in obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []:
+            env = {var.get("name"): var.get("value") for var in container.get("env") or []}
+            if REDIS_ADDR_ENV in env or "TOOLHIVE_RUNNER_IMAGE" in env:
+                return env
+    return {}
+
+
+def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]:
+    """One problem per required flow the rendered NetworkPolicies block."""
+    cluster = cluster or ClusterFacts()
+    network = Network(objects)
+    tenants = _tenants(objects)
+    env = _operator_env(objects)
+    watched = set(filter(None, (env.get(WATCH_NAMESPACE_ENV) or "").split(","))) or set(tenants)
+    store = parse_address(env[REDIS_ADDR_ENV]) if env.get(REDIS_ADDR_ENV) else None
+    kube_dns = Pod.of("kube-system", KUBE_DNS_LABELS, {"dns": (DNS_PORT, "UDP"), "dns-tcp": (DNS_PORT, "TCP")},
+                      what="kube-dns")
+    problems = []
+
+    def require(flow: Flow, namespace: str) -> None:
+        reason = network.blocked(flow)
+        if reason:
+            problems.append(f"reachability: {flow.name} is blocked in namespace {namespace!r} "
+                            f"({_describe(flow)}): {reason}")
+
+    for tenant in sorted(tenants.values(), key=lambda t: t.name):
+        ns = tenant.name
+        for pod in [proxy for proxy, _ in tenant.proxies] + tenant.backends:
+            for protocol in ("UDP", "TCP"):
+                require(Flow(f"DNS to kube-dns ({protocol})", pod, kube_dns, DNS_PORT, protocol), ns)
+                for ip in tenant.node_local_dns:
+                    require(Flow(f"DNS to NodeLocal DNSCache {ip} ({protocol})", pod, Address(ip, "node-local DNS"),
+                                 DNS_PORT, protocol), ns)
+        for proxy, proxy_port in tenant.proxies:
+            if store and ns in watched:
+                _require_session_store(network, require, problems, proxy, store, ns)
+            if cluster.api_server is not None:
+                for ip, port in cluster.api_server:
+                    require(Flow("proxy to the Kubernetes API server", proxy, Address(ip, "API server"), port), ns)
+            elif not network.some_address_allowed(proxy, cluster.api_server_ports):
+                problems.append(f"reachability: proxy to the Kubernetes API server is blocked in namespace {ns!r} "
+                                f"({proxy.what}): no egress to any address on TCP "
+                                f"{'/'.join(map(str, cluster.api_server_ports))}")
+            for client in tenant.clients:
+                source = Pod.of(client, {}, what=f"a client pod in {client}")
+                require(Flow(f"clients in {client!r} to MCP proxies", source, proxy, proxy_port), ns)
+    return problems
+
+
+def _require_session_store(network: Network, require, problems: list[str], proxy: Pod, store, ns: str) -> None:
+    name = f"proxy to its session store {store.host}:{store.port}"
+    if store.namespace or store.same_namespace:
+        destination = Pod.of(store.namespace or ns, {}, {}, what=f"session store {store.host}")
+        require(Flow(name, proxy, destination, store.port), ns)
+    elif store.ip:
+        require(Flow(name, proxy, Address(store.ip, "session store"), store.port), ns)
+    elif not network.some_address_allowed(proxy, [store.port]):
+        problems.append(f"reachability: {name} is blocked in namespace {ns!r} ({proxy.what}): "
+                        f"no egress to any address on TCP {store.port}")
+
+
+def _describe(flow: Flow) -> str:
+    return f"{flow.source.what} -> {flow.destination.what} on {flow.protocol} {flow.port}"
