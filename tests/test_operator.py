@@ -314,3 +314,10 @@ def test_cluster_scope_sets_no_watch_namespace_and_namespace_scope_no_cluster_bi
     for ns in ("team-a", "team-b"):
         assert scoped.object("RoleBinding", "toolhive-operator-manager-rolebinding", ns)["roleRef"] == {
             "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "toolhive-operator-manager-role"}
+
+
+def test_the_operator_namespace_enforces_audits_and_warns_restricted_at_a_pinned_version(default_install):
+    labels = default_install.object("Namespace", NS)["metadata"]["labels"]
+    assert {k: v for k, v in labels.items() if k.startswith("pod-security.kubernetes.io/")} == {
+        f"pod-security.kubernetes.io/{mode}{suffix}": value
+        for mode in ("enforce", "audit", "warn") for suffix, value in (("", "restricted"), ("-version", "v1.33"))}
