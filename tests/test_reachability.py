@@ -79,10 +79,14 @@ def test_clients_are_reported_when_the_tenant_does_not_let_them_in(preview):
 
 
 def test_proxies_without_egress_to_the_api_server_are_reported(preview):
-    objects = without_policy(objects_of(render_stack("dev", preview=preview)), "allow-egress")
+    rendered = render_config({"namespaces": [{"name": "mcp-dev"}]}, preview=preview)
+    objects = without_policy(objects_of(rendered), "allow-egress")
     assert reachability.check(objects) == [
         "reachability: proxy to the Kubernetes API server is blocked in namespace 'mcp-dev' (proxy of MCP server "
         "any-mcp-server): no egress to any address on TCP 443/6443"]
+    shipped = without_policy(objects_of(render_stack("dev", preview=preview)), "allow-egress")
+    assert {p.split(" (proxy of MCP server ")[1].split(")")[0] for p in reachability.check(shipped)
+            if "Kubernetes API server" in p} == {"fetch", "github", "yardstick"}
 
 
 def test_a_known_api_server_address_is_checked_exactly(preview):
@@ -119,7 +123,7 @@ def test_the_renderer_refuses_a_stack_whose_policies_block_a_required_flow(tmp_p
     from tools import render as render_tool
 
     stack_file = tmp_path / "Pulumi.blocked.yaml"
-    stack_file.write_text("config:\n  toolhive:operator:\n    defaultRedis:\n      addr: sessions.example.com:6379\n"
+    stack_file.write_text("config:\n  toolhive:cluster:\n    context: test\n  toolhive:operator:\n    defaultRedis:\n      addr: sessions.example.com:6379\n"
                           "  toolhive:namespaces:\n    - name: team-a\n")
     assert render_tool.main(["blocked", "--config-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
     assert "session store sessions.example.com:6379 is blocked in namespace 'team-a'" in capsys.readouterr().err

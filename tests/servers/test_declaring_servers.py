@@ -99,7 +99,7 @@ def test_names_must_be_kubernetes_names_that_fit_the_operator_service_names(name
 
 
 @pytest.mark.parametrize("image, why", [
-    ("ghcr.io/org/server", "no tag or digest"),
+    ("ghcr.io/org/server", "neither a tag nor a digest"),
     ("ghcr.io/org/server:latest", "moving tag 'latest'"),
 ])
 def test_images_need_a_tag_or_digest(image, why):

@@ -12,7 +12,7 @@ from components.errors import ConfigError
 from components.images import offline_digest_resolver
 from components.program import run
 from components.secret_sources import AwsSecretsManagerReader, offline_secret_reader, parse_reference
-from tests.conftest import Rendered
+from tests.conftest import TEST_CLUSTER, Rendered
 from tests.servers.conftest import NS, config_with, server
 from tools import render as render_tool
 from tools.mock_runtime import SECRET_PLACEHOLDER, ProgramRun, run_program
@@ -40,6 +40,7 @@ def github_config(ref: str = "aws-sm://mcp/github#token") -> dict:
 
 def program_run(config: dict, preview: bool, reader, stack: str = "dev", into: ProgramRun | None = None) -> Rendered:
     full = {f"toolhive:{k}": v for k, v in config.items()}
+    full.setdefault("toolhive:cluster", TEST_CLUSTER)
     full["aws:region"] = REGION
     full["mcp-secrets:extra"] = CONFIG_TOKEN
     return Rendered(run_program(lambda: run(digest_resolver=offline_digest_resolver, secret_reader=reader),
@@ -124,7 +125,8 @@ def test_an_arn_is_read_in_its_own_region(aws):
 
 def test_a_pulumi_config_secret_must_be_set_and_set_as_a_secret(aws):
     config = github_config()
-    full = {f"toolhive:{k}": v for k, v in config.items()} | {"aws:region": REGION, "mcp-secrets:extra": CONFIG_TOKEN}
+    full = {f"toolhive:{k}": v for k, v in config.items()} | {"aws:region": REGION, "mcp-secrets:extra": CONFIG_TOKEN,
+                                                                "toolhive:cluster": TEST_CLUSTER}
     with pytest.raises(ConfigError) as raised:
         run_program(lambda: run(digest_resolver=offline_digest_resolver, secret_reader=AwsSecretsManagerReader()),
                     config=full, secret_keys=[], stack="dev")
@@ -149,7 +151,8 @@ def test_the_offline_renderer_never_calls_aws(monkeypatch, preview):
 
     monkeypatch.setattr(boto3, "client", no_aws)
     result = render_tool.render({**{f"toolhive:{k}": v for k, v in github_config().items()},
-                                 "mcp-secrets:extra": SECRET_PLACEHOLDER}, ["mcp-secrets:extra"], stack="dev", preview=preview)
+                                 "mcp-secrets:extra": SECRET_PLACEHOLDER,
+                                 "toolhive:cluster": TEST_CLUSTER}, ["mcp-secrets:extra"], stack="dev", preview=preview)
     secret = Rendered(result).object("Secret", "github-server-secrets", NS)
     assert secret["stringData"]["GITHUB_PERSONAL_ACCESS_TOKEN"] == SECRET_PLACEHOLDER
     assert offline_secret_reader(parse_reference("aws-sm://mcp/github#token")).startswith("offline-placeholder")

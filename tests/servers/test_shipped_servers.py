@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT, render_stack
+from tests.conftest import TEST_CLUSTER, PROJECT_ROOT, render_stack
 
 
 def servers_of(stack: str) -> dict[str, dict]:
@@ -44,6 +44,7 @@ def test_staging_and_prod_show_the_ha_choices(stack):
 def test_the_renderer_prints_warnings_and_writes_warnings_json(tmp_path):
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {
+        "toolhive:cluster": TEST_CLUSTER,
         "toolhive:namespaces": [{"name": "mcp-dev"}],
         "toolhive:servers": {"mcpServers": [{"name": "fetch", "namespace": "mcp-dev", "spec": {
             "image": "ghcr.io/stackloklabs/gofetch/server:1.0.1", "replicas": 2}}]},
@@ -62,6 +63,7 @@ def test_a_bad_server_file_fails_the_renderer_naming_the_file(tmp_path):
     (tmp_path / "servers" / "bad.yaml").write_text("name: bad\nnamespace: mcp-dev\nspec:\n  image: ghcr.io/a/b:1\n  transport: websocket\n")
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {"toolhive:namespaces": [{"name": "mcp-dev"}],
+                                                     "toolhive:cluster": TEST_CLUSTER,
                                                      "toolhive:servers": {"directory": str(tmp_path / "servers")}}}))
     result = subprocess.run([sys.executable, "-m", "tools.render", "dev", "--config-file", str(stack_file),
                              "--out", str(tmp_path / "out")], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
