@@ -119,3 +119,46 @@ def deployment_env(deployment: dict[str, Any]) -> dict[str, dict]:
     """The manager container's env by name."""
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     return {var["name"]: var for var in container["env"]}
+
+
+REGISTRY_DATA = PROJECT_ROOT / "registry" / "data" / "registry.json"
+
+
+def registry_document(*names: str, **server_fields) -> dict[str, Any]:
+    """A valid upstream-format registry.json with one server per name (fields override every server)."""
+    servers = [{"name": name, "description": f"{name} does things", "version": "1.0.0",
+                "packages": [{"registryType": "oci", "identifier": f"ghcr.io/example/{name.split('/')[-1]}:1.0.0",
+                              "transport": {"type": "stdio"}}], **server_fields} for name in names]
+    return {"version": "1.0.0", "meta": {"last_updated": "2026-01-01T00:00:00Z"}, "data": {"servers": servers}}
+
+
+class LocalGitRepo:
+    """A real git repository in a temp dir, for git-source tests (no network): file:// URL, commits, tags."""
+
+    def __init__(self, path: Path):
+        import git
+
+        self.path = path
+        self.repo = git.Repo.init(path, initial_branch="main")
+        with self.repo.config_writer() as config:
+            config.set_value("user", "name", "test").set_value("user", "email", "test@example.com")
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
+
+    def commit(self, files: dict[str, Any], message: str = "change") -> str:
+        for name, content in files.items():
+            target = self.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content if isinstance(content, str) else json.dumps(content, indent=2))
+            self.repo.index.add([name])
+        return self.repo.index.commit(message).hexsha
+
+    def tag(self, name: str, annotated: bool = True) -> None:
+        self.repo.create_tag(name, message=f"release {name}" if annotated else None)
+
+
+@pytest.fixture
+def git_repo(tmp_path) -> LocalGitRepo:
+    return LocalGitRepo(tmp_path / "upstream")

@@ -67,7 +67,8 @@ def test_staging_tenant_clients_in_another_tenant_need_its_egress(preview):
     assert reachability.check(objects) == [
         "reachability: clients in 'mcp-platform' to MCP proxies is blocked in namespace 'mcp-data' (a client pod "
         "in mcp-platform -> proxy of MCP server any-mcp-server on TCP 8080): egress denied at the source by "
-        "allow-dns-egress, allow-egress, allow-same-namespace, allow-session-store-egress, default-deny"]
+        "allow-dns-egress, allow-egress, allow-egress-to-toolhive-registry, allow-same-namespace, "
+        "allow-session-store-egress, default-deny"]
 
 
 def test_clients_are_reported_when_the_tenant_does_not_let_them_in(preview):

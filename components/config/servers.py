@@ -360,21 +360,37 @@ class VirtualServerSpec(Scaling):
         return self
 
 
-class McpServerEntry(Model):
+class Publishable(Model):
+    """Listing in the MCP registry (its kubernetes source reads the annotations these become)."""
+
+    publish: bool = Field(False, description="List this server in the MCP registry (toolhive:registry, kubernetes source).")
+    description: Optional[str] = Field(None, min_length=1, description="What the server is for (registry-description).")
+    title: Optional[str] = Field(None, min_length=1, description="Display name in the registry (registry-title).")
+    registry_url: Optional[Annotated[str, Field(pattern=r"^https?://[^\s]+$")]] = Field(
+        None, description="The URL the registry lists (e.g. its ingress); default: the in-cluster proxy URL.")
+
+    @model_validator(mode="after")
+    def _publish_needs_description(self):
+        if self.publish and not self.description:
+            raise KeyedError(("description",), "is required with publish: true (the registry refuses servers without one)")
+        return self
+
+
+class McpServerEntry(Publishable):
     kind: Literal["MCPServer"] = "MCPServer"
     name: ServerName
     namespace: Name = Field(description="A tenant namespace of this stack.")
     spec: McpServerSpec
 
 
-class RemoteProxyEntry(Model):
+class RemoteProxyEntry(Publishable):
     kind: Literal["MCPRemoteProxy"] = "MCPRemoteProxy"
     name: RemoteProxyName
     namespace: Name
     spec: RemoteProxySpec
 
 
-class VirtualServerEntry(Model):
+class VirtualServerEntry(Publishable):
     kind: Literal["VirtualMCPServer"] = "VirtualMCPServer"
     name: VirtualServerName
     namespace: Name

@@ -6,6 +6,7 @@ import pulumi
 
 from components.config.servers import DEFAULT_PROXY_RESOURCES, RemoteProxyEntry
 from components.platform.crds import ToolHiveCrds
+from components.registry.publish import registry_annotations
 from components.servers import common, operator_objects
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
@@ -58,7 +59,7 @@ class RemoteProxy(pulumi.ComponentResource):
                                  tool_config_name=common.tool_config_name(proxy) if self.tool_config else None)
         spec, self.warnings = apply_replica_rules(entry.kind, proxy, ns, spec)
         self.proxy = crds.custom_resource(
-            "MCPRemoteProxy", proxy, ns, spec, labels=labels, parent=self,
+            "MCPRemoteProxy", proxy, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
             depends_on=[*depends_on, *(r for r in (self.secret, self.tool_config) if r is not None)],
         )
         for warning in self.warnings:

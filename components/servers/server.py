@@ -12,6 +12,7 @@ from components.config.servers import DEFAULT_PROXY_RESOURCES, McpServerEntry
 from components.images import mirrored
 from components.k8s.security import container_security_context, pod_security_context
 from components.platform.crds import ToolHiveCrds
+from components.registry.publish import registry_annotations
 from components.servers import common, operator_objects
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
@@ -85,7 +86,7 @@ class McpServer(pulumi.ComponentResource):
                                tool_config_name=common.tool_config_name(server) if self.tool_config else None)
         spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec)
         self.server = crds.custom_resource(
-            "MCPServer", server, ns, spec, labels=labels, parent=self,
+            "MCPServer", server, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
             depends_on=[*depends_on, *(r for r in (self.secret, self.tool_config) if r is not None)],
         )
         for warning in self.warnings:

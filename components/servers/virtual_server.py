@@ -12,6 +12,7 @@ import pulumi
 from components.config.servers import DEFAULT_PROXY_RESOURCES, VirtualServerEntry
 from components.k8s.security import container_security_context, pod_security_context
 from components.platform.crds import ToolHiveCrds
+from components.registry.publish import registry_annotations
 from components.servers import common, operator_objects
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
@@ -51,7 +52,7 @@ class VirtualServer(pulumi.ComponentResource):
 
         spec, self.warnings = apply_replica_rules(entry.kind, vmcp, ns, virtual_server_spec(entry, keys))
         self.server = crds.custom_resource(
-            "VirtualMCPServer", vmcp, ns, spec, labels=labels, parent=self,
+            "VirtualMCPServer", vmcp, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
             depends_on=[*depends_on, *([self.secret] if self.secret is not None else [])],
         )
         for warning in self.warnings:
