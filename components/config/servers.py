@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config.base import EnvName, ImageRef, KeyedError, Model, Name, ObjectName, Port, Quantity
-from components.secret_sources import SecretRef
+from components.secret_sources import SecretRef, existing_secret_name
 from policies import replica_rules
 from policies.guardrails import is_secret_looking
 
@@ -258,6 +258,11 @@ class McpServerSpec(Scaling):
                 raise KeyedError(("secrets", index, "targetEnvName"), f"{name!r} is set twice")
             if name in self.env:
                 raise KeyedError(("secrets", index, "targetEnvName"), f"{name!r} is also a literal in env")
+        existing = [existing_secret_name(secret.ref) for secret in self.secrets]
+        for index, name in enumerate(existing):
+            if name is not None and existing.index(name) != index:
+                raise KeyedError(("secrets", index, "ref"), f"reads Secret {name!r} again; the MCPServer CRD keys "
+                                 "spec.secrets by Secret name, so each entry needs a Secret of its own")
         autoscaling = self.autoscaling
         if autoscaling is not None and autoscaling.proxy is not None and self.transport == "stdio":
             raise KeyedError(("autoscaling", "proxy"), "a stdio server runs one proxy (the operator caps it at 1); "

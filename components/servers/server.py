@@ -76,8 +76,8 @@ class McpServer(pulumi.ComponentResource):
         labels = common.server_labels(server, entry.kind)
 
         wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, server, source, entry.spec)]
-        keys = common.server_secret(server, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
-        self.secret = keys.secret
+        keys = common.server_secrets(server, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
+        self.secrets = keys.secrets
 
         self.tool_config = common.tool_config(server, ns, entry.spec.tools, crds, labels=labels, parent=self,
                                               depends_on=depends_on)
@@ -87,7 +87,7 @@ class McpServer(pulumi.ComponentResource):
         spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec)
         self.server = crds.custom_resource(
             "MCPServer", server, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
-            depends_on=[*depends_on, *(r for r in (self.secret, self.tool_config) if r is not None)],
+            depends_on=[*depends_on, *self.secrets, *([self.tool_config] if self.tool_config is not None else [])],
         )
         for warning in self.warnings:
             pulumi.log.warn(warning, resource=self.server)

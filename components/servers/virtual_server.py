@@ -47,13 +47,13 @@ class VirtualServer(pulumi.ComponentResource):
         labels = common.server_labels(vmcp, entry.kind)
 
         wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, vmcp, source, entry.spec)]
-        keys = common.server_secret(vmcp, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
-        self.secret = keys.secret
+        keys = common.server_secrets(vmcp, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
+        self.secrets = keys.secrets
 
         spec, self.warnings = apply_replica_rules(entry.kind, vmcp, ns, virtual_server_spec(entry, keys))
         self.server = crds.custom_resource(
             "VirtualMCPServer", vmcp, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
-            depends_on=[*depends_on, *([self.secret] if self.secret is not None else [])],
+            depends_on=[*depends_on, *self.secrets],
         )
         for warning in self.warnings:
             pulumi.log.warn(warning, resource=self.server)
