@@ -33,6 +33,7 @@ def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretRead
     `pins` resolves the registry's git sources: the engine entry point resolves online and records the
     commits in registry/sources.lock.json; the default (the offline renderer, tests) reads that lock only.
     """
+    tune_gc()
     config = load_stack_config()
     require_target(config.cluster)
     catalog = load_servers(config, stack=pulumi.get_stack())
