@@ -126,7 +126,10 @@ class _EchoMocks(pulumi.runtime.Mocks):
         self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        return ["" if self.preview else f"{args.name}-id", args.inputs]
+        outputs = args.inputs
+        if args.typ == "random:index/randomPassword:RandomPassword":  # the provider computes `result`
+            outputs = {**args.inputs, "result": f"mock-password-{args.name}"}
+        return ["" if self.preview else f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}

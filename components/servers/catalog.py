@@ -19,6 +19,8 @@ from components.config import StackConfig
 from components.config.loader import parse_stack_config
 from components.config.servers import KINDS, McpServerEntry, RemoteProxyEntry, VirtualServerEntry
 from components.errors import ConfigError
+from components.k8s.netpol import parse_address
+from components.servers import session_store
 from components.servers.common import secret_requests as of_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +54,7 @@ def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "d
     if config.servers.directory:
         declared += _read_directory(config.servers.directory, root, problems)
     problems += _stack_rules(declared, config, stack)
+    problems += _session_store_rules(declared, config)
     if problems:
         raise ConfigError(problems)
     return ServerCatalog(declared)
@@ -119,6 +122,45 @@ def _stack_rules(declared: list[Declared], config: StackConfig, stack: str) -> l
                             f"{entry.namespace} by {other.source} (the operator names its Deployment after it)")
         else:
             seen[(entry.namespace, entry.name)] = item
+    return problems
+
+
+def session_store_namespace(config: StackConfig) -> str:
+    return config.servers.session_store.namespace or config.operator.namespace
+
+
+def _points_at_store(addr: str, namespace: str) -> bool:
+    address = parse_address(addr)
+    return address.namespace == namespace and address.host.split(".")[0] == session_store.NAME \
+        and address.port == session_store.PORT
+
+
+def _session_store_rules(declared: list[Declared], config: StackConfig) -> list[str]:
+    """The stack's own session store: in the operator's or a tenant namespace, and whoever points at it
+    reads its generated password from its Secret."""
+    if config.servers.session_store is None:
+        return []
+    namespace = session_store_namespace(config)
+    tenants = [ns.name for ns in config.namespaces]
+    if namespace != config.operator.namespace and namespace not in tenants:
+        return [f"toolhive:servers.sessionStore.namespace: {namespace!r} is neither the operator namespace "
+                f"({config.operator.namespace}) nor a tenant namespace of this stack"]
+    wanted = f"{{name: {session_store.SECRET}, key: {session_store.SECRET_KEY}}}"
+    problems = []
+    for item in declared:
+        storage = getattr(item.entry.spec, "session_storage", None)
+        if storage is None or storage.provider != "redis" or not _points_at_store(storage.address, namespace):
+            continue
+        ref = storage.password_ref
+        if ref is None or (ref.name, ref.key) != (session_store.SECRET, session_store.SECRET_KEY):
+            problems.append(f"{item.where('spec.sessionStorage.passwordRef')}: the stack's session store at "
+                            f"{storage.address} has a generated password: set passwordRef {wanted}")
+    redis = config.operator.default_redis
+    if redis is not None and _points_at_store(redis.addr, namespace) and \
+            (redis.existing_secret, redis.existing_secret_key) != (session_store.SECRET, session_store.SECRET_KEY):
+        problems.append(f"toolhive:operator.defaultRedis: points at the stack's session store ({redis.addr}), whose "
+                        f"password is generated: set existingSecret: {session_store.SECRET} and existingSecretKey: "
+                        f"{session_store.SECRET_KEY}")
     return problems
 
 
