@@ -142,13 +142,20 @@ REDIS = {"valkey.cache.svc.cluster.local:6380": {"namespaceSelector": {"matchLab
          "10.3.4.5:6379": {"ipBlock": {"cidr": "10.3.4.5/32"}}}
 
 
+#: Only the operator's proxies (MCPServer and remote proxies, vMCPs) use the session store; only the team's
+#: own workloads (no `toolhive` label) call other tenants. MCP server pods are never selected.
+PROXIES = {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In",
+                                 "values": ["mcpremoteproxy", "mcpserver", "virtualmcpserver"]}]}
+WORKLOADS = {"matchExpressions": [{"key": "toolhive", "operator": "DoesNotExist"}]}
+
+
 @pytest.mark.parametrize("addr", sorted(REDIS))
 def test_every_tenant_may_reach_the_default_redis_on_its_port(addr, preview):
     config = {**TENANTS, "operator": {"defaultRedis": {"addr": addr, "existingSecret": "redis-auth"}}}
     rendered = render_config(config, preview=preview)
     for namespace in ("team-a", "team-b"):
         spec = rendered.object("NetworkPolicy", "allow-session-store-egress", namespace)["spec"]
-        assert spec == {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+        assert spec == {"podSelector": PROXIES, "policyTypes": ["Egress"], "egress": [
             {"to": [REDIS[addr]], "ports": [{"protocol": "TCP", "port": int(addr.rpartition(":")[2])}]}]}
 
 
@@ -166,7 +173,7 @@ def test_a_tenant_may_reach_the_tenants_that_name_it_a_client(preview):
                              {"name": "team-b"}, {"name": "team-c", "network": {"allowFrom": ["team-b"]}}]}
     rendered = render_config(config, preview=preview)
     spec = rendered.object("NetworkPolicy", "allow-egress-to-tenants", "team-b")["spec"]
-    assert spec == {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [
+    assert spec == {"podSelector": WORKLOADS, "policyTypes": ["Egress"], "egress": [{"to": [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}},
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-c"}}}]}]}
     names = {np["metadata"]["name"] for np in rendered.objects("NetworkPolicy") if np["metadata"]["namespace"] == "team-a"}
