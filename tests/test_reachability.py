@@ -38,13 +38,30 @@ def test_every_required_flow_is_allowed_in_every_shipped_stack(stack, preview):
     assert reachability.check(objects_of(render_stack(stack, preview=preview))) == []
 
 
+def test_the_dev_stack_keeps_proxies_able_to_reach_its_own_session_store(preview):
+    objects = objects_of(render_stack("dev", preview=preview))
+    problems = reachability.check(without_policy(objects, "allow-session-store-egress"))
+    assert {p.split(" (")[1].split(" ->")[0] for p in problems} == {  # yardstick's own policy names it
+        "proxy of MCP server fetch", "proxy of MCP server github", "proxy of remote proxy deepwiki", "virtual MCP server default"}
+    assert all("session store valkey.toolhive-system.svc.cluster.local:6379 is blocked in namespace 'mcp-dev'" in p
+               for p in problems)
+    closed = [o if not (o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "valkey") else
+              {**o, "spec": {**o["spec"], "ingress": []}} for o in objects]  # the store's own ingress policy
+    problems = reachability.check(closed)
+    assert len(problems) == 5 and all(
+        "session store valkey.toolhive-system.svc.cluster.local:6379 is blocked in namespace 'mcp-dev'" in p
+        and "-> session store valkey.toolhive-system on TCP 6379): ingress denied at the destination by valkey" in p
+        for p in problems), problems
+
+
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_shipped_stacks_keep_proxies_able_to_reach_the_default_redis(stack, preview):
-    objects = without_policy(objects_of(render_stack(stack, preview=preview)), "allow-session-store-egress")
-    problems = reachability.check(objects)
+def test_staging_and_prod_tenants_declare_egress_to_the_managed_session_store(stack, preview):
+    objects = objects_of(render_stack(stack, preview=preview))
+    no_6379 = with_policy_egress(objects, "allow-proxy-egress", lambda rule: rule.get("ports") != [{"protocol": "TCP", "port": 6379}])
+    problems = reachability.check(no_6379)
     for namespace in ("mcp-platform", "mcp-data"):
-        assert any("session store valkey.toolhive-system.svc.cluster.local:6379 is blocked in namespace "
-                   f"'{namespace}'" in p for p in problems), problems
+        assert any(f"session store toolhive-sessions." in p and f"is blocked in namespace '{namespace}'" in p
+                   and "no egress to any address on TCP 6379" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -421,6 +421,7 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
     env = _operator_env(objects)
     watched = set(filter(None, (env.get(WATCH_NAMESPACE_ENV) or "").split(","))) or set(tenants)
     default_store = parse_address(env[REDIS_ADDR_ENV]) if env.get(REDIS_ADDR_ENV) else None
+    store_pods = _store_pods(objects)
     kube_dns = Pod.of("kube-system", KUBE_DNS_LABELS, {"dns": (DNS_PORT, "UDP"), "dns-tcp": (DNS_PORT, "TCP")},
                       what="kube-dns")
     problems = []
@@ -456,7 +457,7 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
             proxy = server.proxy
             store = server.store or (default_store if ns in watched else None)
             if store:
-                _require_session_store(network, require, problems, proxy, store, ns)
+                _require_session_store(network, require, problems, proxy, store, ns, store_pods)
             if cluster.api_server is not None:
                 for ip, port in cluster.api_server:
                     require(Flow("proxy to the Kubernetes API server", proxy, Address(ip, "API server"), port), ns)
@@ -511,9 +512,38 @@ def _backend_isolation(network: Network, tenants: dict[str, _Tenant]) -> list[st
     return problems
 
 
-def _require_session_store(network: Network, require, problems: list[str], proxy: Pod, store, ns: str) -> None:
+def _store_pods(objects: list[dict]) -> dict[tuple[str, str], tuple[Pod, dict]]:
+    """(namespace, Service name) -> (a pod it selects, {service port: pod port}) for Services the stack
+    renders whose workload it renders too (the dev session store): flows to them meet the pod's policies."""
+    workloads = [o for o in objects if o.get("kind") in ("StatefulSet", "Deployment")]
+    found = {}
+    for service in (o for o in objects if o.get("kind") == "Service"):
+        selector = (service.get("spec") or {}).get("selector") or {}
+        namespace = service["metadata"].get("namespace", "default")
+        for workload in workloads:
+            template = workload["spec"]["template"]
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            if workload["metadata"].get("namespace") != namespace or not selector or \
+                    any(labels.get(k) != v for k, v in selector.items()):
+                continue
+            named = {p["name"]: (p["containerPort"], p.get("protocol", "TCP"))
+                     for c in template["spec"].get("containers") or [] for p in c.get("ports") or [] if p.get("name")}
+            ports = {p["port"]: named.get(p.get("targetPort"), (p.get("targetPort") or p["port"], "TCP"))[0]
+                     for p in service["spec"].get("ports") or []}
+            name = service["metadata"]["name"]
+            found[(namespace, name)] = (Pod.of(namespace, labels, named, what=f"session store {name}.{namespace}"), ports)
+    return found
+
+
+def _require_session_store(network: Network, require, problems: list[str], proxy: Pod, store, ns: str,
+                           store_pods: dict | None = None) -> None:
     name = f"proxy to its session store {store.host}:{store.port}"
     if store.namespace or store.same_namespace:
+        known = (store_pods or {}).get((store.namespace or ns, store.host.split(".")[0]))
+        if known:
+            pod, ports = known
+            require(Flow(name, proxy, pod, ports.get(store.port, store.port)), ns)
+            return
         destination = Pod.of(store.namespace or ns, {}, {}, what=f"session store {store.host}")
         require(Flow(name, proxy, destination, store.port), ns)
     elif store.ip:
