@@ -113,6 +113,11 @@ def _stack_rules(declared: list[Declared], config: StackConfig, stack: str) -> l
         if group is not None and group not in tenants[entry.namespace]:
             problems.append(f"{item.where('spec.group')}: {group!r} is not a group of namespace {entry.namespace} "
                             f"(declare it in toolhive:namespaces[].groups)")
+        for index, client in enumerate(entry.spec.network.allow_from):
+            if client in tenants:  # its egress comes from the tenant-level list only (allow-egress-to-tenants)
+                problems.append(f"{item.where(f'spec.network.allowFrom[{index}]')}: {client!r} is a tenant namespace "
+                                f"of this stack: list it in toolhive:namespaces[].network.allowFrom of "
+                                f"{entry.namespace} (which also opens its egress)")
         if entry.kind == "VirtualMCPServer" and entry.spec.incoming_auth.type == "anonymous" and not is_dev_stack(stack):
             problems.append(f"{item.where('spec.incomingAuth.type')}: anonymous is for dev stacks only (this is "
                             f"stack {stack!r}); use oidc with an oidcConfigRef")

@@ -503,10 +503,12 @@ def _backend_isolation(network: Network, tenants: dict[str, _Tenant]) -> list[st
             if server.backend is None:
                 continue
             port = server.backend_port or DEFAULT_PROXY_PORT
-            for source in strangers + local_vmcps:
+            # Anyone may label a pod like this server's proxy in a namespace they control.
+            impostor = Pod.of(ELSEWHERE, server.proxy.label_map, what="a pod in another namespace labelled like its proxy")
+            for source in strangers + local_vmcps + [impostor]:
                 allowed_by = network.ingress_allowed_by(Flow("", source, server.backend, port))
                 if allowed_by is not None:
-                    reason = f"allowed by {_names(allowed_by)}" if allowed_by else "no NetworkPolicy isolates its ingress"
+                    reason = f"allowed by {', '.join(allowed_by)}" if allowed_by else "no NetworkPolicy isolates its ingress"
                     problems.append(f"reachability: MCP server {tenant.name}/{server.name} is reachable from "
                                     f"{source.what} on TCP {port}, not only from its own proxy: {reason}")
     return problems
