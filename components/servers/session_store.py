@@ -94,9 +94,10 @@ class SessionStore(pulumi.ComponentResource):
         self.network_policy = k8s.networking.v1.NetworkPolicy(
             resource_name(namespace, "networkpolicy", NAME),
             metadata={"name": NAME, "namespace": namespace, "labels": labels},
+            # (No tenants: no rule at all; a rule without peers would admit everyone.)
             spec=netpol.spec(selector_labels(NAME), ingress_rules=[
-                netpol.ingress([netpol.namespace_peer(tenant) for tenant in sorted(tenants)], netpol.ports([PORT]))],
-                egress_rules=[]),
+                netpol.ingress([netpol.namespace_peer(tenant) for tenant in sorted(tenants)], netpol.ports([PORT]))
+            ] if tenants else [], egress_rules=[]),
             opts=inside,
         )
         self.service = k8s.core.v1.Service(
