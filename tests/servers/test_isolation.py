@@ -148,7 +148,7 @@ def objects_of(rendered) -> list[dict]:
 
 def edit_policy(objects: list[dict], name: str, change) -> list[dict]:
     for obj in objects:
-        if obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == name:
+        if obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == name and obj["metadata"]["namespace"] == NS:
             change(obj["spec"])
             return objects
     raise AssertionError(f"no NetworkPolicy {name}")
@@ -207,7 +207,7 @@ def test_the_old_same_namespace_allowance_would_open_every_backend(rendered):
 def test_a_backend_no_policy_isolates_is_reported(rendered):
     objects = [o for o in objects_of(rendered) if o["kind"] != "NetworkPolicy" or o["metadata"]["name"] != "default-deny"
                or o["metadata"]["namespace"] != NS]
-    objects = [o for o in objects if o["kind"] != "NetworkPolicy" or o["metadata"]["name"] != "fetch-backend"]
+    objects = [o for o in objects if o["kind"] != "NetworkPolicy" or o["metadata"]["name"] != "fetch-backend"]  # (only in NS)
     problems = reachability.check(objects)
     assert any(p == f"reachability: MCP server {NS}/fetch is reachable from a pod in another namespace on TCP 8080, "
                "not only from its own proxy: no NetworkPolicy isolates its ingress" for p in problems), problems
