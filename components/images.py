@@ -115,11 +115,18 @@ def _boto3_ecr_client(region: str):
 
 def resolve_images(cfg: ImagesConfig, resolver: DigestResolver | None = None) -> dict[str, str]:
     """The image references to deploy, keyed operator/proxyRunner/vmcp/registryApi."""
-    refs = image_references(cfg)
-    if cfg.digest_source == "none":
-        return refs
-    resolver = resolver or EcrDigestResolver()
     overridden = cfg.overrides.model_dump(by_alias=True)
+    return resolve_references(image_references(cfg), cfg, resolver,
+                              lambda key: f"toolhive:images.overrides.{key}" if overridden.get(key) else "toolhive:images.mirrors")
+
+
+def resolve_references(refs: dict[str, str], cfg: ImagesConfig, resolver: DigestResolver | None,
+                       key_of: Callable[[str], str]) -> dict[str, str]:
+    """Mirrored references pinned to digests when the stack asks for it; `key_of(key)` names the config key
+    that chose an image, for the error message. Components with images of their own use it too."""
+    if cfg.digest_source == "none":
+        return dict(refs)
+    resolver = resolver or EcrDigestResolver()
     problems, resolved = [], {}
     for key, ref in refs.items():
         parsed = ImageRef.parse(ref)
@@ -127,9 +134,8 @@ def resolve_images(cfg: ImagesConfig, resolver: DigestResolver | None = None) ->
             resolved[key] = ref
             continue
         if not _ECR_HOST.match(parsed.registry):
-            where = f"overrides.{key}" if overridden.get(key) else "mirrors"
             problems.append(
-                f"toolhive:images.{where}: {ref} is not in an Amazon ECR registry, which "
+                f"{key_of(key)}: {ref} is not in an Amazon ECR registry, which "
                 f"toolhive:images.digestSource 'ecr' needs; map {parsed.registry} to an ECR registry in toolhive:images.mirrors"
             )
             continue

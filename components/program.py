@@ -15,23 +15,39 @@ from components.images import DigestResolver, resolve_images
 from components.platform.helm_adoption import adoptable_objects, patch_force_transformation
 from components.platform.provider import cluster_provider
 from components.platform.toolhive_platform import ToolHivePlatform
+from components.registry.git_sources import PinResolver
+from components.registry.images import registry_images
+from components.registry.plan import plan_registry, registry_secret_requests
 from components.secret_sources import SecretReader, resolve_secrets
 from components.servers.catalog import load_servers, secret_requests, session_store_namespace
 from components.servers.session_store import SessionStore
 from components.servers.stacks import McpServerStacks, tenant_resources
 
 
-def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretReader | None = None) -> ToolHivePlatform:
-    """Everything is validated (config, server files, images, secrets) before the first resource is registered."""
+def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretReader | None = None,
+        pins: PinResolver | None = None) -> ToolHivePlatform:
+    """Everything is validated (config, server files, images, secrets, registry data and pins) before the
+    first resource is registered.
+
+    `pins` resolves the registry's git sources: the engine entry point resolves online and records the
+    commits in registry/sources.lock.json; the default (the offline renderer, tests) reads that lock only.
+    """
     config = load_stack_config()
     require_target(config.cluster)
     catalog = load_servers(config, stack=pulumi.get_stack())
     images = resolve_images(config.images, digest_resolver)
-    secret_values = resolve_secrets(secret_requests(catalog), secret_reader)
+    secret_values = resolve_secrets([*secret_requests(catalog), *registry_secret_requests(config.registry)],
+                                    secret_reader)
+    # The registry's data, pins and passwords are checked before anything is registered.
+    registry = (plan_registry(config.registry, namespace=config.registry_namespace,
+                              tenant_namespaces=[ns.name for ns in config.namespaces], pins=pins,
+                              secret_values=secret_values)
+                if config.registry is not None else None)
+    extra = registry_images(config, digest_resolver) if config.registry is not None else {}
     # One explicit provider for every Kubernetes object: the cluster the stack names, never the ambient one.
     provider = cluster_provider(config.cluster)
     adopt = [patch_force_transformation(adoptable_objects(config))] if config.cluster.adopt_existing else []
-    platform = ToolHivePlatform("toolhive", config, images,
+    platform = ToolHivePlatform("toolhive", config, images, registry_plan=registry, registry_images=extra,
                                 opts=pulumi.ResourceOptions(providers=[provider], transformations=adopt))
     namespaces, groups = tenant_resources(platform, config.namespaces)
     store = None

@@ -73,6 +73,12 @@ def parse_reference(text: str) -> SecretReference:
                      "pulumi-config://<namespace>:<key> or k8s-secret://<secret>#<key>")
 
 
+def existing_secret_name(text: str) -> str | None:
+    """The Kubernetes Secret a `k8s-secret://` reference reads (None for values read at deploy time)."""
+    ref = parse_reference(text)
+    return None if ref.read_at_deploy else ref.name
+
+
 def _valid_reference(text: str) -> str:
     parse_reference(text)
     return text

@@ -9,7 +9,9 @@ publishable alone.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
+
+from .core import as_int
 
 #: Transport defaults from the CRDs (v1beta1): MCPServer stdio, MCPRemoteProxy streamable-http.
 DEFAULT_TRANSPORT = {"MCPServer": "stdio", "MCPRemoteProxy": "streamable-http"}
@@ -21,16 +23,6 @@ HPA_TARGETS = {
     "MCPRemoteProxy": {"Deployment": "replicas", "MCPRemoteProxy": "replicas"},
     "VirtualMCPServer": {"Deployment": "replicas", "VirtualMCPServer": "replicas"},
 }
-
-
-def _int(value: Any) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
 
 
 def transport(kind: str, spec: dict) -> tuple[Optional[str], bool]:
@@ -47,7 +39,7 @@ def stdio_excess_replicas(kind: str, spec: dict) -> list[tuple[str, int]]:
         return []
     found = []
     for field in ("replicas", "backendReplicas"):
-        count = _int(spec.get(field))
+        count = as_int(spec.get(field))
         if count is not None and count > 1:
             found.append((field, count))
     return found
@@ -60,7 +52,7 @@ def redis_sessions(spec: dict) -> bool:
 
 def sessions_lost_replicas(spec: dict) -> Optional[int]:
     """The replica count when several proxy replicas run without Redis session storage, else None."""
-    count = _int(spec.get("replicas"))
+    count = as_int(spec.get("replicas"))
     if count is None or count <= 1 or redis_sessions(spec):
         return None
     return count

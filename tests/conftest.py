@@ -9,6 +9,7 @@ import pytest
 
 from tools.mock_runtime import ProgramRun, RegisteredResource
 from tools.render import read_stack_file, render
+from tools.validate import Problem, dry_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
@@ -34,10 +35,20 @@ def preview(request) -> bool:
 class Rendered:
     """A program run with lookups by Kubernetes kind and name."""
 
-    def __init__(self, run: ProgramRun):
+    def __init__(self, run: ProgramRun, config: dict[str, Any] | None = None, *, allow_problems: bool = False):
         self.run = run
         self.resources = run.resources
         self.outputs = run.outputs
+        #: what the renderer's offline dry run (tools.validate) rejects; checked for every run
+        self.problems: list[Problem] = dry_run(run.resources, config)
+        if not allow_problems:
+            self.assert_dry_run_clean()
+
+    def assert_dry_run_clean(self) -> None:
+        """Fail the test loudly if a real `pulumi up` of this run would fail (what the renderer refuses)."""
+        if self.problems:
+            pytest.fail("the offline dry run rejects this render (a real `pulumi up` would fail):\n  "
+                        + "\n  ".join(map(str, self.problems)), pytrace=False)
 
     def objects(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [r.inputs for r in self.k8s_resources(kind)]
@@ -60,9 +71,12 @@ _RENDERS: dict[str, Rendered] = {}
 
 
 def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = False, extra: dict | None = None,
-                  secret_keys: list[str] | None = None, stack: str = "test", into: ProgramRun | None = None) -> Rendered:
+                  secret_keys: list[str] | None = None, stack: str = "test", into: ProgramRun | None = None,
+                  allow_problems: bool = False) -> Rendered:
     """Run the program under mocks with `toolhive:` keys given without their prefix.
 
+    Every render goes through the renderer's dry run (tools.validate.dry_run): a problem fails the test
+    loudly, unless `allow_problems` asks for the raw run so the test can assert on `Rendered.problems`.
     A render is deterministic, so identical inputs share one run (tests only read it).
     """
     toolhive = dict(toolhive or {})
@@ -70,10 +84,12 @@ def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = Fal
     config = {f"toolhive:{key}": value for key, value in toolhive.items()}
     config.update(extra or {})
     cache_key = json.dumps([config, secret_keys, stack, preview], sort_keys=True)
-    if into is None and cache_key in _RENDERS:
-        return _RENDERS[cache_key]
-    rendered = Rendered(render(config, secret_keys, stack=stack, preview=preview, result=into))
-    _RENDERS[cache_key] = rendered
+    rendered = _RENDERS.get(cache_key) if into is None else None
+    if rendered is None:
+        run = render(config, secret_keys, stack=stack, preview=preview, result=into)
+        rendered = _RENDERS[cache_key] = Rendered(run, config, allow_problems=True)
+    if not allow_problems:
+        rendered.assert_dry_run_clean()
     return rendered
 
 
@@ -88,3 +104,46 @@ def deployment_env(deployment: dict[str, Any]) -> dict[str, dict]:
     """The manager container's env by name."""
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     return {var["name"]: var for var in container["env"]}
+
+
+REGISTRY_DATA = PROJECT_ROOT / "registry" / "data" / "registry.json"
+
+
+def registry_document(*names: str, **server_fields) -> dict[str, Any]:
+    """A valid upstream-format registry.json with one server per name (fields override every server)."""
+    servers = [{"name": name, "description": f"{name} does things", "version": "1.0.0",
+                "packages": [{"registryType": "oci", "identifier": f"ghcr.io/example/{name.split('/')[-1]}:1.0.0",
+                              "transport": {"type": "stdio"}}], **server_fields} for name in names]
+    return {"version": "1.0.0", "meta": {"last_updated": "2026-01-01T00:00:00Z"}, "data": {"servers": servers}}
+
+
+class LocalGitRepo:
+    """A real git repository in a temp dir, for git-source tests (no network): file:// URL, commits, tags."""
+
+    def __init__(self, path: Path):
+        import git
+
+        self.path = path
+        self.repo = git.Repo.init(path, initial_branch="main")
+        with self.repo.config_writer() as config:
+            config.set_value("user", "name", "test").set_value("user", "email", "test@example.com")
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
+
+    def commit(self, files: dict[str, Any], message: str = "change") -> str:
+        for name, content in files.items():
+            target = self.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content if isinstance(content, str) else json.dumps(content, indent=2))
+            self.repo.index.add([name])
+        return self.repo.index.commit(message).hexsha
+
+    def tag(self, name: str, annotated: bool = True) -> None:
+        self.repo.create_tag(name, message=f"release {name}" if annotated else None)
+
+
+@pytest.fixture
+def git_repo(tmp_path) -> LocalGitRepo:
+    return LocalGitRepo(tmp_path / "upstream")

@@ -10,7 +10,7 @@ TENANTS = {"namespaces": [
     {"name": "team-b", "podSecurity": {"level": "baseline", "version": "v1.32"},
      "quota": {"requestsCpu": "1", "requestsMemory": "1Gi", "limitsCpu": "2", "limitsMemory": "2Gi", "pods": 5, "mcpServers": 3,
                "persistentVolumeClaims": 2, "requestsStorage": "5Gi", "servicesLoadBalancers": 1},
-     "network": {"egress": [], "dns": {"nodeLocal": []}}},
+     "network": {"egress": [{"cidr": "10.96.0.1/32", "ports": [443]}], "dns": {"nodeLocal": []}}},  # the API server only
 ]}
 
 
@@ -104,9 +104,15 @@ def test_ingress_is_allowed_from_the_named_client_namespaces(tenants):
                             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}}}]
 
 
-def test_no_client_policy_without_clients_and_no_egress_policy_without_egress(tenants):
-    names = {np["metadata"]["name"] for np in tenants.objects("NetworkPolicy") if np["metadata"]["namespace"] == "team-b"}
+def test_no_client_policy_without_clients_and_no_egress_policy_without_egress(preview):
+    # Without any egress the operator's proxies cannot reach the API server: the dry run says so.
+    rendered = render_config({"namespaces": [{"name": "team-b", "network": {"egress": []}}]}, preview=preview,
+                             allow_problems=True)
+    names = {np["metadata"]["name"] for np in rendered.objects("NetworkPolicy") if np["metadata"]["namespace"] == "team-b"}
     assert names == {"default-deny", "allow-dns-egress", "allow-same-namespace"}
+    assert [p.message for p in rendered.problems] == [
+        "reachability: proxy to the Kubernetes API server is blocked in namespace 'team-b' (proxy of MCP server "
+        "any-mcp-server): no egress to any address on TCP 443/6443"]
 
 
 def test_default_egress_is_port_scoped_over_ipv4_and_ipv6(tenants):
@@ -164,8 +170,13 @@ def test_no_session_store_policy_without_redis_in_another_namespace(redis, previ
     # No Redis; a bare Service name (the tenant's own namespace: allow-same-namespace covers it); an
     # external host (no peer can be derived from a name: declare its egress, the reachability check insists).
     config = {**TENANTS, **({"operator": {"defaultRedis": redis}} if redis else {})}
-    names = {np["metadata"]["name"] for np in render_config(config, preview=preview).objects("NetworkPolicy")}
+    rendered = render_config(config, preview=preview, allow_problems=True)
+    names = {np["metadata"]["name"] for np in rendered.objects("NetworkPolicy")}
     assert "allow-session-store-egress" not in names
+    external = redis is not None and "." in redis["addr"].partition(":")[0]
+    assert [p.message.split(" (")[0] for p in rendered.problems] == (
+        [f"reachability: proxy to its session store {redis['addr']} is blocked in namespace '{ns}'" for ns in ("team-a", "team-b")]
+        if external else [])
 
 
 def test_a_tenant_may_reach_the_tenants_that_name_it_a_client(preview):

@@ -84,7 +84,7 @@ def test_staging_tenant_clients_in_another_tenant_need_its_egress(preview):
     assert reachability.check(objects) == [
         "reachability: clients in 'mcp-platform' to the team's workloads is blocked in namespace 'mcp-data' (a "
         "client pod in mcp-platform -> a workload in mcp-data on TCP 8080): egress denied at the source by "
-        "allow-dns-egress, allow-egress, allow-same-namespace, default-deny"]
+        "allow-dns-egress, allow-egress, allow-egress-to-toolhive-registry, allow-same-namespace, default-deny"]
 
 
 def test_clients_are_reported_when_the_tenant_does_not_let_them_in(preview):
@@ -124,7 +124,8 @@ def test_a_known_api_server_address_is_checked_exactly(preview):
 
 def test_an_external_redis_needs_declared_egress_on_its_port(preview):
     redis = {"addr": "sessions.example.com:6379", "existingSecret": "redis-auth"}
-    blocked = render_config({"operator": {"defaultRedis": redis}, "namespaces": [{"name": "team-a"}]}, preview=preview)
+    blocked = render_config({"operator": {"defaultRedis": redis}, "namespaces": [{"name": "team-a"}]}, preview=preview,
+                            allow_problems=True)
     assert reachability.check(objects_of(blocked)) == [
         "reachability: proxy to its session store sessions.example.com:6379 is blocked in namespace 'team-a' "
         "(proxy of MCP server any-mcp-server): no egress to any address on TCP 6379"]

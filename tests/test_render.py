@@ -12,7 +12,7 @@ from policies.pod_security import check_object
 from tests.conftest import PROJECT_ROOT, STACKS, TEST_CLUSTER, render_stack
 from tools import render as render_tool
 from tools.mock_runtime import SECRET_PLACEHOLDER, UNKNOWN_PLACEHOLDER
-from tools.schema_check import validate_object
+from tools.validate.schema import validate_object
 
 WORKLOAD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
 
@@ -190,3 +190,75 @@ def test_secure_redis_password_renders_as_placeholder_secret_that_still_validate
     assert validate_object(secret) == []
     for produced in (tmp_path / "out").iterdir():
         assert ciphertext not in produced.read_text()
+
+
+# --------------------------------------------------------------------------------------------------
+# Renderer hygiene: the dry run first, --out replaced whole, reproducible bytes, clean errors
+
+
+def test_render_is_byte_for_byte_reproducible_across_processes(tmp_path):
+    result = run_cli("prod", "--out", str(tmp_path / "a"))
+    assert result.returncode == 0, result.stderr
+    assert render_tool.main(["prod", "--out", str(tmp_path / "b")]) == 0
+    for name in ("resources.json", "manifests.yaml", "outputs.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    entries = json.loads((tmp_path / "a" / "resources.json").read_text())
+    assert [e["urn"] for e in entries] == sorted(e["urn"] for e in entries)
+    assert all(e["dependencies"] == sorted(e["dependencies"]) for e in entries)
+
+
+def test_out_is_replaced_whole_and_a_failed_render_leaves_nothing_stale(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert render_tool.main(["dev", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(render_tool.RENDER_FILES)
+    first = (out / "resources.json").read_bytes()
+    assert render_tool.main(["prod", "--out", str(out)]) == 0  # an existing render is swapped out, not merged
+    assert (out / "resources.json").read_bytes() != first
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging or old directories left beside it
+    bad = _write(tmp_path / "Pulumi.bad.yaml", {"toolhive:operator": {"replicas": 0}})
+    assert render_tool.main(["bad", "--config-file", str(bad), "--out", str(out)]) == 2
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Pulumi.bad.yaml"]
+
+
+def test_a_config_the_api_server_would_reject_exits_2_naming_the_key_and_writes_nothing(tmp_path, capsys):
+    # Whichever layer catches it (config validation or the dry run), the message names the key.
+    path = _write(tmp_path / "Pulumi.s.yaml", {"toolhive:operator": {"resources": {
+        "requests": {"cpu": "2", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "128Mi"}}}})
+    assert render_tool.main(["s", "--config-file", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "toolhive:operator.resources" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_problems_fail_the_render_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    def block_namespaces(objects):
+        return [f"Namespace//{o['metadata']['name']}: $.metadata: planted" for o in objects if o["kind"] == "Namespace"]
+
+    import tools.validate as validate
+    monkeypatch.setattr(validate, "CHECKS", (*validate.CHECKS, block_namespaces))
+    assert render_tool.main(["dev", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "the dry run rejects 2" in err
+    assert "toolhive:operator.namespace: Namespace//toolhive-system: $.metadata: planted" in err
+    assert "toolhive:namespaces[0].name: Namespace//mcp-dev: $.metadata: planted" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreadable_inputs_and_a_bad_out_give_clean_errors(tmp_path, capsys):
+    latin1 = tmp_path / "Pulumi.latin1.yaml"
+    latin1.write_bytes("config:\n  toolhive:operator:\n    podLabels: {team: caf\xe9}\n".encode("latin-1"))
+    assert render_tool.main(["x", "--config-file", str(latin1), "--out", str(tmp_path / "o")]) == 2
+    assert "Pulumi.latin1.yaml: not UTF-8 text" in capsys.readouterr().err
+    assert render_tool.main(["x", "--config-file", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    a_file = tmp_path / "out.txt"
+    a_file.write_text("keep me")
+    assert render_tool.main(["dev", "--out", str(a_file)]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.md").write_text("keep me")
+    assert render_tool.main(["dev", "--out", str(foreign)]) == 2
+    assert "refusing to replace it" in capsys.readouterr().err
+    assert a_file.read_text() == "keep me" and [p.name for p in foreign.iterdir()] == ["notes.md"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import schema_check
-from tools.schema_check import default_crd_dir, has_schema, is_builtin, load_manifests, main, validate_manifests, validate_object
+from tools.validate import schema as schema_check
+from tools.validate.schema import default_crd_dir, has_schema, is_builtin, load_manifests, main, validate_manifests, validate_object
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 EXAMPLE_FILES = sorted((SHARED / "toolhive" / "examples").rglob("*.yaml"))

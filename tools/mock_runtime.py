@@ -119,6 +119,16 @@ def _masked(value: Any) -> Any:
     return SECRET_PLACEHOLDER
 
 
+def _stand_in_password(args: pulumi.runtime.MockResourceArgs) -> dict:
+    """random.RandomPassword computes `result` in its provider; a fixed stand-in of the asked length."""
+    length = int(args.inputs.get("length", 16))
+    return {"result": ("offline-stand-in-" * (length // 17 + 1))[:length]}
+
+
+# Outputs that only a provider computes, for the few resource types the program reads them from.
+PROVIDER_OUTPUTS = {"random:index/randomPassword:RandomPassword": _stand_in_password}
+
+
 class _EchoMocks(pulumi.runtime.Mocks):
     """Resources come back as their inputs. In preview the id is unknown, as with a real create."""
 
@@ -126,9 +136,8 @@ class _EchoMocks(pulumi.runtime.Mocks):
         self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        outputs = args.inputs
-        if args.typ == "random:index/randomPassword:RandomPassword":  # the provider computes `result`
-            outputs = {**args.inputs, "result": f"mock-password-{args.name}"}
+        computed = PROVIDER_OUTPUTS.get(args.typ)
+        outputs = {**args.inputs, **computed(args)} if computed else args.inputs
         return ["" if self.preview else f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -12,14 +12,25 @@ DIR/policy-report.json (the policy pack over what was rendered, with the stack's
 replaced by a stable offline stand-in; secret references (AWS Secrets Manager) by
 placeholders, so AWS is never called.
 
-Exit 0 on success, 1 on a mandatory policy violation, 2 on a configuration error or a required network
-flow the NetworkPolicies block (tools/validate/reachability.py; message on stderr).
+Before anything is written, the render goes through the offline server-side dry run
+(`tools.validate.dry_run`: Kubernetes 1.33 and CRD schemas, CEL rules, API-server rules, duplicate
+URNs, NetworkPolicy reachability of the platform's flows); a problem fails the render naming the
+`toolhive:` key behind the object where it is known.
+DIR is replaced as a whole (written beside it, then swapped in); a failed render removes the previous
+render from DIR rather than leave files that look current. `resources.json` is byte-for-byte
+reproducible.
+
+Exit 0 on success, 1 on a mandatory policy violation, 2 on a configuration error or a dry-run problem
+(messages on stderr).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +42,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from components.errors import ConfigError  # noqa: E402
 from tools.mock_runtime import SECRET_PLACEHOLDER, ProgramRun, RegisteredResource, run_program  # noqa: E402
+from tools.validate import dry_run  # noqa: E402
 
 PROJECT = "toolhive"
 
@@ -53,7 +65,9 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], list[str]]:
         with open(path, encoding="utf-8") as handle:
             document = yaml.safe_load(handle) or {}
     except OSError as error:
-        raise StackFileError(f"{path}: cannot read: {error.strerror}") from None
+        raise StackFileError(f"{path}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise StackFileError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason})") from None
     except yaml.YAMLError as error:
         raise StackFileError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
@@ -123,19 +137,69 @@ def _manifest_order(obj: dict) -> dict:
     return {**head, **{key: value for key, value in obj.items() if key not in head}}
 
 
+#: What a render writes into --out; a directory holding anything else is never replaced.
+RENDER_FILES = ("manifests.yaml", "resources.json", "outputs.json", "warnings.json", "policy-report.json")
+
+
 def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]:
+    """manifests.yaml, resources.json and outputs.json in out_dir; the same run gives the same bytes."""
     out_dir.mkdir(parents=True, exist_ok=True)
     objects = kubernetes_objects(run_result.resources)
     with open(out_dir / "manifests.yaml", "w", encoding="utf-8") as handle:
         yaml.safe_dump_all(objects, handle, sort_keys=False, default_flow_style=False, width=120)
     with open(out_dir / "resources.json", "w", encoding="utf-8") as handle:
-        json.dump([r.as_json() for r in sorted(run_result.resources, key=lambda r: r.urn)], handle, indent=2)
+        json.dump(resources_json(run_result.resources), handle, indent=2, sort_keys=True)
+        handle.write("\n")
     with open(out_dir / "outputs.json", "w", encoding="utf-8") as handle:
         json.dump(run_result.outputs, handle, indent=2, sort_keys=True)
+        handle.write("\n")
     with open(out_dir / "warnings.json", "w", encoding="utf-8") as handle:
         json.dump(sorted((w.as_json() for w in run_result.warnings), key=lambda w: (w["urn"], w["message"])),
-                  handle, indent=2)
+                  handle, indent=2, sort_keys=True)
+        handle.write("\n")
     return objects
+
+
+def resources_json(resources: list[RegisteredResource]) -> list[dict[str, Any]]:
+    """Every resource as resources.json records it, in URN order; dependencies (a set) sorted."""
+    entries = []
+    for resource in resources:
+        entry = resource.as_json()
+        entry["dependencies"] = sorted(entry["dependencies"])
+        entries.append(entry)
+    return sorted(entries, key=lambda entry: (entry["urn"], json.dumps(entry, sort_keys=True)))
+
+
+def out_dir_error(out_dir: Path) -> str | None:
+    """Why --out cannot take a render (a file, or a directory holding other files), or None."""
+    if out_dir.exists() and not out_dir.is_dir():
+        return f"--out {out_dir}: is a file, not a directory"
+    if out_dir.is_dir():
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in RENDER_FILES)
+        if foreign:
+            return (f"--out {out_dir}: holds files a render does not write ({', '.join(foreign[:5])}); "
+                    "refusing to replace it, choose an empty or new directory")
+    return None
+
+
+def discard_render(out_dir: Path) -> None:
+    """Remove a previous render from out_dir (only the files a render writes), so nothing stale remains."""
+    if out_dir.is_dir():
+        for name in RENDER_FILES:
+            (out_dir / name).unlink(missing_ok=True)
+        if not any(out_dir.iterdir()):
+            out_dir.rmdir()
+
+
+def replace_dir(staged: Path, out_dir: Path) -> None:
+    """Swap a fully written staging directory in for out_dir (a rename each; the old one is then removed)."""
+    if out_dir.is_dir():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        os.replace(out_dir, old / out_dir.name)
+        os.replace(staged, out_dir)
+        shutil.rmtree(old)
+    else:
+        os.replace(staged, out_dir)
 
 
 def config_schema() -> dict[str, Any]:
@@ -189,39 +253,72 @@ def main(argv: list[str] | None = None) -> int:
 
     stack_file = args.config_file or PROJECT_ROOT / f"Pulumi.{args.stack}.yaml"
     out_dir = args.out or PROJECT_ROOT / "render-out" / args.stack
+    problem = out_dir_error(out_dir)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         config, secret_keys = read_stack_file(stack_file)
         result = render(config, secret_keys, stack=args.stack, preview=args.preview)
     except StackFileError as error:
+        discard_render(out_dir)
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ConfigError as error:
+        discard_render(out_dir)
         print(f"error: {stack_file.name}: {error}", file=sys.stderr)
         return 2
 
-    # Hook for the offline dry run (tools/validate): the NetworkPolicies must let the platform's flows through.
-    from tools.validate import reachability
-    problems = reachability.check(kubernetes_objects(result.resources))
+    problems = dry_run(result.resources, config)
     if problems:
-        print("\n".join(f"error: {stack_file.name}: {problem}" for problem in problems), file=sys.stderr)
+        discard_render(out_dir)
+        print(f"error: {stack_file.name}: the dry run rejects {len(problems)} thing(s) a real `pulumi up` "
+              "would fail on:", file=sys.stderr)
+        for found in problems:
+            print(f"  {found}", file=sys.stderr)
         return 2
 
-    objects = write_outputs(result, out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    try:
+        objects = write_outputs(result, staged)
+        status = _check_policies(args, result, staged, out_dir)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    if status == 2:  # a bad policy config: nothing is written
+        shutil.rmtree(staged, ignore_errors=True)
+        discard_render(out_dir)
+        return 2
+    replace_dir(staged, out_dir)
     for warning in sorted(result.warnings, key=lambda w: w.message):
         print(f"warning: {warning.message}", file=sys.stderr)
-    print(f"rendered stack {args.stack}: {len(objects)} Kubernetes objects, {len(result.resources)} resources -> {out_dir}")
-    return _check_policies(args, result, out_dir)
+    print(f"rendered stack {args.stack}: {len(objects)} Kubernetes objects, {len(result.resources)} resources, "
+          f"dry run clean -> {out_dir}")
+    return status
 
 
-def _check_policies(args, result: ProgramRun, out_dir: Path) -> int:
-    """Run the policy pack over the render; write policy-report.json; 1 on a mandatory violation."""
+def _check_policies(args, result: ProgramRun, staged: Path, out_dir: Path) -> int:
+    """Run the policy pack over the render; write policy-report.json; 1 on a mandatory violation, 2 on a bad config."""
     from policies import check as policy_check
 
     config_path = args.policy_config or PROJECT_ROOT / "policies" / "config" / f"{args.stack}.json"
-    return policy_check.report_for_render(
-        [r.as_json() for r in result.resources], config_path if config_path.exists() else None,
-        out_dir / "policy-report.json",
-    )
+    try:
+        config = policy_check.load_config(config_path) if config_path.exists() else {}
+        views = policy_check.views_from_resources(resources_json(result.resources), source=str(out_dir / "resources.json"))
+        violations = policy_check.check_objects(views, config)
+    except (policy_check.ConfigError, policy_check.InputError) as error:
+        print(f"error: policies: {error}", file=sys.stderr)
+        return 2
+    with open(staged / "policy-report.json", "w", encoding="utf-8") as handle:
+        json.dump([v.to_dict() for v in violations], handle, indent=2)
+        handle.write("\n")
+    for violation in violations:
+        print(f"policy {violation.format()}", file=sys.stderr)
+    mandatory = sum(1 for v in violations if v.mandatory)
+    print(f"policies: {len(violations)} violations ({mandatory} mandatory) -> {out_dir / 'policy-report.json'}",
+          file=sys.stderr)
+    return 1 if mandatory else 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from components.config.base import EnvName, ImageRef, KeyedError, Model, Name, ObjectName, Port, Quantity
 from components.config.tenants import EgressRule
-from components.secret_sources import SecretRef
+from components.secret_sources import SecretRef, existing_secret_name
 from policies import replica_rules
 from policies.guardrails import is_secret_looking
 
@@ -319,6 +319,11 @@ class McpServerSpec(Scaling):
                 raise KeyedError(("secrets", index, "targetEnvName"), f"{name!r} is set twice")
             if name in self.env:
                 raise KeyedError(("secrets", index, "targetEnvName"), f"{name!r} is also a literal in env")
+        existing = [existing_secret_name(secret.ref) for secret in self.secrets]
+        for index, name in enumerate(existing):
+            if name is not None and existing.index(name) != index:
+                raise KeyedError(("secrets", index, "ref"), f"reads Secret {name!r} again; the MCPServer CRD keys "
+                                 "spec.secrets by Secret name, so each entry needs a Secret of its own")
         autoscaling = self.autoscaling
         if autoscaling is not None and autoscaling.proxy is not None and self.transport == "stdio":
             raise KeyedError(("autoscaling", "proxy"), "a stdio server runs one proxy (the operator caps it at 1); "
@@ -423,21 +428,37 @@ class VirtualServerSpec(Scaling):
         return self
 
 
-class McpServerEntry(Model):
+class Publishable(Model):
+    """Listing in the MCP registry (its kubernetes source reads the annotations these become)."""
+
+    publish: bool = Field(False, description="List this server in the MCP registry (toolhive:registry, kubernetes source).")
+    description: Optional[str] = Field(None, min_length=1, description="What the server is for (registry-description).")
+    title: Optional[str] = Field(None, min_length=1, description="Display name in the registry (registry-title).")
+    registry_url: Optional[Annotated[str, Field(pattern=r"^https?://[^\s]+$")]] = Field(
+        None, description="The URL the registry lists (e.g. its ingress); default: the in-cluster proxy URL.")
+
+    @model_validator(mode="after")
+    def _publish_needs_description(self):
+        if self.publish and not self.description:
+            raise KeyedError(("description",), "is required with publish: true (the registry refuses servers without one)")
+        return self
+
+
+class McpServerEntry(Publishable):
     kind: Literal["MCPServer"] = "MCPServer"
     name: ServerName
     namespace: Name = Field(description="A tenant namespace of this stack.")
     spec: McpServerSpec
 
 
-class RemoteProxyEntry(Model):
+class RemoteProxyEntry(Publishable):
     kind: Literal["MCPRemoteProxy"] = "MCPRemoteProxy"
     name: RemoteProxyName
     namespace: Name
     spec: RemoteProxySpec
 
 
-class VirtualServerEntry(Model):
+class VirtualServerEntry(Publishable):
     kind: Literal["VirtualMCPServer"] = "VirtualMCPServer"
     name: VirtualServerName
     namespace: Name

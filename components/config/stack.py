@@ -9,6 +9,7 @@ from components.config.base import KeyedError, Model
 from components.config.cluster import ClusterConfig
 from components.config.images import ImagesConfig
 from components.config.operator import OperatorConfig
+from components.config.registry import RegistryConfig
 from components.config.servers import ServersConfig
 from components.config.tenants import TenantNamespace
 from components.k8s.naming import DEFAULT_REDIS_SECRET, DEFAULT_REDIS_SECRET_KEY
@@ -53,6 +54,9 @@ class StackConfig(Model):
     )
     cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The cluster this stack deploys to "
                                    "(its own Kubernetes provider) and Helm-chart adoption.")
+    registry: Optional[RegistryConfig] = Field(
+        None, description="The MCP registry server (thv-registry-api): sources, registries, database, auth. "
+        "Unset: no registry.")
 
     @model_validator(mode="after")
     def _stack_rules(self) -> "StackConfig":
@@ -82,7 +86,29 @@ class StackConfig(Model):
                 ("operator", "rbac", "allowedNamespaces"),
                 "must name at least one namespace when scope is namespace (or declare toolhive:namespaces)",
             )
+        if self.registry is not None:
+            self._registry_rules(self.registry)
         return self
+
+    def _registry_rules(self, registry: RegistryConfig) -> None:
+        if (registry.mode == "mcpRegistry" and self.operator.rbac.scope == "namespace"
+                and self.registry_namespace not in self.watched_namespaces):
+            raise KeyedError(("registry", "namespace"), f"{self.registry_namespace!r} is not watched by the "
+                             "namespace-scoped operator, which would never reconcile the MCPRegistry; add it to "
+                             "toolhive:operator.rbac.allowedNamespaces or use mode standalone")
+        tenants = {ns.name for ns in self.namespaces}
+        if registry.namespace and registry.namespace not in tenants | {self.operator.namespace}:
+            raise KeyedError(("registry", "namespace"), f"{registry.namespace!r} is neither the operator namespace "
+                             "nor a tenant namespace (toolhive:namespaces); the registry runs in one of those")
+        for index, source in enumerate(registry.sources):
+            if source.kubernetes is not None and not (source.kubernetes.namespaces or tenants):
+                raise KeyedError(("registry", "sources", index, "kubernetes", "namespaces"),
+                                 "must name a namespace when the stack declares no toolhive:namespaces")
+
+    @property
+    def registry_namespace(self) -> str:
+        """Where the registry server runs: its own setting, else the operator namespace."""
+        return (self.registry.namespace if self.registry and self.registry.namespace else self.operator.namespace)
 
     @property
     def default_redis_secret(self) -> tuple[str, str] | None:

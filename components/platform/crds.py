@@ -48,13 +48,17 @@ class ToolHiveCrds(pulumi.ComponentResource):
         return f"{GROUP}/{self.storage_versions[kind]}"
 
     def custom_resource(self, kind: str, name: str, namespace: str, spec: dict, *, labels: dict, parent: pulumi.Resource,
-                        depends_on: list[pulumi.Resource] | None = None) -> k8s.apiextensions.CustomResource:
+                        depends_on: list[pulumi.Resource] | None = None,
+                        annotations: dict[str, str] | None = None) -> k8s.apiextensions.CustomResource:
         """A ToolHive custom resource that always waits for its CRD (the only way this program makes one)."""
+        metadata = {"name": name, "namespace": namespace, "labels": labels}
+        if annotations:
+            metadata["annotations"] = annotations
         return k8s.apiextensions.CustomResource(
             resource_name(namespace, kind.lower(), name),
             api_version=self.api_version(kind),
             kind=kind,
-            metadata={"name": name, "namespace": namespace, "labels": labels},
+            metadata=metadata,
             spec=spec,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.definitions[kind], *(depends_on or [])]),
         )

@@ -9,13 +9,17 @@ from components.platform.crds import ToolHiveCrds
 from components.platform.namespaces import TenantNamespace
 from components.platform.operator import ToolHiveOperator
 from components.platform.team_rbac import TeamRbac
+from components.registry.images import POSTGRES, SETUP
+from components.registry.plan import RegistryPlan
+from components.registry.server import RegistryServer
 
 
 class ToolHivePlatform(pulumi.ComponentResource):
     """Composes the capabilities in the order a cluster needs them: CRDs first, then the rest."""
 
     def __init__(self, name: str, config: StackConfig, images: dict[str, str],
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, registry_plan: RegistryPlan | None = None,
+                 registry_images: dict[str, str] | None = None):
         super().__init__("toolhive:platform:Platform", name, None, opts)
         release = config.images.release
 
@@ -60,10 +64,23 @@ class ToolHivePlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        self.registry = None
+        if registry_plan is not None:
+            in_namespace = {**namespace_resources, self.operator.namespace_name: self.operator.namespace}
+            extra = registry_images or {}
+            self.registry = RegistryServer(
+                "registry", registry_plan, images=images, crds=self.crds,
+                setup_image=extra[SETUP], postgres_image=extra.get(POSTGRES),
+                namespace_resources=namespace_resources,
+                depends_on=[in_namespace[config.registry_namespace]], protect_namespace=config.namespace_protect,
+                opts=pulumi.ResourceOptions(parent=self))
+
         self.outputs = {
             "operatorNamespace": self.operator.namespace_name,
             "release": release,
             "images": dict(images),
             "tenantNamespaces": sorted(self.tenants),
         }
+        if self.registry is not None:
+            self.outputs["registry"] = self.registry.outputs
         self.register_outputs(self.outputs)

@@ -1,6 +1,8 @@
 """Pieces every server kind shares: its Secret, its MCPToolConfig, session storage and auth references."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 import pulumi
@@ -19,8 +21,10 @@ def server_labels(name: str, kind: str) -> dict[str, str]:
     return standard_labels(name, f"mcp-{kind.lower()}")
 
 
-def secret_name(name: str) -> str:
-    return f"{name}-server-secrets"
+def secret_name(name: str, key: str) -> str:
+    """One Secret per value: the MCPServer CRD keys `spec.secrets` by Secret name alone, so two values of
+    one server can never share a Secret there."""
+    return f"{name}-secret-{re.sub(r'[^a-z0-9]+', '-', key.lower()).strip('-')}"
 
 
 def tool_config_name(name: str) -> str:
@@ -31,32 +35,30 @@ def tool_config_name(name: str) -> str:
 class SecretKeys:
     """Where each secret reference of a server ends up: (Secret name, key)."""
 
-    secret: k8s.core.v1.Secret | None
+    secrets: list[k8s.core.v1.Secret]
     keys: dict[str, tuple[str, str]]  # reference text -> (secret name, key)
 
 
-def server_secret(name: str, namespace: str, wanted: list[tuple[str, str]], values: dict[str, pulumi.Output], *,
-                  labels: dict, parent: pulumi.Resource, depends_on: list[pulumi.Resource]) -> SecretKeys:
-    """One Secret `<name>-server-secrets` holding the values read at deploy time (as Pulumi secrets);
+def server_secrets(name: str, namespace: str, wanted: list[tuple[str, str]], values: dict[str, pulumi.Output], *,
+                   labels: dict, parent: pulumi.Resource, depends_on: list[pulumi.Resource]) -> SecretKeys:
+    """A Secret `<name>-secret-<key>` per value read at deploy time (its data a Pulumi secret);
     `k8s-secret://` references point at their existing Secret instead. `wanted` is (key, reference)."""
-    data, keys = {}, {}
+    secrets, keys = [], {}
     for key, text in wanted:
         ref = parse_reference(text)
         if not ref.read_at_deploy:
             keys[text] = (ref.name, ref.key)
             continue
-        data[key] = values[text]
-        keys[text] = (secret_name(name), key)
-    secret = None
-    if data:
-        secret = k8s.core.v1.Secret(
-            resource_name(namespace, "secret", secret_name(name)),
-            metadata={"name": secret_name(name), "namespace": namespace, "labels": labels},
+        secret = secret_name(name, key)
+        keys[text] = (secret, key)
+        secrets.append(k8s.core.v1.Secret(
+            resource_name(namespace, "secret", secret),
+            metadata={"name": secret, "namespace": namespace, "labels": labels},
             type="Opaque",
-            string_data=data,
+            string_data={key: values[text]},
             opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
-        )
-    return SecretKeys(secret, keys)
+        ))
+    return SecretKeys(secrets, keys)
 
 
 def tool_config(name: str, namespace: str, tools: Tools | None, crds: ToolHiveCrds, *, labels: dict,

@@ -6,6 +6,7 @@ import pulumi
 
 from components.config.servers import DEFAULT_PROXY_RESOURCES, RemoteProxyEntry
 from components.platform.crds import ToolHiveCrds
+from components.registry.publish import registry_annotations
 from components.servers import common, isolation, operator_objects
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
@@ -50,8 +51,8 @@ class RemoteProxy(pulumi.ComponentResource):
         labels = common.server_labels(proxy, entry.kind)
 
         wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, proxy, source, entry.spec)]
-        keys = common.server_secret(proxy, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
-        self.secret = keys.secret
+        keys = common.server_secrets(proxy, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
+        self.secrets = keys.secrets
         self.tool_config = common.tool_config(proxy, ns, entry.spec.tools, crds, labels=labels, parent=self,
                                               depends_on=depends_on)
 
@@ -62,8 +63,8 @@ class RemoteProxy(pulumi.ComponentResource):
                                  tool_config_name=common.tool_config_name(proxy) if self.tool_config else None)
         spec, self.warnings = apply_replica_rules(entry.kind, proxy, ns, spec)
         self.proxy = crds.custom_resource(
-            "MCPRemoteProxy", proxy, ns, spec, labels=labels, parent=self,
-            depends_on=[*depends_on, *(r for r in (self.secret, self.tool_config) if r is not None),
+            "MCPRemoteProxy", proxy, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
+            depends_on=[*depends_on, *self.secrets, *([self.tool_config] if self.tool_config is not None else []),
                         *self.network_policies],
         )
         for warning in self.warnings:

@@ -16,6 +16,7 @@ from components.config.servers import DEFAULT_PROXY_RESOURCES, McpServerEntry
 from components.images import mirrored
 from components.k8s.security import container_security_context, pod_security_context
 from components.platform.crds import ToolHiveCrds
+from components.registry.publish import registry_annotations
 from components.servers import common, isolation, operator_objects, placement
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
@@ -84,8 +85,8 @@ class McpServer(pulumi.ComponentResource):
         labels = common.server_labels(server, entry.kind)
 
         wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, server, source, entry.spec)]
-        keys = common.server_secret(server, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
-        self.secret = keys.secret
+        keys = common.server_secrets(server, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
+        self.secrets = keys.secrets
 
         self.tool_config = common.tool_config(server, ns, entry.spec.tools, crds, labels=labels, parent=self,
                                               depends_on=depends_on)
@@ -100,8 +101,8 @@ class McpServer(pulumi.ComponentResource):
                                tool_config_name=common.tool_config_name(server) if self.tool_config else None)
         spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec)
         self.server = crds.custom_resource(
-            "MCPServer", server, ns, spec, labels=labels, parent=self,
-            depends_on=[*depends_on, *(r for r in (self.secret, self.tool_config, self.claim) if r is not None),
+            "MCPServer", server, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
+            depends_on=[*depends_on, *self.secrets, *(r for r in (self.tool_config, self.claim) if r is not None),
                         *self.network_policies],
         )
         for warning in self.warnings:

@@ -12,6 +12,7 @@ import pulumi
 from components.config.servers import DEFAULT_PROXY_RESOURCES, VirtualServerEntry
 from components.k8s.security import container_security_context, pod_security_context
 from components.platform.crds import ToolHiveCrds
+from components.registry.publish import registry_annotations
 from components.servers import common, isolation, operator_objects
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
@@ -47,16 +48,16 @@ class VirtualServer(pulumi.ComponentResource):
         labels = common.server_labels(vmcp, entry.kind)
 
         wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, vmcp, source, entry.spec)]
-        keys = common.server_secret(vmcp, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
-        self.secret = keys.secret
+        keys = common.server_secrets(vmcp, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
+        self.secrets = keys.secrets
 
         self.network_policies = isolation.network_policies(entry.kind, vmcp, ns, entry.spec, surroundings,
                                                            labels=labels, parent=self, depends_on=depends_on)
 
         spec, self.warnings = apply_replica_rules(entry.kind, vmcp, ns, virtual_server_spec(entry, keys))
         self.server = crds.custom_resource(
-            "VirtualMCPServer", vmcp, ns, spec, labels=labels, parent=self,
-            depends_on=[*depends_on, *([self.secret] if self.secret is not None else []), *self.network_policies],
+            "VirtualMCPServer", vmcp, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
+            depends_on=[*depends_on, *self.secrets, *self.network_policies],
         )
         for warning in self.warnings:
             pulumi.log.warn(warning, resource=self.server)

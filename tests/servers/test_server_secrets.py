@@ -45,7 +45,7 @@ def program_run(config: dict, preview: bool, reader, stack: str = "dev", into: P
     full["mcp-secrets:extra"] = CONFIG_TOKEN
     return Rendered(run_program(lambda: run(digest_resolver=offline_digest_resolver, secret_reader=reader),
                                 config=full, secret_keys=["mcp-secrets:extra"], stack=stack, preview=preview,
-                                result=into))
+                                result=into), full)
 
 
 @pytest.fixture
@@ -63,37 +63,54 @@ def rendered(aws, preview):
     return program_run(github_config(), preview, AwsSecretsManagerReader())
 
 
-def test_aws_values_land_in_the_server_secret_as_pulumi_secrets(rendered):
-    secret = rendered.object("Secret", "github-server-secrets", NS)
-    assert secret["stringData"] == {"GITHUB_PERSONAL_ACCESS_TOKEN": SECRET_PLACEHOLDER, "EXTRA_TOKEN": SECRET_PLACEHOLDER}
-    assert rendered.object("Secret", "web-server-secrets", NS)["stringData"] == {"redis-password": SECRET_PLACEHOLDER}
-    assert rendered.object("Secret", "remote-server-secrets", NS)["stringData"] == {"header-x-api-key": SECRET_PLACEHOLDER}
+def test_aws_values_land_in_a_secret_per_value_as_pulumi_secrets(rendered):
+    assert rendered.object("Secret", "github-secret-github-personal-access-token", NS)["stringData"] == {
+        "GITHUB_PERSONAL_ACCESS_TOKEN": SECRET_PLACEHOLDER}
+    assert rendered.object("Secret", "github-secret-extra-token", NS)["stringData"] == {"EXTRA_TOKEN": SECRET_PLACEHOLDER}
+    assert rendered.object("Secret", "web-secret-redis-password", NS)["stringData"] == {"redis-password": SECRET_PLACEHOLDER}
+    assert rendered.object("Secret", "remote-secret-header-x-api-key", NS)["stringData"] == {"header-x-api-key": SECRET_PLACEHOLDER}
 
 
 def test_the_mcpserver_references_the_secret_through_spec_secrets(rendered):
     spec = rendered.object("MCPServer", "github", NS)["spec"]
     assert spec["secrets"] == [
-        {"name": "github-server-secrets", "key": "GITHUB_PERSONAL_ACCESS_TOKEN", "targetEnvName": "GITHUB_PERSONAL_ACCESS_TOKEN"},
-        {"name": "github-server-secrets", "key": "EXTRA_TOKEN", "targetEnvName": "EXTRA_TOKEN"},
+        {"name": "github-secret-github-personal-access-token", "key": "GITHUB_PERSONAL_ACCESS_TOKEN", "targetEnvName": "GITHUB_PERSONAL_ACCESS_TOKEN"},
+        {"name": "github-secret-extra-token", "key": "EXTRA_TOKEN", "targetEnvName": "EXTRA_TOKEN"},
     ]
     assert spec["env"] == [{"name": "GITHUB_API_URL", "value": "https://api.github.com"}]
     server_resource = rendered.resource("MCPServer", "github", NS)
-    assert rendered.resource("Secret", "github-server-secrets", NS).urn in server_resource.dependencies
+    for secret in ("github-secret-github-personal-access-token", "github-secret-extra-token"):
+        assert rendered.resource("Secret", secret, NS).urn in server_resource.dependencies
+
+
+def test_two_env_secrets_from_one_existing_secret_are_refused_naming_the_entry():
+    """spec.secrets is a list keyed by Secret name: the API server would refuse the second entry."""
+    from components.config.loader import parse_stack_config
+
+    spec = {"image": "ghcr.io/org/srv:1", "secrets": [
+        {"targetEnvName": "A_TOKEN", "ref": "k8s-secret://team-creds#a"},
+        {"targetEnvName": "B_TOKEN", "ref": "k8s-secret://team-creds#b"}]}
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config({"namespaces": [{"name": NS}],
+                            "servers": {"mcpServers": [{"name": "two", "namespace": NS, "spec": spec}]}})
+    assert raised.value.problems == [
+        "toolhive:servers.mcpServers[0].spec.secrets[1].ref: reads Secret 'team-creds' again; the MCPServer CRD keys "
+        "spec.secrets by Secret name, so each entry needs a Secret of its own"]
 
 
 def test_redis_password_and_remote_headers_come_from_the_secret_too(rendered):
     assert rendered.object("MCPServer", "web", NS)["spec"]["sessionStorage"]["passwordRef"] == {
-        "name": "web-server-secrets", "key": "redis-password"}
+        "name": "web-secret-redis-password", "key": "redis-password"}
     assert rendered.object("MCPRemoteProxy", "remote", NS)["spec"]["headerForward"] == {
         "addPlaintextHeaders": {"X-Team": "a"},
         "addHeadersFromSecret": [{"headerName": "X-API-Key",
-                                  "valueSecretRef": {"name": "remote-server-secrets", "key": "header-x-api-key"}}]}
+                                  "valueSecretRef": {"name": "remote-secret-header-x-api-key", "key": "header-x-api-key"}}]}
 
 
 def test_an_existing_kubernetes_secret_is_referenced_not_copied(rendered):
     assert rendered.object("MCPServer", "shared", NS)["spec"]["secrets"] == [
         {"name": "team-creds", "key": "api", "targetEnvName": "API_TOKEN"}]
-    assert not [o for o in rendered.objects("Secret") if o["metadata"]["name"] == "shared-server-secrets"]
+    assert not [o for o in rendered.objects("Secret") if o["metadata"]["name"].startswith("shared-secret-")]
 
 
 def test_no_secret_value_appears_in_resources_or_outputs(rendered, tmp_path):
@@ -153,7 +170,7 @@ def test_the_offline_renderer_never_calls_aws(monkeypatch, preview):
     result = render_tool.render({**{f"toolhive:{k}": v for k, v in github_config().items()},
                                  "mcp-secrets:extra": SECRET_PLACEHOLDER,
                                  "toolhive:cluster": TEST_CLUSTER}, ["mcp-secrets:extra"], stack="dev", preview=preview)
-    secret = Rendered(result).object("Secret", "github-server-secrets", NS)
+    secret = Rendered(result, {"toolhive:cluster": TEST_CLUSTER}).object("Secret", "github-secret-github-personal-access-token", NS)
     assert secret["stringData"]["GITHUB_PERSONAL_ACCESS_TOKEN"] == SECRET_PLACEHOLDER
     assert offline_secret_reader(parse_reference("aws-sm://mcp/github#token")).startswith("offline-placeholder")
 

@@ -37,7 +37,7 @@ def test_staging_and_prod_show_the_ha_choices(stack):
     assert rendered.object("HorizontalPodAutoscaler", "yardstick-proxy", "mcp-platform")
     assert servers["VirtualMCPServer/shared"]["incomingAuth"]["type"] == "oidc"
     # Secrets from AWS Secrets Manager: written into the server's Secret (placeholders offline).
-    assert rendered.object("Secret", "github-server-secrets", "mcp-platform")["stringData"] == {
+    assert rendered.object("Secret", "github-secret-github-personal-access-token", "mcp-platform")["stringData"] == {
         "GITHUB_PERSONAL_ACCESS_TOKEN": "[secret]"}
 
 

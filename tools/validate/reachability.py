@@ -1,7 +1,7 @@
 """NetworkPolicy reachability: do the rendered policies let through the flows the platform needs?
 
-`check(objects)` returns one problem string per blocked required flow and per MCP server pod that
-admits anyone but its own proxy. The flows come from the rendered objects themselves. Required, per
+`check(objects)` returns one problem string per blocked required flow (tenant flows, and the MCP
+registry's: `check_registry`) and per MCP server pod that admits anyone but its own proxy. The flows come from the rendered objects themselves. Required, per
 tenant namespace (label `toolhive.platform/tenant`): every pod reaches DNS (kube-dns and NodeLocal
 DNSCache); the client namespaces reach the team's workloads; every proxy (MCPServer, MCPRemoteProxy,
 VirtualMCPServer) reaches the Kubernetes API server and its session store (its own `sessionStorage`
@@ -481,7 +481,7 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
                     require(Flow(f"virtual MCP server {vmcp.name} to its group's proxies", vmcp.proxy, proxy,
                                  server.proxy_port), ns)
     problems += _backend_isolation(network, tenants)
-    return problems
+    return problems + check_registry(objects, cluster)
 
 
 def _backend_isolation(network: Network, tenants: dict[str, _Tenant]) -> list[str]:
@@ -557,3 +557,88 @@ def _require_session_store(network: Network, require, problems: list[str], proxy
 
 def _describe(flow: Flow) -> str:
     return f"{flow.source.what} -> {flow.destination.what} on {flow.protocol} {flow.port}"
+
+
+# --- the MCP registry server ---------------------------------------------------------------------------
+
+REGISTRY_COMPONENT = "registry-api"
+
+
+def _registry_pods(objects: list[dict]) -> list[tuple[Pod, dict, dict]]:
+    """(registry-api pod, its config.yaml as a dict, intent annotations) of every registry in the render:
+    a standalone Deployment (config from its `<name>-config` ConfigMap) or an MCPRegistry (the pods the
+    operator creates, labelled as ../shared/toolhive/operator-objects.md says)."""
+    import yaml
+
+    configmaps = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects if o.get("kind") == "ConfigMap"}
+    services = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects if o.get("kind") == "Service"}
+    found = []
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        ns, name = metadata.get("namespace"), metadata.get("name")
+        if obj.get("kind") == "Deployment":
+            template = obj.get("spec", {}).get("template", {})
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            if labels.get("app.kubernetes.io/component") != REGISTRY_COMPONENT:
+                continue
+            config = (configmaps.get((ns, f"{name}-config")) or {}).get("data", {}).get("config.yaml", "{}")
+            service = services.get((ns, name)) or {}
+        elif obj.get("kind") == "MCPRegistry":
+            labels = {"app.kubernetes.io/name": f"{name}-api", "app.kubernetes.io/component": REGISTRY_COMPONENT,
+                      "app.kubernetes.io/managed-by": "toolhive-operator", "toolhive.stacklok.io/registry-name": name}
+            config = obj.get("spec", {}).get("configYAML", "{}")
+            service = obj  # the operator creates the Service; the intent rides on the MCPRegistry
+        else:
+            continue
+        pod = Pod.of(ns, labels, {"http": (8080, "TCP"), "internal-http": (8081, "TCP")}, what=f"registry server {name}")
+        found.append((pod, yaml.safe_load(config) or {}, (service.get("metadata") or {}).get("annotations") or {}))
+    return found
+
+
+def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]:
+    """The registry's required flows: clients in, DNS, its database, the API server (kubernetes source) and
+    its git/api endpoints out."""
+    cluster = cluster or ClusterFacts()
+    network = Network(objects)
+    services = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects if o.get("kind") == "Service"}
+    kube_dns = Pod.of("kube-system", KUBE_DNS_LABELS, {"dns": (DNS_PORT, "UDP"), "dns-tcp": (DNS_PORT, "TCP")},
+                      what="kube-dns")
+    problems: list[str] = []
+
+    def require(flow: Flow, ns: str) -> None:
+        reason = network.blocked(flow)
+        if reason:
+            problems.append(f"reachability: {flow.name} is blocked in namespace {ns!r} ({_describe(flow)}): {reason}")
+
+    def require_some(name: str, pod: Pod, ports: list[int]) -> None:
+        if not network.some_address_allowed(pod, ports):
+            problems.append(f"reachability: {name} is blocked in namespace {pod.namespace!r} ({pod.what}): "
+                            f"no egress to any address on TCP {'/'.join(map(str, ports))}")
+
+    for pod, config, intent in _registry_pods(objects):
+        ns = pod.namespace
+        for protocol in ("UDP", "TCP"):
+            require(Flow(f"registry DNS to kube-dns ({protocol})", pod, kube_dns, DNS_PORT, protocol), ns)
+        database = config.get("database") or {}
+        host, port = str(database.get("host", "")), int(database.get("port", 5432))
+        parts = host.split(".")
+        service = services.get((parts[1], parts[0])) if host.endswith(".svc.cluster.local") and len(parts) > 2 else None
+        if service is not None:
+            db_pod = Pod.of(parts[1], service["spec"].get("selector") or {}, {"postgres": (port, "TCP")},
+                            what=f"database {parts[0]}")
+            require(Flow("registry to its database", pod, db_pod, port), ns)
+        elif host:
+            require_some("registry to its database", pod, [port])
+        sources = config.get("sources") or []
+        if any("kubernetes" in source for source in sources):
+            if cluster.api_server is not None:
+                for ip, api_port in cluster.api_server:
+                    require(Flow("registry to the Kubernetes API server", pod, Address(ip, "API server"), api_port), ns)
+            else:
+                require_some("registry to the Kubernetes API server", pod, list(cluster.api_server_ports))
+        if any("git" in source or "api" in source for source in sources):
+            require_some("registry to its git/api endpoints", pod, [443, 22])
+        for client in _split(intent.get(ALLOW_FROM_ANNOTATION)):
+            require(Flow(f"clients in {client!r} to the registry", Pod.of(client, {}, what=f"a client pod in {client}"),
+                         pod, 8080), ns)
+    return problems

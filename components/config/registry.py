@@ -1,0 +1,312 @@
+"""Stack config: the MCP registry server (`toolhive:registry`).
+
+What a stack says about its registry in Kubernetes terms (Secrets, ConfigMaps, namespaces, files of this
+repository); components/registry turns it into the server's own config.yaml, with every path derived.
+Nothing here holds a credential: passwords and tokens are referenced (a Kubernetes Secret, or a Pulumi
+secret config key), never written.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components.config.base import KeyedError, Model, Name, ObjectName, Port, Quantity, _matches
+from components.config.operator import ResourceAmounts
+from components.secret_sources import SecretRef, parse_reference
+
+# Shared with the config.yaml model (components/registry/server_config.py), which imports them from here.
+_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+
+
+def _go_duration(value: str) -> str:
+    if not _GO_DURATION.match(value):
+        raise ValueError(f"{value!r} is not a Go duration such as 30s, 15m or 1h")
+    return value
+
+
+def _absolute(value: str) -> str:
+    if not value.startswith("/") or "/../" in f"{value}/":
+        raise ValueError(f"{value!r} is not an absolute path")
+    return value
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError(f"{value!r} must be an https:// URL")
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^(https?|ssh|git|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$", value):
+        raise ValueError(f"{value!r} is not a URL (https://, http://, ssh://, file:// or user@host:path)")
+    return value
+
+
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
+AbsolutePath = Annotated[str, AfterValidator(_absolute)]
+HttpsUrl = Annotated[str, AfterValidator(_https)]
+Url = Annotated[str, AfterValidator(_url)]
+
+
+class Patterns(Model):
+    include: Optional[list[str]] = Field(None, description="Glob patterns to keep.")
+    exclude: Optional[list[str]] = Field(None, description="Glob patterns to drop (applied after include).")
+
+
+class Filter(Model):
+    names: Optional[Patterns] = None
+    tags: Optional[Patterns] = None
+
+
+Claims = dict[str, str | list[str]]
+SOURCE_KINDS = ("git", "api", "file", "managed", "kubernetes")
+SYNCED_KINDS = ("git", "api", "file")
+
+DEFAULT_NAME = "toolhive-registry"
+DEFAULT_POSTGRES_IMAGE = "docker.io/library/postgres:17.6-alpine"
+
+
+
+def _read_at_deploy(text: str) -> str:
+    if not parse_reference(text).read_at_deploy:
+        raise ValueError(f"{text!r}: the program writes the pgpass file, so it must read the password: use "
+                         "aws-sm://<name>[#key] or pulumi-config://<namespace>:<key>")
+    return text
+
+
+# A password the program reads at deploy time (components/secret_sources.py, shared with the MCP servers).
+SecretSource = Annotated[SecretRef, AfterValidator(_read_at_deploy)]
+RepoPath = Annotated[str, AfterValidator(_matches(
+    re.compile(r"^(?!/)(?!.*\.\.)[A-Za-z0-9_./-]+\.json$"), "a .json file path relative to the project root"))]
+
+
+class KeyRef(Model):
+    name: ObjectName = Field(description="Name of the Secret (or ConfigMap) in the registry namespace.")
+    key: str = Field(min_length=1, description="Key inside it.")
+
+
+class Resources(Model):
+    requests: ResourceAmounts = Field(default_factory=lambda: ResourceAmounts(cpu="100m", memory="128Mi"))
+    limits: ResourceAmounts = Field(default_factory=lambda: ResourceAmounts(cpu="500m", memory="512Mi"))
+
+
+class FileSourceSpec(Model):
+    data: RepoPath = Field(description="Registry data in this repository (upstream registry.json format), "
+                                       "shipped as a content-hashed ConfigMap, e.g. registry/data/registry.json.")
+
+
+class GitAuthSpec(Model):
+    username: str = Field(min_length=1, description="git for GitHub PATs, oauth2 for GitLab tokens.")
+    password_secret: KeyRef = Field(description="Secret holding the token; mounted as the server's passwordFile.")
+
+
+class GitSourceSpec(Model):
+    repository: Url
+    branch: Optional[str] = None
+    tag: Optional[str] = None
+    commit: Optional[Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")]] = None
+    path: str = Field(min_length=1, description="Registry JSON file inside the repository.")
+    pin: bool = Field(False, description="Deploy the source pinned to the resolved commit (prod) instead of "
+                                         "following the branch/tag (dev). The commit is recorded in registry/sources.lock.json.")
+    auth: Optional[GitAuthSpec] = None
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> "GitSourceSpec":
+        if sum(ref is not None for ref in (self.branch, self.tag, self.commit)) != 1:
+            raise KeyedError(("branch",), "set exactly one of branch, tag and commit")
+        return self
+
+    @property
+    def ref(self) -> str:
+        """The ref as git names it: refs/heads/<branch>, refs/tags/<tag>, or the commit itself."""
+        if self.branch:
+            return f"refs/heads/{self.branch}"
+        if self.tag:
+            return f"refs/tags/{self.tag}"
+        return self.commit
+
+
+class ApiSourceSpec(Model):
+    endpoint: Url
+    egress_cidr: Optional[str] = Field(None, description="Where the endpoint lives, for the egress NetworkPolicy "
+                                                          "(default: anywhere on 443).")
+
+
+class KubernetesSourceSpec(Model):
+    namespaces: list[Name] = Field(default_factory=list,
+                                   description="Namespaces to list MCP servers in. Empty: every tenant namespace.")
+
+
+class ManagedSourceSpec(Model):
+    pass
+
+
+class SourceSpec(Model):
+    name: Name
+    file: Optional[FileSourceSpec] = None
+    git: Optional[GitSourceSpec] = None
+    api: Optional[ApiSourceSpec] = None
+    managed: Optional[ManagedSourceSpec] = None
+    kubernetes: Optional[KubernetesSourceSpec] = None
+    sync_interval: Optional[GoDuration] = Field(None, description="syncPolicy.interval (git, api, file; default 30m).")
+    filter: Optional[Filter] = None
+    claims: Optional[Claims] = None
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in SOURCE_KINDS if getattr(self, kind) is not None)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "SourceSpec":
+        kinds = [kind for kind in SOURCE_KINDS if getattr(self, kind) is not None]
+        if len(kinds) != 1:
+            raise KeyedError((), f"set exactly one of {', '.join(SOURCE_KINDS)} (got {', '.join(kinds) or 'none'})")
+        if kinds[0] not in SYNCED_KINDS and (self.sync_interval or self.filter):
+            raise KeyedError(("syncInterval",), f"a {kinds[0]} source takes neither syncInterval nor filter")
+        return self
+
+
+class RegistrySpec(Model):
+    name: Name
+    sources: list[Name] = Field(min_length=1)
+    claims: Optional[Claims] = None
+
+
+class InClusterDatabase(Model):
+    """A single PostgreSQL StatefulSet next to the server: for dev clusters."""
+
+    image: str = Field(DEFAULT_POSTGRES_IMAGE, description="A postgres image that runs as UID 70 (alpine).")
+    storage: Quantity = "1Gi"
+    storage_class_name: Optional[str] = None
+    resources: Resources = Field(default_factory=lambda: Resources(
+        requests=ResourceAmounts(cpu="100m", memory="256Mi"), limits=ResourceAmounts(cpu="1", memory="512Mi")))
+
+
+class ExternalDatabase(Model):
+    host: str = Field(min_length=1)
+    port: Port = 5432
+    cidr: Optional[str] = Field(None, description="Network of the database, for the egress NetworkPolicy.")
+    password: SecretSource = Field(description="Password of `user`: aws-sm://<name>[#key] or pulumi-config://<namespace>:<key>.")
+    migration_user: Optional[str] = None
+    migration_password: Optional[SecretSource] = Field(None, description="Password of migrationUser.")
+
+    @model_validator(mode="after")
+    def _migration_pair(self) -> "ExternalDatabase":
+        if (self.migration_user is None) != (self.migration_password is None):
+            raise KeyedError(("migrationPassword",), "migrationUser and migrationPassword go together")
+        return self
+
+
+class DatabaseSpec(Model):
+    in_cluster: Optional[InClusterDatabase] = None
+    external: Optional[ExternalDatabase] = None
+    database: str = "toolhive_registry"
+    user: str = "thv_registry"
+    ssl_mode: Optional[Literal["disable", "require", "verify-ca", "verify-full"]] = Field(
+        None, description="Default: disable in-cluster, verify-full for an external database.")
+    max_open_conns: Optional[int] = Field(None, ge=1)
+    max_idle_conns: Optional[int] = Field(None, ge=0)
+    conn_max_lifetime: Optional[GoDuration] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_in_cluster(cls, data):
+        if isinstance(data, dict) and not {"inCluster", "in_cluster", "external"} & set(data):
+            data = {**data, "inCluster": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "DatabaseSpec":
+        if (self.in_cluster is None) == (self.external is None):
+            raise KeyedError(("inCluster",), "set exactly one of inCluster and external")
+        if self.ssl_mode is None:
+            self.ssl_mode = "disable" if self.in_cluster is not None else "verify-full"
+        return self
+
+
+class OAuthProviderSpec(Model):
+    name: Name
+    issuer_url: HttpsUrl
+    jwks_url: Optional[HttpsUrl] = None
+    audience: str = Field(min_length=1)
+    client_id: Optional[str] = None
+    client_secret: Optional[KeyRef] = Field(None, description="Secret holding the client secret (clientSecretFile).")
+    ca_cert: Optional[KeyRef] = Field(None, description="ConfigMap holding the CA certificate (caCertPath).")
+    introspection_url: Optional[HttpsUrl] = None
+    allow_private_ip: Optional[bool] = Field(None, alias="allowPrivateIP")
+
+
+class AuthSpec(Model):
+    mode: Literal["anonymous", "oauth"] = "anonymous"
+    resource_url: Optional[HttpsUrl] = None
+    realm: Optional[str] = None
+    scopes_supported: Optional[list[str]] = None
+    public_paths: Optional[list[str]] = None
+    providers: list[OAuthProviderSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _oauth_needs_providers(self) -> "AuthSpec":
+        if self.mode == "oauth" and (not self.providers or not self.resource_url):
+            raise KeyedError(("providers",), "mode oauth needs resourceUrl and at least one provider")
+        if self.mode == "anonymous" and self.providers:
+            raise KeyedError(("providers",), "only apply with mode oauth")
+        return self
+
+
+class IngressSpec(Model):
+    host: str = Field(min_length=1)
+    class_name: Optional[str] = None
+    tls_secret: Optional[ObjectName] = None
+    annotations: dict[str, str] = Field(default_factory=dict)
+    from_namespaces: list[Name] = Field(default_factory=list,
+                                        description="Namespaces of the ingress controller (allowed in by NetworkPolicy).")
+
+
+class EgressRule(Model):
+    cidr: str
+    ports: list[Port] = Field(min_length=1)
+
+
+class NetworkSpec(Model):
+    allow_from: list[Name] = Field(default_factory=list, description="Client namespaces allowed to call the API.")
+    api_server_cidr: Optional[str] = Field(None, description="Kubernetes API server network (kubernetes source); "
+                                                             "default: anywhere on 443/6443.")
+    egress: list[EgressRule] = Field(default_factory=list, description="Extra egress (OIDC issuers, git hosts).")
+
+
+class RegistryConfig(Model):
+    mode: Literal["standalone", "mcpRegistry"] = Field(
+        "standalone", description="standalone: the upstream chart's objects, modelled natively (recommended). "
+        "mcpRegistry: an MCPRegistry custom resource the operator reconciles (deprecated in v0.44.0).")
+    name: Name = DEFAULT_NAME
+    namespace: Optional[Name] = Field(None, description="Default: the operator namespace.")
+    replicas: int = Field(1, ge=1, le=10)
+    setup_image: str = Field(DEFAULT_POSTGRES_IMAGE, description="Image of the setup-pgpass init container "
+                             "(standalone): anything with sh, cp and chmod.")
+    resources: Resources = Field(default_factory=Resources)
+    sources: list[SourceSpec] = Field(min_length=1)
+    registries: list[RegistrySpec] = Field(default_factory=list,
+                                           description="Default: one registry named default over every source.")
+    database: DatabaseSpec = Field(default_factory=DatabaseSpec)
+    auth: AuthSpec = Field(default_factory=AuthSpec)
+    ingress: Optional[IngressSpec] = None
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+
+    @model_validator(mode="after")
+    def _registry_rules(self) -> "RegistryConfig":
+        names = [source.name for source in self.sources]
+        for index, name in enumerate(names):
+            if names.index(name) != index:
+                raise KeyedError(("sources", index, "name"), f"{name!r} is declared twice")
+        if not self.registries:
+            self.registries = [RegistrySpec(name="default", sources=names)]
+        for index, registry in enumerate(self.registries):
+            for position, name in enumerate(registry.sources):
+                if name not in names:
+                    raise KeyedError(("registries", index, "sources", position),
+                                     f"{name!r} is not a source; sources: {', '.join(names)}")
+        if self.mode == "mcpRegistry" and self.replicas != 1:
+            raise KeyedError(("replicas",), "the operator runs an MCPRegistry with exactly 1 replica")
+        return self

@@ -1,0 +1,106 @@
+"""NetworkPolicies of the registry: only the configured client namespaces in; out only what it needs.
+
+Out: DNS, the database, the Kubernetes API server (kubernetes source), and the git/api/OIDC endpoints
+(HTTPS, SSH for ssh:// repositories; a configured CIDR where one is given, else anywhere on those ports).
+The in-cluster PostgreSQL accepts only the registry pods and talks to nothing.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.k8s import naming
+from components.k8s.labels import selector_labels
+from components.registry import plan as paths
+from components.registry.plan import RegistryPlan
+
+ANYWHERE = "0.0.0.0/0"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def _namespaces(names: list[str]) -> dict:
+    return {"namespaceSelector": {"matchExpressions": [
+        {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(set(names))}]}}
+
+
+def _to(cidr: str | None, *ports: int) -> dict:
+    return {"to": [{"ipBlock": {"cidr": cidr or ANYWHERE}}], "ports": [{"protocol": "TCP", "port": p} for p in ports]}
+
+
+def registry_egress(plan: RegistryPlan) -> list[dict]:
+    config = plan.config
+    rules = [{"to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "kube-system"}},
+                      "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+              "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]
+    if config.database.in_cluster is not None:
+        rules.append({"to": [{"podSelector": {"matchLabels": selector_labels(paths.database_service_name(plan.name))}}],
+                      "ports": [{"protocol": "TCP", "port": paths.POSTGRES_PORT}]})
+    else:
+        rules.append(_to(config.database.external.cidr, config.database.external.port))
+    if plan.watch_namespaces:
+        rules.append(_to(config.network.api_server_cidr, 443, 6443))
+    endpoints = [s.git.repository for s in config.sources if s.git] + [s.api.endpoint for s in config.sources if s.api]
+    endpoints += [p.issuer_url for p in config.auth.providers]
+    ports = sorted({22 if urlparse(url).scheme == "ssh" or "@" in url.split("/")[0] else 443 for url in endpoints})
+    if ports:
+        rules.append(_to(None, *ports))
+    rules += [_to(rule.cidr, *rule.ports) for rule in config.network.egress]
+    return rules
+
+
+def registry_clients(plan: RegistryPlan) -> list[str]:
+    """Namespaces allowed to call the API: the configured clients and the ingress controller's."""
+    config = plan.config
+    return sorted(set(config.network.allow_from) | set(config.ingress.from_namespaces if config.ingress else []))
+
+
+def registry_network_policies(parent: pulumi.Resource, plan: RegistryPlan, labels: dict, pod_labels: dict,
+                              depends_on: list, *, protect: bool) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Retained and protected like the namespace they fence (a destroy never leaves the namespace open)."""
+    config, ns = plan.config, plan.namespace
+    clients = registry_clients(plan)
+    ingress = [{"from": [_namespaces(clients)], "ports": [{"protocol": "TCP", "port": 8080}]}] if clients else []
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on, retain_on_delete=True, protect=protect)
+    policies = [k8s.networking.v1.NetworkPolicy(
+        naming.resource_name(ns, "networkpolicy", f"{plan.name}-api"),
+        metadata={"name": f"{plan.name}-api", "namespace": ns, "labels": labels},
+        spec={"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Ingress", "Egress"],
+              "ingress": ingress, "egress": registry_egress(plan)},
+        opts=opts,
+    )]
+    if config.database.in_cluster is not None:
+        database = paths.database_service_name(plan.name)
+        policies.append(k8s.networking.v1.NetworkPolicy(
+            naming.resource_name(ns, "networkpolicy", database),
+            metadata={"name": database, "namespace": ns, "labels": labels},
+            spec={"podSelector": {"matchLabels": selector_labels(database)}, "policyTypes": ["Ingress", "Egress"],
+                  "ingress": [{"from": [{"podSelector": {"matchLabels": pod_labels}}],
+                               "ports": [{"protocol": "TCP", "port": paths.POSTGRES_PORT}]}],
+                  "egress": []},
+            opts=opts,
+        ))
+    return policies
+
+
+def client_egress_policies(parent: pulumi.Resource, plan: RegistryPlan, labels: dict, pod_labels: dict,
+                           namespace_resources: dict[str, pulumi.Resource], *, protect: bool
+                           ) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Client namespaces this stack fences (tenants, default-deny egress) get one way out: to the registry
+    pods on 8080. Retained and protected like the namespace, as its other fences are."""
+    name = f"allow-egress-to-{plan.name}"
+    policies = []
+    for client in registry_clients(plan):
+        if client not in namespace_resources or client == plan.namespace:
+            continue
+        policies.append(k8s.networking.v1.NetworkPolicy(
+            naming.resource_name(client, "networkpolicy", name),
+            metadata={"name": name, "namespace": client, "labels": labels},
+            spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+                "to": [{**_namespaces([plan.namespace]), "podSelector": {"matchLabels": pod_labels}}],
+                "ports": [{"protocol": "TCP", "port": 8080}]}]},
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[namespace_resources[client]],
+                                        retain_on_delete=True, protect=protect),
+        ))
+    return policies

@@ -1,0 +1,85 @@
+"""Git sources: refs resolved to commits with gitpython against real local repositories, pins recorded."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.config.registry import GitSourceSpec
+from components.registry.git_sources import GitSourceError, LockedResolver, OnlineResolver, read_lock
+from tests.conftest import PROJECT_ROOT, STACKS, registry_document
+from tools import registry_pins
+
+
+def _spec(repo, **ref) -> GitSourceSpec:
+    return GitSourceSpec(repository=repo.url, path="data/registry.json", **(ref or {"branch": "main"}))
+
+
+@pytest.fixture
+def resolver(tmp_path) -> OnlineResolver:
+    return OnlineResolver(cache_dir=tmp_path / "cache", lock_path=tmp_path / "sources.lock.json")
+
+
+def test_a_branch_resolves_to_its_head_and_a_moved_branch_to_the_new_head(git_repo, resolver):
+    first = git_repo.commit({"data/registry.json": registry_document("io.example/a")})
+    assert resolver.resolve("team", _spec(git_repo)).commit == first
+    second = git_repo.commit({"data/registry.json": registry_document("io.example/a", "io.example/b")})
+    assert second != first
+    assert resolver.resolve("team", _spec(git_repo)).commit == second
+
+
+def test_an_annotated_tag_resolves_to_the_commit_it_points_at(git_repo, resolver):
+    tagged = git_repo.commit({"data/registry.json": registry_document("io.example/a")})
+    git_repo.tag("v1.0.0")
+    git_repo.commit({"data/registry.json": registry_document("io.example/b")})
+    assert resolver.resolve("team", _spec(git_repo, tag="v1.0.0")).commit == tagged
+
+
+def test_a_missing_ref_fails_naming_the_source_and_the_ref(git_repo, resolver):
+    git_repo.commit({"data/registry.json": registry_document("io.example/a")})
+    with pytest.raises(GitSourceError, match=r"registry source 'team': ref refs/heads/nope not found in file://"):
+        resolver.resolve("team", _spec(git_repo, branch="nope"))
+
+
+def test_a_missing_file_fails_naming_the_source_and_the_path(git_repo, resolver):
+    git_repo.commit({"other.json": "{}"})
+    with pytest.raises(GitSourceError, match=r"registry source 'team': data/registry.json not found in .* at [0-9a-f]{40}"):
+        resolver.resolve("team", _spec(git_repo))
+
+
+def test_an_unreachable_repository_fails_naming_the_source(tmp_path, resolver):
+    spec = GitSourceSpec(repository=(tmp_path / "missing").as_uri(), branch="main", path="r.json")
+    with pytest.raises(GitSourceError, match=r"registry source 'team': cannot fetch file://.*missing"):
+        resolver.resolve("team", spec)
+
+
+def test_invalid_data_at_the_commit_fails_naming_the_server(git_repo, resolver):
+    document = registry_document("io.example/a")
+    del document["data"]["servers"][0]["description"]
+    git_repo.commit({"data/registry.json": document})
+    with pytest.raises(GitSourceError, match=r"(?s)registry source 'team': invalid registry data:.*server 'io.example/a'.*description"):
+        resolver.resolve("team", _spec(git_repo))
+    assert read_lock(resolver.lock_path) == {}
+
+
+def test_a_resolved_pin_is_recorded_and_the_offline_resolver_reads_it_without_the_repository(git_repo, resolver):
+    commit = git_repo.commit({"data/registry.json": registry_document("io.example/a")})
+    resolver.resolve("team", _spec(git_repo))
+    offline = LockedResolver(resolver.lock_path)
+    git_repo.commit({"data/registry.json": registry_document("io.example/b")})  # moved, but the lock decides
+    assert offline.resolve("team", _spec(git_repo)).commit == commit
+
+
+def test_the_offline_resolver_names_the_source_and_the_command_when_no_pin_is_recorded(git_repo, tmp_path):
+    with pytest.raises(GitSourceError, match=r"registry source 'team': no commit recorded for .* "
+                                             r"`python -m tools.registry_pins update <stack>`"):
+        LockedResolver(tmp_path / "none.json").resolve("team", _spec(git_repo))
+
+
+def test_the_lock_file_pins_every_git_source_of_every_shipped_stack():
+    assert registry_pins.main(["check", *STACKS]) == 0
+    document = json.loads((PROJECT_ROOT / "registry" / "sources.lock.json").read_text())
+    for stack in STACKS:
+        for name, spec in registry_pins.git_sources(stack):
+            entry = document["pins"][f"{spec.repository} {spec.ref} {spec.path}"]
+            assert len(entry["commit"]) == 40 and entry["ref"] == spec.ref, (stack, name)

@@ -1,0 +1,59 @@
+"""The registry's flows in the reachability check: clients in, DNS, database, API server, endpoints out."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import render_config
+from tests.test_reachability import objects_of, with_policy_egress, without_policy
+from tools.validate import reachability
+
+DEV = {"sources": [{"name": "platform", "file": {"data": "registry/data/registry.json"}}, {"name": "cluster", "kubernetes": {}},
+                   {"name": "api", "api": {"endpoint": "https://registry.example.com"}}],
+       "network": {"allowFrom": ["mcp-dev", "agents"]}}
+
+
+@pytest.fixture(params=["standalone", "mcpRegistry"])
+def objects(request):
+    return objects_of(render_config({"namespaces": [{"name": "mcp-dev"}], "registry": {**DEV, "mode": request.param}}))
+
+
+def test_every_registry_flow_is_allowed(objects):
+    assert reachability.check(objects) == []
+
+
+def test_a_tenant_client_without_its_egress_policy_is_reported(objects):
+    problems = reachability.check(without_policy(objects, "allow-egress-to-toolhive-registry"))
+    assert problems == ["reachability: clients in 'mcp-dev' to the registry is blocked in namespace 'toolhive-system' "
+                        "(a client pod in mcp-dev -> registry server toolhive-registry on TCP 8080): egress denied at "
+                        "the source by allow-dns-egress, allow-egress, allow-same-namespace, default-deny"]
+
+
+@pytest.mark.parametrize("dropped, flow", [
+    (lambda rule: any(p.get("port") == 53 for p in rule.get("ports", [])), "registry DNS to kube-dns"),
+    (lambda rule: any(p.get("port") == 5432 for p in rule.get("ports", [])), "registry to its database"),
+])
+def test_a_missing_registry_egress_rule_is_reported_by_flow(objects, dropped, flow):
+    problems = reachability.check(with_policy_egress(objects, "toolhive-registry-api", lambda rule: not dropped(rule)))
+    assert problems and all(flow in problem for problem in problems), problems
+
+
+def test_without_egress_to_outside_addresses_the_api_server_and_endpoints_are_reported(objects):
+    """The API server (443/6443) and the endpoints (443) rules back each other up on 443; drop both."""
+    outside = lambda rule: any("ipBlock" in peer for peer in rule.get("to", []))  # noqa: E731
+    problems = reachability.check(with_policy_egress(objects, "toolhive-registry-api", lambda rule: not outside(rule)))
+    assert [p.split(" is blocked")[0] for p in problems] == [
+        "reachability: registry to the Kubernetes API server", "reachability: registry to its git/api endpoints"]
+
+
+def test_the_database_refusing_the_registry_is_reported(objects):
+    changed = [{**o, "spec": {**o["spec"], "ingress": []}} if o["kind"] == "NetworkPolicy"
+               and o["metadata"]["name"] == "toolhive-registry-postgres" else o for o in objects]
+    assert any("registry to its database" in p and "ingress denied" in p for p in reachability.check(changed))
+
+
+def test_clients_outside_allow_from_are_not_let_in(objects):
+    network = reachability.Network(objects)
+    pod = reachability._registry_pods(objects)[0][0]
+    stranger = reachability.Pod.of("elsewhere", {}, what="a pod elsewhere")
+    assert network.blocked(reachability.Flow("stranger", stranger, pod, 8080))
+    assert network.blocked(reachability.Flow("agents", reachability.Pod.of("agents", {}), pod, 8080)) is None

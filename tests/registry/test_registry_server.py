@@ -1,0 +1,372 @@
+"""The registry server as the program deploys it: standalone and as MCPRegistry, with its database,
+RBAC, NetworkPolicies and outputs."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+
+import pytest
+
+from components.errors import ConfigError
+from components.registry.server_config import ServerConfig
+from policies.pod_security import check_object
+from tests.conftest import render_config, render_stack
+from tools.render import write_outputs
+from tools.schema_check import validate_object
+
+NS = "toolhive-system"
+DB_PASSWORD, MIGRATION_PASSWORD = "db-pass:SECRET\\1", "mig-SECRET-2"
+SECRETS = {"registry:dbPassword": DB_PASSWORD, "registry:dbMigrationPassword": MIGRATION_PASSWORD}
+V130 = "7cd7faf109d89cea0eab392e6f54e5fa913ca0b9"  # tag v1.3.0, as registry/sources.lock.json records it
+FULL = {
+    "sources": [
+        {"name": "platform", "file": {"data": "registry/data/registry.json"}},
+        {"name": "upstream", "git": {"repository": "https://github.com/stacklok/toolhive-registry-server.git",
+                                     "tag": "v1.3.0", "path": "examples/upstream-registry.json", "pin": True,
+                                     "auth": {"username": "git", "passwordSecret": {"name": "git-token", "key": "token"}}}},
+        {"name": "federated", "api": {"endpoint": "https://registry.modelcontextprotocol.io"}, "syncInterval": "1h"},
+        {"name": "custom", "managed": {}},
+        {"name": "cluster", "kubernetes": {}},
+    ],
+    "database": {"external": {"host": "db.example.com", "cidr": "10.0.0.0/16", "password": "pulumi-config://registry:dbPassword",
+                              "migrationUser": "migrator", "migrationPassword": "pulumi-config://registry:dbMigrationPassword"}},
+    "auth": {"mode": "oauth", "resourceUrl": "https://registry.example.com", "providers": [
+        {"name": "sso", "issuerUrl": "https://auth.example.com", "audience": "api://registry", "clientId": "registry",
+         "clientSecret": {"name": "sso-client", "key": "secret"}, "caCert": {"name": "sso-ca", "key": "ca.crt"}}]},
+    "network": {"allowFrom": ["agents"]},
+}
+DEV = {"sources": [{"name": "platform", "file": {"data": "registry/data/registry.json"}}, {"name": "cluster", "kubernetes": {}}],
+       "network": {"allowFrom": ["mcp-dev"]}}
+TENANTS = [{"name": "mcp-dev"}, {"name": "mcp-data"}]
+
+
+def render(registry: dict, *, preview: bool = False, secrets: dict | None = None, **toolhive):
+    return render_config({"namespaces": TENANTS, "registry": registry, **toolhive}, preview=preview,
+                         extra=dict(SECRETS if secrets is None else secrets), secret_keys=list(SECRETS if secrets is None else secrets))
+
+
+def mode(registry: dict, which: str) -> dict:
+    return {**copy.deepcopy(registry), "mode": which}
+
+
+def server_config(rendered, which: str) -> ServerConfig:
+    if which == "mcpRegistry":
+        return ServerConfig.from_yaml(rendered.object("MCPRegistry", "toolhive-registry", NS)["spec"]["configYAML"])
+    return ServerConfig.from_yaml(rendered.object("ConfigMap", "toolhive-registry-config", NS)["data"]["config.yaml"])
+
+
+def pod(rendered, which: str) -> tuple[dict, list[dict], list[dict]]:
+    """(registry-api container, its volumeMounts, the pod's volumes) in either mode."""
+    if which == "mcpRegistry":
+        spec = rendered.object("MCPRegistry", "toolhive-registry", NS)["spec"]
+        container = next(c for c in spec["podTemplateSpec"]["spec"]["containers"] if c["name"] == "registry-api")
+        return container, spec.get("volumeMounts", []), spec.get("volumes", [])
+    template = rendered.object("Deployment", "toolhive-registry", NS)["spec"]["template"]["spec"]
+    container = next(c for c in template["containers"] if c["name"] == "registry-api")
+    return container, container["volumeMounts"], template["volumes"]
+
+
+# -- config.yaml ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
+def test_generated_config_yaml_parses_back_to_every_source_kind_with_derived_paths(which, preview):
+    config = server_config(render(mode(FULL, which), preview=preview), which)
+    by_name = {source.name: source for source in config.sources}
+    assert {name: s.kind for name, s in by_name.items()} == {
+        "platform": "file", "upstream": "git", "federated": "api", "custom": "managed", "cluster": "kubernetes"}
+    assert by_name["platform"].file.path == "/data/sources/platform/registry.json"
+    assert by_name["upstream"].git.commit == V130 and by_name["upstream"].git.tag is None
+    assert by_name["upstream"].git.auth.password_file == "/secrets/git/upstream/password"
+    assert by_name["federated"].sync_policy.interval == "1h" and by_name["platform"].sync_policy.interval == "30m"
+    assert by_name["cluster"].kubernetes.namespaces == ["mcp-dev", "mcp-data"]
+    assert [r.sources for r in config.registries] == [["platform", "upstream", "federated", "custom", "cluster"]]
+    assert config.database.host == "db.example.com" and config.database.migration_user == "migrator"
+    assert config.database.ssl_mode == "verify-full"
+    provider = config.auth.oauth.providers[0]
+    assert (provider.client_secret_file, provider.ca_cert_path) == ("/secrets/oauth/sso/client-secret", "/certs/oauth/sso/ca.crt")
+
+
+@pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
+def test_every_path_config_yaml_references_is_a_file_of_a_mounted_volume(which):
+    rendered = render(mode(FULL, which))
+    container, mounts, volumes = pod(rendered, which)
+    volumes = {volume["name"]: volume for volume in volumes}
+    paths = server_config(rendered, which).referenced_paths()
+    assert len(paths) == 4
+    for path in paths:
+        mount = next((m for m in mounts if path.startswith(m["mountPath"].rstrip("/") + "/")), None)
+        assert mount is not None, f"{path} is under no volumeMount"
+        volume = volumes[mount["name"]]
+        source = volume.get("secret") or volume.get("configMap")
+        assert path[len(mount["mountPath"]) + 1:] in [item["path"] for item in source["items"]], path
+
+
+def test_standalone_config_file_and_pgpass_file_lie_under_their_mounts():
+    rendered = render(mode(FULL, "standalone"))
+    container, mounts, _ = pod(rendered, "standalone")
+    mount_paths = {m["mountPath"] for m in mounts}
+    assert container["args"] == ["serve", "--config", "/etc/registry-server/config.yaml"]
+    assert "/etc/registry-server" in mount_paths
+    pgpass = next(e["value"] for e in container["env"] if e["name"] == "PGPASSFILE")
+    assert pgpass.rsplit("/", 1)[0] in mount_paths
+
+
+@pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
+def test_no_credential_appears_in_any_configmap_custom_resource_output_or_resources_json(which, tmp_path, preview):
+    rendered = render(mode(FULL, which), preview=preview)
+    write_outputs(rendered.run, tmp_path)
+    produced = "".join(path.read_text() for path in tmp_path.iterdir())
+    recorded = json.dumps([r.inputs for r in rendered.resources]) + json.dumps(rendered.outputs)
+    for secret in (DB_PASSWORD, MIGRATION_PASSWORD, json.dumps(DB_PASSWORD)[1:-1]):
+        assert secret not in produced and secret not in recorded
+    assert rendered.object("Secret", "toolhive-registry-pgpass", NS)["stringData"] == {".pgpass": "[secret]"}
+    text = server_config(rendered, which).to_yaml()
+    assert "password:" not in text.replace("passwordFile:", "")
+
+
+# -- standalone --------------------------------------------------------------------------------------------
+
+def test_standalone_is_the_upstream_chart_modelled_natively(preview):
+    rendered = render(mode(DEV, "standalone"), preview=preview)
+    config_yaml = rendered.object("ConfigMap", "toolhive-registry-config", NS)["data"]["config.yaml"]
+    rendered.object("ServiceAccount", "toolhive-registry", NS)
+    role = rendered.object("Role", "toolhive-registry-leader-election-role", NS)
+    assert {r["resources"][0] for r in role["rules"]} == {"configmaps", "leases", "events"}
+    binding = rendered.object("RoleBinding", "toolhive-registry-leader-election-rolebinding", NS)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "toolhive-registry", "namespace": NS}]
+    deployment = rendered.object("Deployment", "toolhive-registry", NS)
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["annotations"]["toolhive.stacklok.dev/config-hash"] == hashlib.sha256(config_yaml.encode()).hexdigest()[:63]
+    container = template["spec"]["containers"][0]
+    assert container["image"] == "ghcr.io/stacklok/thv-registry-api:v1.3.0"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "internal-http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readiness", "port": "internal-http"}
+    assert {"name": "internal-http", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+    service = rendered.object("Service", "toolhive-registry", NS)
+    assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
+    assert service["spec"]["ports"][0]["port"] == 8080
+
+
+def test_a_config_change_changes_the_config_hash_and_so_rolls_the_pods():
+    def annotation(registry):
+        return render(registry).object("Deployment", "toolhive-registry", NS)["spec"]["template"]["metadata"]["annotations"]
+    changed = copy.deepcopy(DEV)
+    changed["sources"][0]["syncInterval"] = "10m"
+    assert annotation(DEV) != annotation(changed)
+
+
+def test_the_data_configmap_keeps_its_logical_name_and_the_deployment_waits_for_it():
+    rendered = render(DEV)
+    data = next(r for r in rendered.k8s_resources("ConfigMap") if r.inputs["metadata"]["name"].startswith("toolhive-registry-data-"))
+    assert data.name == "toolhive-system-configmap-toolhive-registry-data-platform"  # no hash: a change is a replace
+    assert data.inputs["metadata"]["name"] != "toolhive-registry-data-platform"
+    assert data.urn in rendered.resource("Deployment", "toolhive-registry", NS).dependencies
+
+
+# -- MCPRegistry -----------------------------------------------------------------------------------------------
+
+def test_mcpregistry_gives_registry_api_and_setup_pgpass_restricted_security_contexts(preview):
+    rendered = render(mode(DEV, "mcpRegistry"), preview=preview)
+    registry = rendered.object("MCPRegistry", "toolhive-registry", NS)
+    assert registry["apiVersion"] == "toolhive.stacklok.dev/v1beta1"
+    template = registry["spec"]["podTemplateSpec"]["spec"]
+    containers = {c["name"]: c for c in template["containers"] + template["initContainers"]}
+    assert set(containers) == {"registry-api", "setup-pgpass"}
+    for container in containers.values():
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False and context["runAsNonRoot"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]} and context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert check_object(registry, "restricted") == []
+    assert registry["spec"]["pgpassSecretRef"] == {"name": "toolhive-registry-pgpass", "key": ".pgpass"}
+    assert rendered.objects("Deployment") and not [d for d in rendered.objects("Deployment") if d["metadata"]["name"] == "toolhive-registry"]
+
+
+def test_mcpregistry_without_the_template_security_contexts_would_be_rejected():
+    """The check above is not vacuous: the operator's pod without our podTemplateSpec fails restricted."""
+    registry = copy.deepcopy(render(mode(DEV, "mcpRegistry")).object("MCPRegistry", "toolhive-registry", NS))
+    for container in registry["spec"]["podTemplateSpec"]["spec"]["containers"]:
+        del container["securityContext"]
+    assert check_object(registry, "restricted")
+
+
+@pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
+@pytest.mark.parametrize("registry", [FULL, DEV], ids=["external-db", "in-cluster-db"])
+def test_every_object_passes_the_schemas_and_every_pod_pss_restricted(which, registry, preview):
+    rendered = render(mode(registry, which), preview=preview)
+    assert [e for obj in rendered.objects() for e in validate_object(obj)] == []
+    for obj in rendered.objects():
+        assert check_object(obj, "restricted") == [], obj["metadata"]["name"]
+
+
+# -- database ------------------------------------------------------------------------------------------------
+
+def test_dev_runs_postgresql_in_the_cluster_as_a_restricted_statefulset_with_a_pvc(preview):
+    rendered = render(DEV, preview=preview)
+    sts = rendered.object("StatefulSet", "toolhive-registry-postgres", NS)
+    spec = sts["spec"]["template"]["spec"]
+    assert spec["securityContext"]["runAsUser"] == 70 and spec["securityContext"]["fsGroup"] == 70
+    container = spec["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["readinessProbe"]["exec"]["command"][0] == "pg_isready" and container["livenessProbe"]
+    assert container["resources"]["limits"]["memory"] == "512Mi"
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert rendered.object("Secret", "toolhive-registry-postgres-credentials", NS)["stringData"] == {"password": "[secret]"}
+    rendered.object("Service", "toolhive-registry-postgres", NS)
+    assert server_config(rendered, "standalone").database.host == "toolhive-registry-postgres.toolhive-system.svc.cluster.local"
+    # A component in depends_on waits for all its children: the Deployment waits for the database.
+    assert rendered.resource("StatefulSet", "toolhive-registry-postgres", NS).urn in \
+        rendered.resource("Deployment", "toolhive-registry", NS).dependencies
+
+
+@pytest.mark.parametrize("secrets, message", [
+    ({}, "toolhive:registry.database.external.password: pulumi-config://registry:dbPassword: config key "
+         "registry:dbPassword is not set"),
+    ({"registry:dbPassword": "x", "registry:dbMigrationPassword": "y"},
+     "toolhive:registry.database.external.password: .* is set in plaintext"),
+])
+def test_external_database_passwords_must_be_pulumi_secrets(secrets, message):
+    with pytest.raises(ConfigError, match=message):
+        render_config({"namespaces": TENANTS, "registry": FULL}, extra=secrets, secret_keys=[])
+
+
+# -- RBAC and isolation --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("which, account", [("standalone", "toolhive-registry"), ("mcpRegistry", "toolhive-registry-registry-api")])
+def test_the_kubernetes_source_reads_exactly_the_watched_namespaces(which, account):
+    rendered = render(mode(DEV, which))
+    role = rendered.object("ClusterRole", "toolhive-system-toolhive-registry-kubernetes-source")
+    assert role["rules"][0]["resources"] == ["mcpservers", "mcpremoteproxies", "virtualmcpservers"]
+    assert all(rule["verbs"] == ["get", "list", "watch"] for rule in role["rules"])
+    bindings = [b for b in rendered.objects("RoleBinding") if b["roleRef"]["name"] == role["metadata"]["name"]]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["mcp-data", "mcp-dev"]
+    assert all(b["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": NS}] for b in bindings)
+    assert not [b for b in rendered.objects("ClusterRoleBinding") if "registry" in b["metadata"]["name"]]
+    env = {e["name"]: e.get("value") for e in pod(rendered, which)[0]["env"]}
+    assert env["THV_REGISTRY_WATCH_NAMESPACE"] == "mcp-dev,mcp-data"
+
+
+def test_without_a_kubernetes_source_there_is_no_cluster_access():
+    rendered = render({"sources": [DEV["sources"][0]]})
+    assert not [r for r in rendered.objects("ClusterRole") if "registry" in r["metadata"]["name"]]
+    assert "THV_REGISTRY_WATCH_NAMESPACE" not in {e["name"] for e in pod(rendered, "standalone")[0]["env"]}
+
+
+def test_network_policies_let_only_client_namespaces_in_and_only_what_the_server_needs_out():
+    rendered = render(FULL)
+    policy = rendered.object("NetworkPolicy", "toolhive-registry-api", NS)["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"] == [{"from": [{"namespaceSelector": {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["agents"]}]}}],
+        "ports": [{"protocol": "TCP", "port": 8080}]}]
+    egress = policy["egress"]
+    assert egress[0]["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    assert {"to": [{"ipBlock": {"cidr": "10.0.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 5432}]} in egress
+    assert {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]} in egress
+    assert {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]} in egress
+    assert len(egress) == 4
+
+
+def test_the_in_cluster_database_accepts_only_the_registry_pods():
+    rendered = render(DEV)
+    policy = rendered.object("NetworkPolicy", "toolhive-registry-postgres", NS)["spec"]
+    api_pods = rendered.object("Deployment", "toolhive-registry", NS)["spec"]["template"]["metadata"]["labels"]
+    assert policy["egress"] == [] and policy["policyTypes"] == ["Ingress", "Egress"]
+    selector = policy["ingress"][0]["from"][0]["podSelector"]["matchLabels"]
+    assert selector.items() <= api_pods.items()
+    db_pods = rendered.object("StatefulSet", "toolhive-registry-postgres", NS)["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= db_pods.items()
+    egress = rendered.object("NetworkPolicy", "toolhive-registry-api", NS)["spec"]["egress"]
+    assert {"to": [{"podSelector": {"matchLabels": policy["podSelector"]["matchLabels"]}}],
+            "ports": [{"protocol": "TCP", "port": 5432}]} in egress
+
+
+def test_mcpregistry_network_policy_selects_the_operator_created_pods():
+    rendered = render(mode(DEV, "mcpRegistry"))
+    selector = rendered.object("NetworkPolicy", "toolhive-registry-api", NS)["spec"]["podSelector"]["matchLabels"]
+    assert selector == {"app.kubernetes.io/name": "toolhive-registry-api", "toolhive.stacklok.io/registry-name": "toolhive-registry"}
+
+
+def test_an_optional_ingress_routes_to_the_service_and_its_controller_namespace_is_let_in():
+    registry = {**DEV, "ingress": {"host": "registry.example.com", "className": "nginx", "tlsSecret": "tls",
+                                   "fromNamespaces": ["ingress-nginx"]}}
+    rendered = render(registry)
+    ingress = rendered.object("Ingress", "toolhive-registry", NS)["spec"]
+    assert ingress["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "toolhive-registry", "port": {"name": "http"}}
+    allowed = rendered.object("NetworkPolicy", "toolhive-registry-api", NS)["spec"]["ingress"][0]["from"][0]
+    assert allowed["namespaceSelector"]["matchExpressions"][0]["values"] == ["ingress-nginx", "mcp-dev"]
+
+
+# -- outputs and stack rules ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("which, service", [("standalone", "toolhive-registry"), ("mcpRegistry", "toolhive-registry-api")])
+def test_outputs_name_the_registry_its_urls_and_every_source_with_its_pin(which, service):
+    outputs = render(mode(FULL, which)).outputs["registry"]
+    assert outputs["name"] == "toolhive-registry"
+    assert outputs["urls"] == {"default": f"http://{service}.{NS}.svc.cluster.local:8080/registry/default/v0.1/servers"}
+    assert outputs["sources"]["upstream"] == {"kind": "git", "repository": "https://github.com/stacklok/toolhive-registry-server.git",
+                                              "ref": "refs/tags/v1.3.0", "commit": V130, "deployed": "commit"}
+    assert set(outputs["sources"]) == {"platform", "upstream", "federated", "custom", "cluster"}
+
+
+@pytest.mark.parametrize("toolhive, message", [
+    ({"registry": {**DEV, "mode": "mcpRegistry", "replicas": 2}},
+     "toolhive:registry.replicas: the operator runs an MCPRegistry with exactly 1 replica"),
+    ({"registry": {**DEV, "mode": "mcpRegistry"}, "operator": {"rbac": {"scope": "namespace"}, "features": {"storageVersionMigrator": False}}},
+     "toolhive:registry.namespace: 'toolhive-system' is not watched by the namespace-scoped operator"),
+    ({"registry": {**DEV, "namespace": "elsewhere"}}, "toolhive:registry.namespace: 'elsewhere' is neither"),
+    ({"registry": {**DEV, "registries": [{"name": "d", "sources": ["nope"]}]}},
+     r"toolhive:registry.registries\[0\].sources\[0\]: 'nope' is not a source"),
+    ({"registry": {**DEV, "auth": {"mode": "oauth"}}}, "toolhive:registry.auth.providers: mode oauth needs"),
+    ({"registry": {"sources": [{"name": "x", "managed": {}, "syncInterval": "1m"}]}},
+     r"toolhive:registry.sources\[0\].syncInterval: a managed source takes neither"),
+    ({"registry": {"sources": [{"name": "x", "git": {"repository": "https://a/b.git", "path": "r.json"}}]}},
+     r"toolhive:registry.sources\[0\].git.branch: set exactly one of branch, tag and commit"),
+    ({"registry": {**DEV, "database": {"external": {"host": "db", "password": "hunter2"}}}},
+     "toolhive:registry.database.external.password: 'hunter2' is not a secret reference"),
+    ({"registry": {**DEV, "database": {"external": {"host": "db", "password": "k8s-secret://db#password"}}}},
+     "toolhive:registry.database.external.password: 'k8s-secret://db#password': the program writes the pgpass"),
+])
+def test_bad_registry_config_names_the_key(toolhive, message):
+    with pytest.raises(ConfigError, match=message):
+        render_config({"namespaces": TENANTS, **toolhive})
+
+
+def test_a_registry_config_error_is_raised_before_any_resource_is_registered(tmp_path):
+    from tools.mock_runtime import ProgramRun
+    run = ProgramRun()
+    with pytest.raises(ConfigError):
+        render_config({"namespaces": TENANTS, "registry": FULL}, extra={}, secret_keys=[], into=run)
+    assert [r.type for r in run.resources] == ["pulumi:pulumi:Stack"]
+
+
+# -- shipped stacks ------------------------------------------------------------------------------------------
+
+def test_dev_has_a_file_source_a_git_source_following_its_branch_and_the_kubernetes_source():
+    rendered = render_stack("dev")
+    sources = {s.name: s for s in server_config(rendered, "standalone").sources}
+    assert {name: s.kind for name, s in sources.items()} == {"platform": "file", "upstream-examples": "git", "cluster": "kubernetes"}
+    assert sources["upstream-examples"].git.branch == "main" and sources["upstream-examples"].git.commit is None
+    shown = rendered.outputs["registry"]["sources"]["upstream-examples"]
+    assert shown["commit"] == "534eb233032d36fc7b51b828325ad601b623d5d0" and shown["deployed"] == "follows refs/heads/main"
+    assert rendered.objects("StatefulSet")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_use_an_external_database_oauth_and_git_pinned_to_a_commit(stack):
+    rendered = render_stack(stack)
+    config = server_config(rendered, "standalone")
+    git = next(s.git for s in config.sources if s.git)
+    assert git.commit == V130 and git.tag is None and git.branch is None
+    assert config.auth.mode == "oauth" and config.database.ssl_mode == "verify-full"
+    assert config.database.migration_user
+    assert not rendered.objects("StatefulSet")
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_registry_network_policies_are_retained_and_protected_like_their_namespace(protect):
+    rendered = render_config({"namespaces": TENANTS, "registry": DEV, "namespaceProtect": protect})
+    policies = [r for r in rendered.k8s_resources("NetworkPolicy") if r.inputs["metadata"]["namespace"] == NS]
+    assert len(policies) == 2
+    assert all(p.retain_on_delete and p.protect == protect for p in policies)

@@ -1,0 +1,126 @@
+"""Which `toolhive:` key produced an object (and a field of it): the key a problem message names.
+
+A rule matches on the type of the component that registered the object, the object's kind (and name),
+and a JSON-path prefix of the problem's field; the first match wins. ``{tenant}`` is the tenant entry
+(``toolhive:namespaces[i]``) of the object's namespace, ``{group}`` the index of an MCPGroup in it,
+``{i}`` the first list index after the prefix; with ``verbatim`` the rest of the field path is
+appended, for values the program copies from config unchanged (tolerations, nodeSelector, labels).
+A new component adds its rows here; an object no row matches is named by kind, namespace and name.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+
+class Rule(NamedTuple):
+    component: str
+    kind: str | None
+    prefix: str
+    key: str
+    name: str | None = None
+    verbatim: bool = False
+
+
+_POD = "$.spec.template.spec"
+_OPERATOR = "toolhive:platform:Operator"
+_TENANT = "toolhive:platform:TenantNamespace"
+_TEAM_RBAC = "toolhive:platform:TeamRbac"
+
+RULES: tuple[Rule, ...] = (
+    Rule(_OPERATOR, "Deployment", f"{_POD}.containers[0].resources", "toolhive:operator.resources", verbatim=True),
+    Rule(_OPERATOR, "Deployment", f"{_POD}.containers[0].env", "toolhive:operator.env"),
+    Rule(_OPERATOR, "Deployment", f"{_POD}.containers[0].image", "toolhive:images"),
+    Rule(_OPERATOR, "Deployment", f"{_POD}.containers[0].imagePullPolicy", "toolhive:operator.imagePullPolicy"),
+    Rule(_OPERATOR, "Deployment", f"{_POD}.imagePullSecrets", "toolhive:operator.imagePullSecrets", verbatim=True),
+    Rule(_OPERATOR, "Deployment", f"{_POD}.tolerations", "toolhive:operator.tolerations", verbatim=True),
+    Rule(_OPERATOR, "Deployment", f"{_POD}.nodeSelector", "toolhive:operator.nodeSelector", verbatim=True),
+    Rule(_OPERATOR, "Deployment", f"{_POD}.priorityClassName", "toolhive:operator.priorityClassName"),
+    Rule(_OPERATOR, "Deployment", "$.spec.template.metadata.labels", "toolhive:operator.podLabels", verbatim=True),
+    Rule(_OPERATOR, "Deployment", "$.spec.template.metadata.annotations", "toolhive:operator.podAnnotations", verbatim=True),
+    Rule(_OPERATOR, "Deployment", "$.spec.replicas", "toolhive:operator.replicas"),
+    Rule(_OPERATOR, "ServiceAccount", "$.metadata.annotations", "toolhive:operator.serviceAccount.annotations", verbatim=True),
+    Rule(_OPERATOR, "PodDisruptionBudget", "$", "toolhive:operator.podDisruptionBudget"),
+    Rule(_OPERATOR, "RoleBinding", "$", "toolhive:operator.rbac.allowedNamespaces", name="toolhive-operator-manager-rolebinding"),
+    Rule(_OPERATOR, "Namespace", "$", "toolhive:operator.namespace"),
+    Rule(_OPERATOR, None, "$", "toolhive:operator"),
+    Rule(_TENANT, "Namespace", "$.metadata.labels", "{tenant}.labels", verbatim=True),
+    Rule(_TENANT, "Namespace", "$", "{tenant}.name"),
+    Rule(_TENANT, "ResourceQuota", "$", "{tenant}.quota"),
+    Rule(_TENANT, "LimitRange", "$", "{tenant}.limits"),
+    Rule(_TENANT, "NetworkPolicy", "$.spec.egress", "{tenant}.network.egress[{i}]", name="allow-egress"),
+    Rule(_TENANT, "NetworkPolicy", "$", "{tenant}.network.allowFrom", name="allow-from-clients"),
+    Rule(_TENANT, "NetworkPolicy", "$", "{tenant}.network"),
+    Rule(_TENANT, "Secret", "$", "toolhive:defaultRedisPassword"),
+    Rule(_TENANT, "MCPGroup", "$", "{tenant}.groups[{group}]"),
+    Rule(_TENANT, None, "$", "{tenant}"),
+    Rule(_TEAM_RBAC, "RoleBinding", "$", "{tenant}.access.viewers", name="toolhive-viewers"),
+    Rule(_TEAM_RBAC, "RoleBinding", "$", "{tenant}.access.editors", name="toolhive-editors"),
+    Rule(_TEAM_RBAC, "RoleBinding", "$", "{tenant}.access.admins", name="toolhive-admins"),
+    Rule(_TEAM_RBAC, "ClusterRole", "$", "toolhive:teamRbac.aggregateToBuiltinRoles"),
+    Rule(_TEAM_RBAC, None, "$", "{tenant}.access"),
+    Rule("toolhive:platform:Crds", None, "$", "toolhive:images.release"),
+)
+
+_INDEX = re.compile(r"^\[(\d+)\]")
+
+
+def component_type(urn: str) -> str:
+    """The type of the resource a URN names (the last of its type chain)."""
+    parts = urn.split("::")
+    return parts[2].split("$")[-1] if len(parts) >= 4 else ""
+
+
+def config_key(parent_urn: str, obj: dict, path: str, config: dict[str, Any] | None) -> str | None:
+    """The `toolhive:` key behind the field at ``path`` of ``obj`` (registered under ``parent_urn``), or None."""
+    component = component_type(parent_urn or "")
+    kind = obj.get("kind")
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    for rule in RULES:
+        if rule.component != component or (rule.kind and rule.kind != kind):
+            continue
+        if rule.name and rule.name != metadata.get("name"):
+            continue
+        rest = _after(path, rule.prefix)
+        if rest is None:
+            continue
+        index = _INDEX.match(rest)
+        key = rule.key
+        if "{tenant}" in key:
+            namespace = metadata.get("name") if kind == "Namespace" else metadata.get("namespace")
+            key = key.replace("{tenant}", _tenant_key(namespace, config))
+        if "{group}" in key:
+            key = key.replace("{group}", str(_group_index(metadata, config)))
+        if "{i}" in key:
+            key = key.replace("[{i}]", f"[{index.group(1)}]" if index else "")
+        return key + (rest if rule.verbatim else "")
+    return None
+
+
+def _after(path: str, prefix: str) -> str | None:
+    if prefix == "$":
+        return path[1:] if path.startswith("$") else path
+    if path == prefix or (path.startswith(prefix) and path[len(prefix)] in ".["):
+        return path[len(prefix):]
+    return None
+
+
+def _tenants(config: dict[str, Any] | None) -> list:
+    tenants = (config or {}).get("toolhive:namespaces")
+    return tenants if isinstance(tenants, list) else []
+
+
+def _tenant_key(namespace: Any, config: dict[str, Any] | None) -> str:
+    for index, tenant in enumerate(_tenants(config)):
+        if isinstance(tenant, dict) and tenant.get("name") == namespace:
+            return f"toolhive:namespaces[{index}]"
+    return f"toolhive:namespaces[name={namespace}]"
+
+
+def _group_index(metadata: dict, config: dict[str, Any] | None) -> str:
+    for tenant in _tenants(config):
+        if isinstance(tenant, dict) and tenant.get("name") == metadata.get("namespace"):
+            for index, group in enumerate(tenant.get("groups") or []):
+                if isinstance(group, dict) and group.get("name") == metadata.get("name"):
+                    return str(index)
+    return f"name={metadata.get('name')}"
