@@ -165,10 +165,18 @@ def test_every_tenant_may_reach_the_default_redis_on_its_port(addr, preview):
             {"to": [REDIS[addr]], "ports": [{"protocol": "TCP", "port": int(addr.rpartition(":")[2])}]}]}
 
 
-@pytest.mark.parametrize("redis", [None, {"addr": "redis:6379"}, {"addr": "redis.example.com:6379"}])
+def test_a_redis_in_the_tenant_namespace_is_reached_by_the_proxies(preview):
+    # A bare Service name resolves in the tenant's own namespace: the team's workloads there.
+    config = {**TENANTS, "operator": {"defaultRedis": {"addr": "redis:6379"}}}
+    spec = render_config(config, preview=preview).object("NetworkPolicy", "allow-session-store-egress", "team-a")["spec"]
+    assert spec == {"podSelector": PROXIES, "policyTypes": ["Egress"], "egress": [
+        {"to": [{"podSelector": WORKLOADS}], "ports": [{"protocol": "TCP", "port": 6379}]}]}
+
+
+@pytest.mark.parametrize("redis", [None, {"addr": "redis.example.com:6379"}])
 def test_no_session_store_policy_without_redis_in_another_namespace(redis, preview):
-    # No Redis; a bare Service name (the tenant's own namespace: allow-same-namespace covers it); an
-    # external host (no peer can be derived from a name: declare its egress, the reachability check insists).
+    # No Redis; an external host (no peer can be derived from a name: declare its egress, the reachability
+    # check insists).
     config = {**TENANTS, **({"operator": {"defaultRedis": redis}} if redis else {})}
     rendered = render_config(config, preview=preview, allow_problems=True)
     names = {np["metadata"]["name"] for np in rendered.objects("NetworkPolicy")}

@@ -134,6 +134,8 @@ class TenantNamespace(pulumi.ComponentResource):
                 netpol.ingress([netpol.namespace_peer(client) for client in network.allow_from])])))
         # The session store every proxy keeps its sessions in (the operator's default Redis).
         store_peer = netpol.address_peer(session_store) if session_store else None
+        if store_peer is None and session_store is not None and session_store.same_namespace:
+            store_peer = netpol.pod_peer(expressions=workloads)  # a Redis the team runs here
         if store_peer:
             specs.append((naming.NETPOL_SESSION_STORE_EGRESS, netpol.spec(expressions=proxies, egress_rules=[
                 netpol.egress([store_peer], netpol.ports([session_store.port]))])))
