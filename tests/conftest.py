@@ -1,4 +1,4 @@
-"""Shared test helpers: reference data paths, the mock runtime and resource lookup."""
+"""Shared test helpers: vendored reference data, the mock runtime and resource lookup."""
 from __future__ import annotations
 
 import json
@@ -12,18 +12,37 @@ from tools.render import read_stack_file, render
 from tools.validate import Problem, dry_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
+DATA_DIR = PROJECT_ROOT / "tests" / "data"
 STACKS = ("dev", "staging", "prod")
 #: The cluster test renders deploy to (toolhive:cluster); tests of that key pass their own.
 TEST_CLUSTER = {"context": "test-cluster"}
 
 
+def data_files(relative: str, pattern: str = "*.yaml") -> list[Path]:
+    """The vendored reference files under tests/data/<relative> matching pattern (recursive with **), sorted.
+
+    Called at collection time to parametrize tests: missing data is an error, never an empty (skipped) set.
+    """
+    folder = DATA_DIR / relative
+    found = sorted(folder.glob(pattern))
+    if not found:
+        raise FileNotFoundError(f"no vendored reference data {pattern} in {folder} (see tests/data/README.md)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """tests/data: reference data vendored from upstream (PSA fixtures, ToolHive examples and chart facts)."""
+    if not DATA_DIR.is_dir():
+        pytest.fail(f"vendored reference data not found at {DATA_DIR}")
+    return DATA_DIR
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """../shared beside the project root: upstream CRDs, chart data, PSS fixtures."""
-    if not SHARED_DIR.is_dir():
-        pytest.fail(f"reference data not found at {SHARED_DIR} (expected ../shared beside the project)")
-    return SHARED_DIR
+    """Removed: tests never read ../shared. Vendor what a test needs into tests/data and use `data_dir`."""
+    pytest.fail("tests must not read ../shared: vendor the data into tests/data (tests/data/README.md) "
+                "and use the data_dir fixture")
 
 
 @pytest.fixture(params=[True, False], ids=["preview", "up"])
@@ -65,6 +84,18 @@ class Rendered:
 
     def object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
         return self.resource(kind, name, namespace).inputs
+
+    def waits_for(self, resource: RegisteredResource) -> set[str]:
+        """URNs the engine creates before `resource`: its depends_on, their depends_on, and so on."""
+        by_urn = {r.urn: r for r in self.resources}
+        seen: set[str] = set()
+        pending = list(resource.dependencies)
+        while pending:
+            urn = pending.pop()
+            if urn not in seen:
+                seen.add(urn)
+                pending.extend(by_urn[urn].dependencies if urn in by_urn else [])
+        return seen
 
 
 _RENDERS: dict[str, Rendered] = {}

@@ -178,6 +178,136 @@ def test_schema_catches_what_validation_catches():
         jsonschema.validate({"config": {"toolhive:defaultRedisPassword": "plaintext"}}, render_tool.config_schema())
 
 
+# Every field-level rule, one row each: a value just outside what is allowed is refused naming its key,
+# and the value at the boundary is accepted (so loosening or tightening a rule turns a row red).
+OUT_OF_BOUNDS = {
+    "operator.namespace=Bad_Name": ({"operator": {"namespace": "Bad_Name"}}, "toolhive:operator.namespace"),
+    "operator.replicas=0": ({"operator": {"replicas": 0}}, "toolhive:operator.replicas"),
+    "operator.replicas=11": ({"operator": {"replicas": 11}}, "toolhive:operator.replicas"),
+    "operator.imagePullPolicy=Sometimes": ({"operator": {"imagePullPolicy": "Sometimes"}}, "toolhive:operator.imagePullPolicy"),
+    "operator.imagePullSecrets[0]=Bad_Name": ({"operator": {"imagePullSecrets": ["Bad_Name"]}}, "toolhive:operator.imagePullSecrets[0]"),
+    "operator.defaultImagePullSecrets[0]=Bad_Name": (
+        {"operator": {"defaultImagePullSecrets": ["Bad_Name"]}}, "toolhive:operator.defaultImagePullSecrets[0]"),
+    "operator.defaultRedis.addr=no-port": ({"operator": {"defaultRedis": {"addr": "redis"}}}, "toolhive:operator.defaultRedis.addr"),
+    "operator.defaultRedis.existingSecret=Bad_Name": (
+        {"operator": {"defaultRedis": {"addr": "redis:6379", "existingSecret": "Bad_Name"}}},
+        "toolhive:operator.defaultRedis.existingSecret"),
+    "operator.defaultRedis.existingSecretKey=empty": (
+        {"operator": {"defaultRedis": {"addr": "redis:6379", "existingSecretKey": ""}}},
+        "toolhive:operator.defaultRedis.existingSecretKey"),
+    "operator.proxyHost=empty": ({"operator": {"proxyHost": ""}}, "toolhive:operator.proxyHost"),
+    "operator.rbac.allowedNamespaces[0]=Bad_Name": (
+        {"operator": {"rbac": {"scope": "namespace", "allowedNamespaces": ["Bad_Name"]},
+                      "features": {"storageVersionMigrator": False}}}, "toolhive:operator.rbac.allowedNamespaces[0]"),
+    "operator.resources.requests without cpu": (
+        {"operator": {"resources": {"requests": {"memory": "64Mi"}}}}, "toolhive:operator.resources.requests"),
+    "operator.resources.requests without memory": (
+        {"operator": {"resources": {"requests": {"cpu": "10m"}}}}, "toolhive:operator.resources.requests"),
+    "operator.resources.limits without memory": (
+        {"operator": {"resources": {"limits": {"cpu": "1"}}}}, "toolhive:operator.resources.limits.memory"),
+    "operator.resources.limits.cpu=lots": (
+        {"operator": {"resources": {"limits": {"cpu": "lots", "memory": "128Mi"}}}}, "toolhive:operator.resources.limits.cpu"),
+    "operator.gc.gomemlimit=110MB": ({"operator": {"gc": {"gomemlimit": "110MB"}}}, "toolhive:operator.gc.gomemlimit"),
+    "operator.gc.gogc=0": ({"operator": {"gc": {"gogc": 0}}}, "toolhive:operator.gc.gogc"),
+    "operator.gc.gogc=1001": ({"operator": {"gc": {"gogc": 1001}}}, "toolhive:operator.gc.gogc"),
+    "operator.env[0].name=1ST": ({"operator": {"env": [{"name": "1ST", "value": "x"}]}}, "toolhive:operator.env[0].name"),
+    "operator.env[0] without value": ({"operator": {"env": [{"name": "A"}]}}, "toolhive:operator.env[0].value"),
+    "operator.env[0] with value and valueFrom": (
+        {"operator": {"env": [{"name": "A", "value": "x", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}},
+        "toolhive:operator.env[0].value"),
+    "operator.podDisruptionBudget.minAvailable=0": (
+        {"operator": {"podDisruptionBudget": {"enabled": True, "minAvailable": 0}}},
+        "toolhive:operator.podDisruptionBudget.minAvailable"),
+    "operator.priorityClassName=Bad_Name": ({"operator": {"priorityClassName": "Bad_Name"}}, "toolhive:operator.priorityClassName"),
+    "namespaces[0].name=Bad_Name": ({"namespaces": [{"name": "Bad_Name"}]}, "toolhive:namespaces[0].name"),
+    "namespaces[0].podSecurity.version=1.33": (
+        {"namespaces": [{"name": "a", "podSecurity": {"version": "1.33"}}]}, "toolhive:namespaces[0].podSecurity.version"),
+    "namespaces[0].quota.requestsCpu=lots": (
+        {"namespaces": [{"name": "a", "quota": {"requestsCpu": "lots"}}]}, "toolhive:namespaces[0].quota.requestsCpu"),
+    "namespaces[0].quota.pods=0": ({"namespaces": [{"name": "a", "quota": {"pods": 0}}]}, "toolhive:namespaces[0].quota.pods"),
+    "namespaces[0].quota.mcpServers=-1": (
+        {"namespaces": [{"name": "a", "quota": {"mcpServers": -1}}]}, "toolhive:namespaces[0].quota.mcpServers"),
+    "namespaces[0].limits.max.memory=lots": (
+        {"namespaces": [{"name": "a", "limits": {"max": {"cpu": "2", "memory": "lots"}}}]},
+        "toolhive:namespaces[0].limits.max.memory"),
+    "namespaces[0].network.allowFrom[0]=Bad_Name": (
+        {"namespaces": [{"name": "a", "network": {"allowFrom": ["Bad_Name"]}}]}, "toolhive:namespaces[0].network.allowFrom[0]"),
+    "namespaces[0].groups[0].name=Bad_Name": (
+        {"namespaces": [{"name": "a", "groups": [{"name": "Bad_Name"}]}]}, "toolhive:namespaces[0].groups[0].name"),
+}
+
+AT_THE_BOUNDARY = {
+    "operator.replicas=1 and 10": [{"operator": {"replicas": 1}}, {"operator": {"replicas": 10}}],
+    "operator.gc.gogc=1 and 1000": [{"operator": {"gc": {"gogc": 1}}}, {"operator": {"gc": {"gogc": 1000}}}],
+    "operator.gc.gomemlimit units": [{"operator": {"gc": {"gomemlimit": value}}} for value in ("0", "110MiB", "120000KiB")],
+    "operator.podDisruptionBudget.minAvailable=replicas-1": [
+        {"operator": {"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}}],
+    "operator.env valueFrom alone": [
+        {"operator": {"env": [{"name": "_A1", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}],
+    "namespaces[0].quota.mcpServers=0 and pods=1": [{"namespaces": [{"name": "a", "quota": {"mcpServers": 0, "pods": 1}}]}],
+    "namespaces[0].podSecurity.version=latest": [{"namespaces": [{"name": "a", "podSecurity": {"version": "latest"}}]}],
+}
+
+
+@pytest.mark.parametrize(("raw", "key"), OUT_OF_BOUNDS.values(), ids=OUT_OF_BOUNDS.keys())
+def test_a_value_outside_what_a_setting_allows_is_refused_naming_its_key(raw, key):
+    found = problems_of(raw)
+    assert len(found) == 1 and found[0].startswith(f"{key}: "), found
+
+
+@pytest.mark.parametrize("raws", AT_THE_BOUNDARY.values(), ids=AT_THE_BOUNDARY.keys())
+def test_the_value_at_the_boundary_of_a_setting_is_accepted(raws):
+    for raw in raws:
+        parse_stack_config(raw)
+
+
+def test_a_tenant_namespace_declared_twice_is_refused():
+    assert problems_of({"namespaces": [{"name": "a"}, {"name": "b"}, {"name": "a"}]}) == [
+        "toolhive:namespaces[2].name: 'a' is declared twice"]
+
+
+def test_an_mcp_group_declared_twice_in_a_namespace_is_refused():
+    (problem,) = problems_of({"namespaces": [{"name": "a", "groups": [{"name": "g"}, {"name": "g"}]}]})
+    assert problem.startswith("toolhive:namespaces[0].groups[1].name: 'g' is listed twice")
+
+
+def test_every_reserved_namespace_label_prefix_is_refused():
+    for key in ("pod-security.kubernetes.io/audit", "app.kubernetes.io/name", "toolhive.platform/tenant"):
+        (problem,) = problems_of({"namespaces": [{"name": "a", "labels": {key: "x"}}]})
+        assert problem.startswith(f"toolhive:namespaces[0].labels.{key}: is reserved"), problem
+    assert parse_stack_config({"namespaces": [{"name": "a", "labels": {"team": "x"}}]}).namespaces[0].labels == {"team": "x"}
+
+
+def test_the_operator_namespace_is_refused_as_a_tenant_wherever_it_lives():
+    (problem,) = problems_of({"operator": {"namespace": "platform"}, "namespaces": [{"name": "a"}, {"name": "platform"}]})
+    assert problem.startswith("toolhive:namespaces[1].name: 'platform' is the operator namespace")
+
+
+def test_namespace_scope_watches_the_allowed_namespaces_when_given():
+    config = parse_stack_config({"operator": {"rbac": {"scope": "namespace", "allowedNamespaces": ["b"]},
+                                              "features": {"storageVersionMigrator": False}},
+                                 "namespaces": [{"name": "a"}, {"name": "b"}]})
+    assert config.watched_namespaces == ["b"]
+
+
+def test_cluster_scope_watches_no_namespace_list():
+    assert parse_stack_config({"namespaces": [{"name": "a"}]}).watched_namespaces == []
+
+
+def test_the_default_redis_secret_is_the_users_secret_and_key_else_the_programs():
+    existing = parse_stack_config({"operator": {"defaultRedis": {"addr": "r:6379", "existingSecret": "mine",
+                                                                 "existingSecretKey": "pw"}}})
+    assert existing.default_redis_secret == ("mine", "pw")
+    written = parse_stack_config({"operator": {"defaultRedis": {"addr": "r:6379"}}, "defaultRedisPassword": "x"})
+    assert written.default_redis_secret == ("toolhive-default-redis", "redis-password")
+    assert parse_stack_config({"operator": {"defaultRedis": {"addr": "r:6379"}}}).default_redis_secret is None
+
+
+def test_safe_defaults_protect_crds_and_namespaces_and_aggregate_team_roles():
+    config = parse_stack_config({})
+    assert (config.crds.protect, config.namespace_protect, config.team_rbac.aggregate_to_builtin_roles) == (True, True, True)
+
+
 # --- Validation that matches the cluster: what passes here, the API server admits. -------------------
 
 def one_problem(raw: dict) -> str:

@@ -1,25 +1,40 @@
 """The CRD install: the release's 14 CRDs, protected, and every custom resource after them."""
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 import yaml
 
+from components import bundle
 from tests.conftest import STACKS, render_config, render_stack
 
+RELEASE = "v0.44.0"
 
-def test_installs_the_fourteen_toolhive_crds_of_the_release(preview, shared_dir):
+
+def upstream_crd_files() -> list:
+    return sorted(bundle.crd_dir(RELEASE).glob("*.yaml"))
+
+
+def test_bundled_crd_files_are_the_upstream_release_files(data_dir):
+    """components/bundle/crds/v0.44.0 holds the upstream chart's files byte for byte (digests in tests/data)."""
+    recorded = dict(line.split()[::-1] for line in (data_dir / "toolhive/crds.sha256").read_text().splitlines())
+    assert len(recorded) == 14
+    assert {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in upstream_crd_files()} == recorded
+
+
+def test_installs_the_fourteen_toolhive_crds_of_the_release(preview):
     rendered = render_config({}, preview=preview)
     crds = rendered.objects("CustomResourceDefinition")
-    upstream = {yaml.safe_load(path.read_text())["metadata"]["name"]
-                for path in (shared_dir / "toolhive/crds").glob("*.yaml")}
+    upstream = {yaml.safe_load(path.read_text())["metadata"]["name"] for path in upstream_crd_files()}
     assert {crd["metadata"]["name"] for crd in crds} == upstream
     assert len(crds) == 14
     assert all(crd["spec"]["group"] == "toolhive.stacklok.dev" for crd in crds)
 
 
-def test_installed_crds_match_upstream_specs(shared_dir):
+def test_installed_crds_match_upstream_specs():
     rendered = render_config({})
-    for path in (shared_dir / "toolhive/crds").glob("*.yaml"):
+    for path in upstream_crd_files():
         upstream = yaml.safe_load(path.read_text())
         installed = rendered.object("CustomResourceDefinition", upstream["metadata"]["name"])
         assert installed["spec"] == upstream["spec"]
@@ -49,3 +64,12 @@ def test_every_toolhive_custom_resource_depends_on_its_crd(stack, preview):
     assert custom, "every shipped stack creates at least one ToolHive resource"
     for resource in custom:
         assert crd_urns[resource.inputs["kind"]] in resource.dependencies, resource.urn
+
+
+def test_installed_crds_keep_the_upstream_labels_the_storage_version_migrator_selects():
+    rendered = render_config({})
+    for path in upstream_crd_files():
+        upstream = yaml.safe_load(path.read_text())["metadata"]
+        installed = rendered.object("CustomResourceDefinition", upstream["name"])["metadata"]
+        assert installed["labels"].items() >= upstream.get("labels", {}).items(), upstream["name"]
+        assert installed.get("annotations", {}) == upstream.get("annotations", {}), upstream["name"]

@@ -227,6 +227,13 @@ def test_the_policy_pack_recognises_the_tenant_label_the_program_writes():
     assert guardrails.TENANT_LABEL == TENANT_LABEL
 
 
+def test_extra_namespace_labels_reach_the_namespace_beside_the_programs(preview):
+    rendered = render_config({"namespaces": [{"name": "team-a", "labels": {"cost-center": "42"}}]}, preview=preview)
+    labels = rendered.object("Namespace", "team-a")["metadata"]["labels"]
+    assert labels["cost-center"] == "42" and labels["toolhive.platform/tenant"] == "true"
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
 @pytest.mark.parametrize("addr, peer", [
     ("valkey.toolhive-system.svc.cluster.local:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "toolhive-system"}}}),
     ("valkey.cache.svc.example.internal:6379", {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}}),

@@ -28,8 +28,8 @@ def default_install(preview):
     return render_config({}, preview=preview)
 
 
-def test_manager_role_covers_every_upstream_rule(default_install, shared_dir):
-    upstream = yaml.safe_load((shared_dir / "toolhive/chart/operator-clusterrole.yaml").read_text())
+def test_manager_role_covers_every_upstream_rule(default_install, data_dir):
+    upstream = yaml.safe_load((data_dir / "toolhive/chart/operator-clusterrole.yaml").read_text())
     role = default_install.object("ClusterRole", "toolhive-operator-manager-role")
     assert len(upstream["rules"]) == 17
     missing = grants(upstream["rules"]) - grants(role["rules"])
@@ -193,3 +193,131 @@ def test_operator_namespace_is_restricted_and_protected(default_install):
     namespace = default_install.resource("Namespace", NS)
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert namespace.protect and namespace.retain_on_delete
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiring: what waits for what, and which labels select which pods
+# ---------------------------------------------------------------------------------------------
+
+HA = {"operator": {"replicas": 3, "podDisruptionBudget": {"enabled": True, "minAvailable": 2}}}
+SELECTOR = {"app.kubernetes.io/name": "toolhive-operator", "app.kubernetes.io/instance": "toolhive-operator"}
+
+
+def test_everything_in_the_operator_namespace_waits_for_it(preview):
+    rendered = render_config(HA, preview=preview)
+    namespace_urn = rendered.resource("Namespace", NS).urn
+    inside = [r for r in rendered.k8s_resources() if r.inputs["metadata"].get("namespace") == NS]
+    assert {r.inputs["kind"] for r in inside} >= {"ServiceAccount", "Role", "RoleBinding", "Deployment",
+                                                  "PodDisruptionBudget", "Service"}
+    for resource in inside:
+        assert namespace_urn in rendered.waits_for(resource), resource.urn
+
+
+def test_the_cluster_binding_waits_for_the_role_and_the_service_account_it_binds(default_install):
+    binding = default_install.resource("ClusterRoleBinding", "toolhive-operator-manager-rolebinding")
+    assert default_install.resource("ClusterRole", "toolhive-operator-manager-role").urn in default_install.waits_for(binding)
+    assert default_install.resource("ServiceAccount", "toolhive-operator", NS).urn in default_install.waits_for(binding)
+
+
+def test_each_namespace_binding_waits_for_the_role_and_the_service_account_it_binds(preview):
+    rendered = render_config(NAMESPACE_SCOPE, preview=preview)
+    role_urn = rendered.resource("ClusterRole", "toolhive-operator-manager-role").urn
+    account_urn = rendered.resource("ServiceAccount", "toolhive-operator", NS).urn
+    for ns in ("team-a", "team-b"):
+        binding = rendered.resource("RoleBinding", "toolhive-operator-manager-rolebinding", ns)
+        assert {role_urn, account_urn, rendered.resource("Namespace", ns).urn} <= rendered.waits_for(binding), ns
+
+
+def test_the_leader_election_binding_waits_for_its_role_and_service_account(default_install):
+    binding = default_install.resource("RoleBinding", "toolhive-operator-leader-election-rolebinding", NS)
+    assert default_install.resource("Role", "toolhive-operator-leader-election-role", NS).urn in default_install.waits_for(binding)
+    assert default_install.resource("ServiceAccount", "toolhive-operator", NS).urn in default_install.waits_for(binding)
+    assert binding.inputs["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                         "name": "toolhive-operator-leader-election-role"}
+
+
+def test_the_leader_election_role_grants_no_more_than_the_chart(default_install):
+    role = default_install.object("Role", "toolhive-operator-leader-election-role", NS)
+    crud = {"get", "list", "watch", "create", "update", "patch", "delete"}
+    assert grants(role["rules"]) == ({("", "configmaps", v) for v in crud}
+                                     | {("coordination.k8s.io", "leases", v) for v in crud}
+                                     | {("events.k8s.io", "events", "create"), ("events.k8s.io", "events", "patch")})
+
+
+def test_the_operator_starts_only_after_its_account_and_every_binding_exist(preview):
+    for config in ({}, NAMESPACE_SCOPE):
+        rendered = render_config(config, preview=preview)
+        deployment = rendered.resource("Deployment", "toolhive-operator", NS)
+        needed = [rendered.resource("ServiceAccount", "toolhive-operator", NS)]
+        needed += [r for r in rendered.k8s_resources("RoleBinding") + rendered.k8s_resources("ClusterRoleBinding")
+                   if r.inputs["subjects"][0]["name"] == "toolhive-operator"]
+        assert len(needed) == (3 if config == {} else 4)
+        for resource in needed:
+            assert resource.urn in rendered.waits_for(deployment), resource.urn
+
+
+def test_the_selector_is_the_stable_name_instance_pair_and_pod_labels_cannot_break_it(preview):
+    rendered = render_config({"operator": {**HA["operator"], "podLabels": {
+        "app.kubernetes.io/name": "hijack", "team": "platform"}}}, preview=preview)
+    deployment = rendered.object("Deployment", "toolhive-operator", NS)
+    assert deployment["spec"]["selector"] == {"matchLabels": SELECTOR}
+    template_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert template_labels.items() >= SELECTOR.items()
+    assert template_labels["team"] == "platform"
+    spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert spread == [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+                       "labelSelector": {"matchLabels": SELECTOR}}]
+    assert rendered.object("PodDisruptionBudget", "toolhive-operator", NS)["spec"]["selector"] == {"matchLabels": SELECTOR}
+    assert rendered.object("Service", "toolhive-operator-metrics", NS)["spec"]["selector"] == SELECTOR
+
+
+def test_a_single_operator_replica_is_not_spread(default_install):
+    pod = default_install.object("Deployment", "toolhive-operator", NS)["spec"]["template"]["spec"]
+    assert "topologySpreadConstraints" not in pod
+
+
+def test_pod_scheduling_and_identity_settings_reach_the_pod(preview):
+    toleration = {"key": "dedicated", "operator": "Equal", "value": "platform", "effect": "NoSchedule"}
+    rendered = render_config({"operator": {
+        "imagePullPolicy": "Always", "imagePullSecrets": ["operator-pull"], "nodeSelector": {"pool": "system"},
+        "tolerations": [toleration], "priorityClassName": "system-cluster-critical",
+        "podAnnotations": {"example.com/scrape": "true"},
+        "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/op"}},
+    }}, preview=preview)
+    deployment = rendered.object("Deployment", "toolhive-operator", NS)
+    template = deployment["spec"]["template"]
+    pod = template["spec"]
+    assert pod["containers"][0]["imagePullPolicy"] == "Always"
+    assert pod["imagePullSecrets"] == [{"name": "operator-pull"}]
+    assert pod["nodeSelector"] == {"pool": "system"}
+    assert pod["tolerations"] == [toleration]
+    assert pod["priorityClassName"] == "system-cluster-critical"
+    assert pod["serviceAccountName"] == "toolhive-operator" and pod["automountServiceAccountToken"] is True
+    assert template["metadata"]["annotations"] == {"example.com/scrape": "true"}
+    account = rendered.object("ServiceAccount", "toolhive-operator", NS)
+    assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/op"}
+    assert account["automountServiceAccountToken"] is True
+
+
+def test_the_operator_namespace_can_be_left_unprotected_but_is_always_retained(preview):
+    namespace = render_config({"namespaceProtect": False}, preview=preview).resource("Namespace", NS)
+    assert namespace.protect is False and namespace.retain_on_delete is True
+
+
+def test_cluster_scope_sets_no_watch_namespace_and_namespace_scope_no_cluster_binding(preview):
+    cluster = render_config({"namespaces": [{"name": "team-a"}]}, preview=preview)
+    assert "WATCH_NAMESPACE" not in deployment_env(cluster.object("Deployment", "toolhive-operator", NS))
+    assert [b["metadata"]["namespace"] for b in cluster.objects("RoleBinding")
+            if b["metadata"]["name"] == "toolhive-operator-manager-rolebinding"] == []
+    scoped = render_config(NAMESPACE_SCOPE, preview=preview)
+    assert scoped.objects("ClusterRoleBinding") == []
+    for ns in ("team-a", "team-b"):
+        assert scoped.object("RoleBinding", "toolhive-operator-manager-rolebinding", ns)["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "toolhive-operator-manager-role"}
+
+
+def test_the_operator_namespace_enforces_audits_and_warns_restricted_at_a_pinned_version(default_install):
+    labels = default_install.object("Namespace", NS)["metadata"]["labels"]
+    assert {k: v for k, v in labels.items() if k.startswith("pod-security.kubernetes.io/")} == {
+        f"pod-security.kubernetes.io/{mode}{suffix}": value
+        for mode in ("enforce", "audit", "warn") for suffix, value in (("", "restricted"), ("-version", "v1.33"))}

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import DATA_DIR, data_files
 from tools.validate import schema as schema_check
 from tools.validate.schema import default_crd_dir, has_schema, is_builtin, load_manifests, main, validate_manifests, validate_object
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-EXAMPLE_FILES = sorted((SHARED / "toolhive" / "examples").rglob("*.yaml"))
-CRD_FILES = sorted((SHARED / "toolhive" / "crds").glob("*.yaml"))
+EXAMPLES_DIR = DATA_DIR / "toolhive" / "examples"
+EXAMPLE_FILES = data_files("toolhive/examples", "**/*.yaml")
+CRD_FILES = sorted(schema_check.BUNDLED_CRD_DIR.glob("*.yaml"))
 
 # Upstream examples (release v0.44.0) that use fields the v0.44.0 CRDs do not have: the composite-tool
 # examples still say `failureMode` (no such spec field) and `onError.maxRetries` (the CRD calls it
@@ -38,8 +39,9 @@ KNOWN_STALE_EXAMPLES = {
 
 
 @pytest.fixture(scope="session")
-def crd_dir(shared_dir: Path) -> Path:
-    return shared_dir / "toolhive" / "crds"
+def crd_dir() -> Path:
+    """The release's CRDs as the program bundles them (checked against upstream digests in test_crds)."""
+    return schema_check.BUNDLED_CRD_DIR
 
 
 def deployment() -> dict:
@@ -204,8 +206,8 @@ def test_unsupported_kubernetes_version():
 # CRDs themselves (apiextensions.k8s.io/v1 against the 1.33 schema)
 
 
-def test_crd_files_present(shared_dir):
-    assert len(list((shared_dir / "toolhive" / "crds").glob("*.yaml"))) == 14
+def test_crd_files_present(crd_dir):
+    assert len(list(crd_dir.glob("*.yaml"))) == 14 == len(CRD_FILES)
 
 
 @pytest.mark.parametrize("path", CRD_FILES, ids=lambda p: p.name)
@@ -280,10 +282,10 @@ def test_mcpserver_preserve_unknown_fields_subtree_allows_anything(crd_dir):
     assert validate_object(obj, crd_dir=crd_dir) == []
 
 
-def test_default_crd_dir_is_bundled_or_shared():
+def test_default_crd_dir_is_the_bundled_release():
     d = default_crd_dir()
     assert d.is_dir()
-    assert d in (schema_check.BUNDLED_CRD_DIR, schema_check.SHARED_CRD_DIR)
+    assert d == schema_check.BUNDLED_CRD_DIR
     assert validate_object(mcpserver()) == []
 
 
@@ -418,9 +420,9 @@ def test_examples_present_and_filtered(crd_dir):
     assert all(has_schema(d, crd_dir=crd_dir) for d in checked)
 
 
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: str(p.relative_to(SHARED / "toolhive" / "examples")))
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: str(p.relative_to(EXAMPLES_DIR)))
 def test_upstream_example(path: Path, crd_dir: Path):
-    rel = str(path.relative_to(SHARED / "toolhive" / "examples"))
+    rel = str(path.relative_to(EXAMPLES_DIR))
     objs = _checked_objects(path, crd_dir)
     errors = validate_manifests(objs, crd_dir=crd_dir)
     expected = KNOWN_STALE_EXAMPLES.get(rel, [])

@@ -29,6 +29,7 @@ def test_the_redis_password_becomes_a_secret_in_every_tenant_namespace(rendered)
         # On the wire the value is a Pulumi secret (the engine encrypts it in state), never the text.
         assert secret["stringData"] == {"redis-password": SECRET_PLACEHOLDER}
         assert secret["type"] == "Opaque"
+        assert rendered.resource("Namespace", ns).urn in rendered.waits_for(rendered.resource("Secret", "toolhive-default-redis", ns))
 
 
 def test_the_operator_points_workloads_at_that_secret(rendered):

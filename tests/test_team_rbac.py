@@ -132,3 +132,58 @@ def test_no_wildcard_in_anything_team_rbac_writes(stack):
         for rule in role.inputs["rules"]:
             for field in ("apiGroups", "resources", "verbs"):
                 assert "*" not in rule.get(field, []), (role.urn, rule)
+
+
+def test_every_team_role_waits_for_its_namespace_and_every_binding_for_its_role(team):
+    namespace_urn = team.resource("Namespace", "team-a").urn
+    for tier in ("viewer", "editor", "admin"):
+        role = team.resource("Role", f"toolhive-{tier}", "team-a")
+        binding = team.resource("RoleBinding", f"toolhive-{tier}s", "team-a")
+        assert namespace_urn in team.waits_for(role), tier
+        assert role.urn in team.waits_for(binding), tier
+        assert binding.inputs["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"toolhive-{tier}"}
+
+
+def test_editors_and_admins_cover_every_toolhive_kind_of_the_release(team):
+    plurals = {crd["spec"]["names"]["plural"] for crd in team.objects("CustomResourceDefinition")}
+    assert len(plurals) == 14
+    for tier in ("editor", "admin"):
+        rules = grants(team.object("Role", f"toolhive-{tier}", "team-a")["rules"])
+        assert {r for g, r, v in rules if g == "toolhive.stacklok.dev" and v == "list"} == plurals, tier
+
+
+def test_no_tier_writes_status_execs_into_pods_or_writes_roles(team):
+    for tier in ("viewer", "editor", "admin"):
+        rules = grants(team.object("Role", f"toolhive-{tier}", "team-a")["rules"])
+        assert not [r for r in rules if r[1].endswith("/status") and r[2] != "get"], tier
+        assert not [r for r in rules if r[1] in ("pods/exec", "pods/attach", "pods/portforward")], tier
+        assert not [r for r in rules if r[1] in ("roles", "clusterroles") and r[2] not in ("get", "list", "watch")], tier
+        assert not [r for r in rules if r[0] == "" and r[1] != "secrets" and r[2] not in ("get", "list", "watch")], tier
+
+
+def test_viewers_write_nothing_and_editors_touch_no_secrets(team):
+    viewer = grants(team.object("Role", "toolhive-viewer", "team-a")["rules"])
+    assert {verb for _, _, verb in viewer} == {"get", "list", "watch"}
+    editor = grants(team.object("Role", "toolhive-editor", "team-a")["rules"])
+    assert not [r for r in editor if r[1] in ("secrets", "rolebindings", "roles")]
+
+
+def test_every_configured_user_and_group_is_bound_and_no_one_else(team):
+    viewers = team.object("RoleBinding", "toolhive-viewers", "team-a")["subjects"]
+    assert viewers == [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "everyone"}]
+    admins = team.object("RoleBinding", "toolhive-admins", "team-a")["subjects"]
+    assert admins == [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "owner@example.com"}]
+
+
+def test_each_builtin_role_aggregates_the_toolhive_rules_of_its_tier_and_nothing_else(team):
+    for builtin, tier in (("view", "viewer"), ("edit", "editor"), ("admin", "admin")):
+        aggregated = team.object("ClusterRole", f"toolhive-platform-aggregate-to-{builtin}")
+        assert {k: v for k, v in aggregated["metadata"]["labels"].items() if k.startswith("rbac.")} == {
+            f"rbac.authorization.k8s.io/aggregate-to-{builtin}": "true"}
+        team_role = {r for r in grants(team.object("Role", f"toolhive-{tier}", "team-a")["rules"])
+                     if r[0] == "toolhive.stacklok.dev"}
+        if builtin == "view":  # may be narrower than the viewer Role, never wider
+            assert grants(aggregated["rules"]) <= team_role
+            assert {verb for _, _, verb in grants(aggregated["rules"])} <= {"get", "list", "watch"}
+        else:
+            assert grants(aggregated["rules"]) == team_role, builtin

@@ -304,8 +304,8 @@ class TestRendererReport:
         assert '"rbac-no-wildcards"' in capsys.readouterr().err
 
 
-def test_upstream_examples_are_checked_without_errors(shared_dir, capsys):
-    code, results = run_checker(capsys, str(shared_dir / "toolhive" / "examples"))
+def test_upstream_examples_are_checked_without_errors(data_dir, capsys):
+    code, results = run_checker(capsys, str(data_dir / "toolhive" / "examples"))
     assert code in (0, 1)
     assert results and all(set(r) == REPORT_KEYS for r in results)
     assert {r["policy"] for r in results} <= set(policy_names())

@@ -342,10 +342,10 @@ class TestRolesListTheirPermissions:
         assert violations_of(RBAC, role("Role", "editor", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
                                         "apps"))
 
-    def test_upstream_operator_manager_role_is_allowed_by_default(self, shared_dir):
+    def test_upstream_operator_manager_role_is_allowed_by_default(self, data_dir):
         from tests.policies.conftest import view
         import yaml
-        manifest = yaml.safe_load((shared_dir / "toolhive/chart/operator-clusterrole.yaml").read_text())
+        manifest = yaml.safe_load((data_dir / "toolhive/chart/operator-clusterrole.yaml").read_text())
         assert any("*" in r.get("resources", []) for r in manifest["rules"])
         assert list(RBAC.check(view(manifest), RBAC.properties())) == []
         assert list(RBAC.check(view(manifest), RBAC.properties({"allowedRoles": []})))
@@ -363,8 +363,8 @@ class TestRolesListTheirPermissions:
         assert [(r["kind"], r["name"]) for r in of_policy(results, "rbac-no-wildcards")] == [("ClusterRole", "reader")]
         assert code == 1
 
-    def test_offline_checker_accepts_the_upstream_operator_role(self, tmp_path, capsys, shared_dir):
-        code, results = run_checker(capsys, str(shared_dir / "toolhive/chart/operator-clusterrole.yaml"))
+    def test_offline_checker_accepts_the_upstream_operator_role(self, tmp_path, capsys, data_dir):
+        code, results = run_checker(capsys, str(data_dir / "toolhive/chart/operator-clusterrole.yaml"))
         assert (code, results) == (0, [])
 
 

@@ -12,11 +12,11 @@ import yaml
 
 from policies import pod_security
 from policies.pod_security import LEVELS, POLICY_NAME, check_object, check_pod, pod_templates
-from tests.conftest import SHARED_DIR
+from tests.conftest import DATA_DIR, data_files
 
 PSS_VERSION = "v1.37"
 VERDICTS = ("pass", "fail")
-# Fixture counts of the upstream v1.37 set; guards against silently running against an empty dir.
+# Fixture counts of the upstream v1.37 set (vendored in tests/data/pss); guards against a partial copy.
 EXPECTED_FIXTURE_COUNTS = {
     ("baseline", "fail"): 34,
     ("baseline", "pass"): 15,
@@ -26,8 +26,8 @@ EXPECTED_FIXTURE_COUNTS = {
 
 
 def _fixture_names(level: str, verdict: str) -> list[str]:
-    """Fixture file names, discovered at collection time (parametrization needs them up front)."""
-    return sorted(p.name for p in (SHARED_DIR / "pss" / PSS_VERSION / level / verdict).glob("*.yaml"))
+    """Fixture file names, discovered at collection time (parametrization needs them up front); none is an error."""
+    return [p.name for p in data_files(f"pss/{PSS_VERSION}/{level}/{verdict}")]
 
 
 FIXTURES = [(level, verdict, name) for level in LEVELS for verdict in VERDICTS
@@ -37,8 +37,8 @@ BASELINE_FAIL = _fixture_names("baseline", "fail")
 RESTRICTED_PASS = _fixture_names("restricted", "pass")
 
 
-def _load_pod(shared_dir: Path, level: str, verdict: str, name: str) -> dict:
-    pod = yaml.safe_load((shared_dir / "pss" / PSS_VERSION / level / verdict / name).read_text())
+def _load_pod(level: str, verdict: str, name: str) -> dict:
+    pod = yaml.safe_load((DATA_DIR / "pss" / PSS_VERSION / level / verdict / name).read_text())
     assert pod["kind"] == "Pod", name
     return pod
 
@@ -95,16 +95,16 @@ def _app_security_context(spec: dict) -> dict:
 # Conformance with the upstream fixtures
 # ---------------------------------------------------------------------------------------------
 
-def test_the_upstream_fixture_set_is_present_and_complete(shared_dir):
+def test_the_upstream_fixture_set_is_present_and_complete(data_dir):
     for (level, verdict), expected in EXPECTED_FIXTURE_COUNTS.items():
-        found = list((shared_dir / "pss" / PSS_VERSION / level / verdict).glob("*.yaml"))
+        found = list((data_dir / "pss" / PSS_VERSION / level / verdict).glob("*.yaml"))
         assert len(found) == expected, f"{level}/{verdict}: expected {expected} fixtures, found {len(found)}"
     assert len(FIXTURES) == sum(EXPECTED_FIXTURE_COUNTS.values())
 
 
 @pytest.mark.parametrize(("level", "verdict", "name"), FIXTURES, ids=FIXTURE_IDS)
-def test_every_fixture_pod_gets_the_upstream_verdict_at_its_level(shared_dir, level, verdict, name):
-    pod = _load_pod(shared_dir, level, verdict, name)
+def test_every_fixture_pod_gets_the_upstream_verdict_at_its_level(level, verdict, name):
+    pod = _load_pod(level, verdict, name)
     violations = check_pod(pod["spec"], pod.get("metadata"), level)
     if verdict == "fail":
         assert violations, f"{level}/{verdict}/{name} must be rejected at {level}"
@@ -113,22 +113,22 @@ def test_every_fixture_pod_gets_the_upstream_verdict_at_its_level(shared_dir, le
 
 
 @pytest.mark.parametrize("name", BASELINE_FAIL, ids=[n.removesuffix(".yaml") for n in BASELINE_FAIL])
-def test_every_baseline_failure_is_also_rejected_at_restricted(shared_dir, name):
-    pod = _load_pod(shared_dir, "baseline", "fail", name)
+def test_every_baseline_failure_is_also_rejected_at_restricted(name):
+    pod = _load_pod("baseline", "fail", name)
     assert check_pod(pod["spec"], pod.get("metadata"), "restricted")
 
 
 @pytest.mark.parametrize("name", RESTRICTED_PASS, ids=[n.removesuffix(".yaml") for n in RESTRICTED_PASS])
-def test_every_restricted_pass_also_passes_baseline(shared_dir, name):
-    pod = _load_pod(shared_dir, "restricted", "pass", name)
+def test_every_restricted_pass_also_passes_baseline(name):
+    pod = _load_pod("restricted", "pass", name)
     assert check_pod(pod["spec"], pod.get("metadata"), "baseline") == []
 
 
 @pytest.mark.parametrize("wrapper", sorted(WRAPPERS))
 @pytest.mark.parametrize(("level", "verdict", "name"), FIXTURES, ids=FIXTURE_IDS)
-def test_a_fixture_pod_wrapped_in_a_workload_gets_the_same_verdict(shared_dir, wrapper, level, verdict, name):
+def test_a_fixture_pod_wrapped_in_a_workload_gets_the_same_verdict(wrapper, level, verdict, name):
     wrap, template_path = WRAPPERS[wrapper]
-    pod = _load_pod(shared_dir, level, verdict, name)
+    pod = _load_pod(level, verdict, name)
     violations = check_object(wrap(copy.deepcopy(pod)), level)
     assert bool(violations) == (verdict == "fail"), violations
     for message in violations:  # every message points into the wrapped template
@@ -343,9 +343,9 @@ def test_a_partial_toolhive_template_without_containers_is_checked_only_at_pod_l
     ]
 
 
-def test_the_upstream_mcpserver_pod_template_example_meets_restricted(shared_dir):
+def test_the_upstream_mcpserver_pod_template_example_meets_restricted(data_dir):
     example = yaml.safe_load(
-        (shared_dir / "toolhive" / "examples" / "mcp-servers" / "mcpserver_with_pod_template.yaml").read_text())
+        (data_dir / "toolhive" / "examples" / "mcp-servers" / "mcpserver_with_pod_template.yaml").read_text())
     assert check_object(example, "restricted") == []
 
 

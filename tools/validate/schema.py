@@ -8,7 +8,7 @@ Every object (a manifest dict with ``apiVersion``/``kind``/``metadata``...) is c
   looked up through the ``x-kubernetes-group-version-kind`` index of the bundled ``_definitions.json``.
 * **Custom resources** (e.g. ``toolhive.stacklok.dev/v1beta1`` ``MCPServer``) against the
   ``openAPIV3Schema`` of that version in the CRD files of ``crd_dir`` (default: the project's bundled
-  ``components/bundle/crds/v0.44.0/`` if it exists, else ``../shared/toolhive/crds``). Kubernetes
+  ``components/bundle/crds/v0.44.0/``). Kubernetes
   structural-schema semantics are applied as far as JSON Schema can express them:
 
   - ``x-kubernetes-*`` keywords are annotations, except as below;
@@ -92,7 +92,6 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_CRD_DIR = PROJECT_ROOT / "components" / "bundle" / "crds" / "v0.44.0"
-SHARED_CRD_DIR = PROJECT_ROOT.parent / "shared" / "toolhive" / "crds"
 
 DEFS_URI = "https://kubernetes.io/api/_definitions.json"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
@@ -106,8 +105,8 @@ _MAX_MESSAGE = 240
 
 
 def default_crd_dir() -> Path:
-    """The project's bundled CRD directory if present, else ../shared/toolhive/crds (checked per call)."""
-    return BUNDLED_CRD_DIR if BUNDLED_CRD_DIR.is_dir() else SHARED_CRD_DIR
+    """The project's bundled CRD directory (program data: never reference data beside the project)."""
+    return BUNDLED_CRD_DIR
 
 
 def validate_object(obj: dict, *, kubernetes_version: str = "1.33.0", crd_dir: Path | None = None) -> list[str]:
