@@ -113,6 +113,17 @@ def test_proxies_without_egress_to_the_api_server_are_reported(preview):
         "virtual MCP server default"}
 
 
+def test_only_the_teams_workloads_of_a_client_tenant_reach_the_registry(preview):
+    objects = objects_of(render_stack("dev", preview=preview))
+    assert reachability.check(objects) == []
+    [egress] = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "allow-egress-to-toolhive-registry"]
+    assert egress["spec"]["podSelector"] == {"matchExpressions": [{"key": "toolhive", "operator": "DoesNotExist"}]}
+    widened = [{**o, "spec": {**o["spec"], "podSelector": {}}} if o is egress else o for o in objects]
+    assert reachability.check(widened) == [
+        "reachability: an MCP server pod in mcp-dev reaches registry server toolhive-system/toolhive-registry on TCP 8080; "
+        "only the team's workloads may"]
+
+
 def test_a_known_api_server_address_is_checked_exactly(preview):
     objects = objects_of(render_stack("prod", preview=preview))  # tenant egress: 10.20.0.0/16 on 443 and 6443
     assert reachability.check(objects, ClusterFacts(api_server=(("10.20.0.10", 443),))) == []

@@ -641,4 +641,9 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
         for client in _split(intent.get(ALLOW_FROM_ANNOTATION)):
             require(Flow(f"clients in {client!r} to the registry", Pod.of(client, {}, what=f"a client pod in {client}"),
                          pod, 8080), ns)
+            # MCP server pods keep their egress allowlist: a client namespace's way to the registry is not theirs.
+            _, backend = operator_pods("MCPServer", OTHER, client, DEFAULT_PROXY_PORT, what=f"an MCP server pod in {client}")
+            if network.blocked(Flow("", backend, pod, 8080)) is None:
+                problems.append(f"reachability: {backend.what} reaches registry server {ns}/{pod.what.split()[-1]} "
+                                "on TCP 8080; only the team's workloads may")
     return problems
