@@ -615,6 +615,7 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
             problems.append(f"reachability: {name} is blocked in namespace {pod.namespace!r} ({pod.what}): "
                             f"no egress to any address on TCP {'/'.join(map(str, ports))}")
 
+    tenants = _tenants(objects)
     for pod, config, intent in _registry_pods(objects):
         ns = pod.namespace
         for protocol in ("UDP", "TCP"):
@@ -641,7 +642,10 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
         for client in _split(intent.get(ALLOW_FROM_ANNOTATION)):
             require(Flow(f"clients in {client!r} to the registry", Pod.of(client, {}, what=f"a client pod in {client}"),
                          pod, 8080), ns)
-            # MCP server pods keep their egress allowlist: a client namespace's way to the registry is not theirs.
+            # MCP server pods of a tenant keep their egress allowlist: the tenant's way to the registry is not
+            # theirs (a client namespace this stack does not fence is its owner's business).
+            if client not in tenants:
+                continue
             _, backend = operator_pods("MCPServer", OTHER, client, DEFAULT_PROXY_PORT, what=f"an MCP server pod in {client}")
             if network.blocked(Flow("", backend, pod, 8080)) is None:
                 problems.append(f"reachability: {backend.what} reaches registry server {ns}/{pod.what.split()[-1]} "
