@@ -21,7 +21,8 @@ from components.registry.git_sources import PinResolver
 from components.registry.images import registry_images
 from components.registry.plan import plan_registry, registry_secret_requests
 from components.secret_sources import SecretReader, resolve_secrets
-from components.servers.catalog import load_servers, secret_requests
+from components.servers.catalog import load_servers, secret_requests, session_store_namespace
+from components.servers.session_store import SessionStore
 from components.servers.stacks import McpServerStacks, tenant_resources
 
 
@@ -52,8 +53,18 @@ def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretRead
     platform = ToolHivePlatform("toolhive", config, images, registry_plan=registry, registry_images=extra,
                                 opts=pulumi.ResourceOptions(providers=[provider], transformations=adopt))
     namespaces, groups = tenant_resources(platform, config.namespaces)
+    store = None
+    if config.servers.session_store is not None:
+        store_ns = session_store_namespace(config)
+        store = SessionStore("session-store", config.servers.session_store, namespace=store_ns,
+                             namespace_resource=namespaces.get(store_ns, platform.operator.namespace),
+                             tenants=namespaces, mirrors=config.images.registry_mirrors,
+                             opts=pulumi.ResourceOptions(providers=[provider]))
     servers = McpServerStacks("servers", catalog, crds=platform.crds, namespaces=namespaces, groups=groups,
                               mirrors=config.images.registry_mirrors, secret_values=secret_values,
+                              tenant_clients={ns.name: list(ns.network.allow_from) for ns in config.namespaces},
+                              api_server=tuple(config.cluster.api_server),
+                              store_secrets={**store.tenant_secrets, store.secret_namespace: store.secret} if store else {},
                               opts=pulumi.ResourceOptions(providers=[provider]))
     for key, value in {**platform.outputs, **servers.outputs}.items():
         pulumi.export(key, value)

@@ -1,6 +1,8 @@
 """Shared test helpers: vendored reference data, the mock runtime and resource lookup."""
 from __future__ import annotations
 
+import ast
+
 import json
 from pathlib import Path
 from typing import Any
@@ -178,3 +180,14 @@ class LocalGitRepo:
 @pytest.fixture
 def git_repo(tmp_path) -> LocalGitRepo:
     return LocalGitRepo(tmp_path / "upstream")
+
+
+def imported_top_level_modules(path: Path) -> set[str]:
+    """The top-level modules a Python file imports absolutely (relative imports stay inside its package)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names

@@ -12,7 +12,9 @@ FENCE_KINDS = ("ResourceQuota", "LimitRange", "NetworkPolicy")
 def test_every_fence_is_retained_and_protected_like_its_namespace(stack, preview):
     rendered = render_stack(stack, preview=preview)
     namespaces = {r.inputs["metadata"]["name"]: r for r in rendered.k8s_resources("Namespace")}
-    fences = [r for kind in FENCE_KINDS for r in rendered.k8s_resources(kind)]
+    # The tenant's fences; a server's own NetworkPolicies only allow (on top of the retained default-deny)
+    # and go with the server, as does the session store's policy with its StatefulSet.
+    fences = [r for kind in FENCE_KINDS for r in rendered.k8s_resources(kind) if "TenantNamespace" in r.urn]
     assert {kind for kind in FENCE_KINDS} == {r.inputs["kind"] for r in fences}
     for fence in fences:
         namespace = namespaces[fence.inputs["metadata"]["namespace"]]

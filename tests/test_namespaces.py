@@ -148,20 +148,35 @@ REDIS = {"valkey.cache.svc.cluster.local:6380": {"namespaceSelector": {"matchLab
          "10.3.4.5:6379": {"ipBlock": {"cidr": "10.3.4.5/32"}}}
 
 
+#: Only the operator's proxies (MCPServer and remote proxies, vMCPs) use the session store; only the team's
+#: own workloads (no `toolhive` label) call other tenants. MCP server pods are never selected.
+PROXIES = {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In",
+                                 "values": ["mcpremoteproxy", "mcpserver", "virtualmcpserver"]}]}
+WORKLOADS = {"matchExpressions": [{"key": "toolhive", "operator": "DoesNotExist"}]}
+
+
 @pytest.mark.parametrize("addr", sorted(REDIS))
 def test_every_tenant_may_reach_the_default_redis_on_its_port(addr, preview):
     config = {**TENANTS, "operator": {"defaultRedis": {"addr": addr, "existingSecret": "redis-auth"}}}
     rendered = render_config(config, preview=preview)
     for namespace in ("team-a", "team-b"):
         spec = rendered.object("NetworkPolicy", "allow-session-store-egress", namespace)["spec"]
-        assert spec == {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+        assert spec == {"podSelector": PROXIES, "policyTypes": ["Egress"], "egress": [
             {"to": [REDIS[addr]], "ports": [{"protocol": "TCP", "port": int(addr.rpartition(":")[2])}]}]}
 
 
-@pytest.mark.parametrize("redis", [None, {"addr": "redis:6379"}, {"addr": "redis.example.com:6379"}])
+def test_a_redis_in_the_tenant_namespace_is_reached_by_the_proxies(preview):
+    # A bare Service name resolves in the tenant's own namespace: the team's workloads there.
+    config = {**TENANTS, "operator": {"defaultRedis": {"addr": "redis:6379"}}}
+    spec = render_config(config, preview=preview).object("NetworkPolicy", "allow-session-store-egress", "team-a")["spec"]
+    assert spec == {"podSelector": PROXIES, "policyTypes": ["Egress"], "egress": [
+        {"to": [{"podSelector": WORKLOADS}], "ports": [{"protocol": "TCP", "port": 6379}]}]}
+
+
+@pytest.mark.parametrize("redis", [None, {"addr": "redis.example.com:6379"}])
 def test_no_session_store_policy_without_redis_in_another_namespace(redis, preview):
-    # No Redis; a bare Service name (the tenant's own namespace: allow-same-namespace covers it); an
-    # external host (no peer can be derived from a name: declare its egress, the reachability check insists).
+    # No Redis; an external host (no peer can be derived from a name: declare its egress, the reachability
+    # check insists).
     config = {**TENANTS, **({"operator": {"defaultRedis": redis}} if redis else {})}
     rendered = render_config(config, preview=preview, allow_problems=True)
     names = {np["metadata"]["name"] for np in rendered.objects("NetworkPolicy")}
@@ -177,7 +192,7 @@ def test_a_tenant_may_reach_the_tenants_that_name_it_a_client(preview):
                              {"name": "team-b"}, {"name": "team-c", "network": {"allowFrom": ["team-b"]}}]}
     rendered = render_config(config, preview=preview)
     spec = rendered.object("NetworkPolicy", "allow-egress-to-tenants", "team-b")["spec"]
-    assert spec == {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [
+    assert spec == {"podSelector": WORKLOADS, "policyTypes": ["Egress"], "egress": [{"to": [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}},
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-c"}}}]}]}
     names = {np["metadata"]["name"] for np in rendered.objects("NetworkPolicy") if np["metadata"]["namespace"] == "team-a"}

@@ -4,12 +4,16 @@ installed) require of it. So pulumi's floor is never below what pulumi-kubernete
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from tests.conftest import imported_top_level_modules
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENT_FILES = ["requirements.txt", "policies/requirements.txt", "requirements-dev.txt"]
@@ -62,3 +66,23 @@ def test_every_floor_satisfies_what_the_other_requirements_need(filename):
                 assert need.specifier.contains(floor(ours), prereleases=True), (
                     f"{filename}: {ours} admits {floor(ours)}, but {dependent} "
                     f"{importlib.metadata.version(dependent)} needs {need}")
+
+
+def test_the_program_imports_only_what_requirements_txt_installs():
+    """`pulumi up` runs in a virtualenv made from requirements.txt alone (Pulumi.yaml): every third-party
+    module the program imports — components/, __main__.py and the policy modules it shares — must come
+    from a distribution requirements.txt names, and the program never imports the test tools."""
+    declared = set(read_requirements(PROJECT_ROOT / "requirements.txt"))
+    providers = importlib.metadata.packages_distributions()
+    shared = subprocess.run(  # the policy modules the program really loads (not the pack's pulumi_policy glue)
+        [sys.executable, "-c", "import components.program, sys; print('\\n'.join(sorted(m.__file__ for n, m in "
+         "sys.modules.items() if n.startswith('policies.'))))"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert shared, "the program shares the replica rules with the pack"
+    files = [PROJECT_ROOT / "__main__.py", *sorted((PROJECT_ROOT / "components").rglob("*.py")), *map(Path, shared)]
+    for path in files:
+        for module in imported_top_level_modules(path) - set(sys.stdlib_module_names) - {"__future__"}:
+            if module in ("components", "policies"):
+                continue
+            dists = {canonicalize_name(d) for d in providers.get(module, [])}
+            assert dists & declared, f"{path.relative_to(PROJECT_ROOT)} imports {module!r} ({dists or 'not installed'})"

@@ -10,8 +10,18 @@ from typing import Optional
 
 from pydantic import Field, model_validator
 
-from components.config.base import KeyedError, Model
+from components.config.base import Cidr, KeyedError, Model, Port
 from components.errors import ConfigError
+
+
+class ApiServerEndpoint(Model):
+    """One address block where the Kubernetes API server answers (e.g. the EKS endpoint ENIs' subnets)."""
+
+    cidr: Cidr = Field(description="IPv4 or IPv6 block of the API server endpoints, e.g. 10.20.0.0/16 or 172.20.0.1/32.")
+    port: Port = Field(443, description="The port the endpoints listen on (443 on EKS/GKE/AKS, 6443 on kubeadm/kind).")
+
+    def text(self) -> str:
+        return f"{self.cidr}:{self.port}"
 
 
 class ClusterConfig(Model):
@@ -31,6 +41,14 @@ class ClusterConfig(Model):
         "create objects that already exist by updating them (provider upsertExistingObjects) and take "
         "their fields over from Helm's field manager (pulumi.com/patchForce on the objects the charts "
         "made). Turn it off again once the stack owns them.",
+    )
+
+    api_server: list[ApiServerEndpoint] = Field(
+        default_factory=list,
+        description="Where the Kubernetes API server answers. MCP proxies and virtual MCP servers get egress "
+        "to exactly these (they create the backend StatefulSet, attach to stdio pods, discover backends), and "
+        "the reachability check verifies that flow against them. Unset: proxies reach it through the tenant's "
+        "network.egress and the check accepts any address on 443 or 6443.",
     )
 
     @model_validator(mode="after")

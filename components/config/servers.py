@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config.base import EnvName, ImageRef, KeyedError, Model, Name, ObjectName, Port, Quantity
+from components.config.tenants import EgressRule
 from components.secret_sources import SecretRef, existing_secret_name
 from policies import replica_rules
 from policies.guardrails import is_secret_looking
@@ -191,6 +192,56 @@ class Tools(Model):
         return self
 
 
+class ClientNetwork(Model):
+    """Who may call the server, beyond the tenant's own (network.allowFrom of its namespace)."""
+
+    allow_from: list[Name] = Field(
+        default_factory=list,
+        description="More client namespaces (outside this stack's tenants) whose pods may call this server on "
+        "its proxy port; the tenant's network.allowFrom and the group's VirtualMCPServer always may.")
+
+    @model_validator(mode="after")
+    def _unique_clients(self) -> "ClientNetwork":
+        for index, name in enumerate(self.allow_from):
+            if self.allow_from.index(name) != index:
+                raise KeyedError(("allowFrom", index), f"{name!r} is listed twice")
+        return self
+
+
+class ServerNetwork(ClientNetwork):
+    egress: list[EgressRule] = Field(
+        default_factory=list,
+        description="Where the MCP server pods (backend) may connect besides DNS, e.g. [{cidr: 0.0.0.0/0, "
+        "except: [169.254.169.254/32], ports: [443]}]. Empty: nowhere.")
+
+
+class Storage(Model):
+    """A PersistentVolumeClaim `<server>-data` mounted into the mcp container."""
+
+    size: Quantity = Field(description="Requested storage, e.g. 5Gi.")
+    storage_class: Optional[ObjectName] = Field(None, description="StorageClass; unset: the cluster default.")
+    access_mode: Literal["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"] = Field(
+        "ReadWriteOnce", description="ReadWriteMany when several backend replicas mount it.")
+    mount_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$")] = Field("/data", description="Where it is mounted.")
+
+    @model_validator(mode="after")
+    def _not_tmp(self) -> "Storage":
+        if self.mount_path.rstrip("/") in ("", "/tmp"):
+            raise KeyedError(("mountPath",), f"{self.mount_path!r} is not allowed (/ is the image, /tmp the scratch volume)")
+        return self
+
+
+_LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
+
+
+class Gpu(Model):
+    """NVIDIA GPUs for the mcp container: the limit, node affinity on the product label, the GPU taint tolerated."""
+
+    count: int = Field(1, ge=1, le=16, description="nvidia.com/gpu limit of the mcp container.")
+    products: Annotated[list[Annotated[str, Field(pattern=_LABEL_VALUE)]], Field(min_length=1)] = Field(
+        description="Accepted values of the node label nvidia.com/gpu.product, e.g. NVIDIA-A100-SXM4-80GB.")
+
+
 class ServerSecret(Model):
     target_env_name: EnvName = Field(description="The environment variable of the MCP server that gets the value.")
     ref: SecretRef = Field(description="Where the value comes from: aws-sm://<name or arn>#<key>, "
@@ -241,6 +292,9 @@ class McpServerSpec(Scaling):
     read_only_root_filesystem: bool = Field(True, description="The mcp container's root filesystem is read-only "
                                             "(with a writable /tmp); opt out for servers that write elsewhere.")
     autoscaling: Optional[Autoscaling] = None
+    network: ServerNetwork = Field(default_factory=ServerNetwork, description="Extra clients, and the backend's egress allowlist.")
+    storage: Optional[Storage] = Field(None, description="A PersistentVolumeClaim mounted into the mcp container.")
+    gpu: Optional[Gpu] = Field(None, description="NVIDIA GPUs for the mcp container.")
 
     @model_validator(mode="after")
     def _server_rules(self) -> "McpServerSpec":
@@ -248,6 +302,13 @@ class McpServerSpec(Scaling):
             raise KeyedError(("proxyMode",), "only applies to transport stdio")
         if self.mcp_port is not None and self.transport == "stdio":
             raise KeyedError(("mcpPort",), "does not apply to transport stdio (the proxy attaches to the process)")
+        if self.mcp_port is None and self.transport != "stdio":
+            raise KeyedError(("mcpPort",), f"is required for transport {self.transport}: the port the server listens "
+                             "on, which the proxy calls and the server's NetworkPolicy opens")
+        several = (self.backend_replicas or 0) > 1 or (self.autoscaling is not None and self.autoscaling.backend is not None)
+        if self.storage is not None and several and self.storage.access_mode in ("ReadWriteOnce", "ReadWriteOncePod"):
+            raise KeyedError(("storage", "accessMode"), f"{self.storage.access_mode} cannot be mounted by several "
+                             "backend replicas (backendReplicas > 1 or autoscaling.backend); use ReadWriteMany")
         for name in self.env:
             if is_secret_looking(name):
                 raise KeyedError(("env", name), "looks like a secret; env holds non-secret literals only, "
@@ -335,6 +396,7 @@ class RemoteProxySpec(Scaling):
     external_auth_config_ref: Optional[NameRef] = None
     proxy_resources: Optional[Resources] = Field(None, description="Resources of the proxy container (spec.resources).")
     autoscaling: Optional[ProxyAutoscaling] = None
+    network: ClientNetwork = Field(default_factory=ClientNetwork, description="Extra client namespaces.")
 
     @model_validator(mode="after")
     def _proxy_rules(self) -> "RemoteProxySpec":
@@ -358,6 +420,7 @@ class VirtualServerSpec(Scaling):
     incoming_auth: IncomingAuth = Field(description="anonymous (dev stacks only) or oidc with an MCPOIDCConfig.")
     proxy_resources: Optional[Resources] = Field(None, description="Resources of the vmcp container.")
     autoscaling: Optional[ProxyAutoscaling] = None
+    network: ClientNetwork = Field(default_factory=ClientNetwork, description="Extra client namespaces.")
 
     @model_validator(mode="after")
     def _vmcp_rules(self) -> "VirtualServerSpec":
@@ -407,6 +470,18 @@ KINDS = {"MCPServer": ("mcpServers", McpServerEntry), "MCPRemoteProxy": ("remote
          "VirtualMCPServer": ("virtualServers", VirtualServerEntry)}
 
 
+class SessionStoreConfig(Model):
+    """A Valkey the stack runs itself (dev): StatefulSet `valkey` with a PVC, Service `valkey`, generated
+    password in Secret `valkey-auth` (key `password`) in its namespace and in every tenant namespace."""
+
+    namespace: Optional[Name] = Field(None, description="Where it runs; unset: the operator namespace.")
+    image: PinnedImage = Field("docker.io/valkey/valkey:8.1.3-alpine", description="Valkey image (the mirror applies).")
+    size: Quantity = Field("1Gi", description="Its PersistentVolumeClaim (append-only file).")
+    storage_class: Optional[ObjectName] = Field(None, description="StorageClass; unset: the cluster default.")
+    resources: Resources = Field(default_factory=lambda: Resources(
+        requests=Amounts(cpu="50m", memory="64Mi"), limits=Amounts(cpu="500m", memory="256Mi")))
+
+
 class ServersConfig(Model):
     """MCP servers of the stack: inline here, and/or one YAML file per server in `directory`."""
 
@@ -416,3 +491,6 @@ class ServersConfig(Model):
     mcp_servers: list[McpServerEntry] = Field(default_factory=list)
     remote_proxies: list[RemoteProxyEntry] = Field(default_factory=list)
     virtual_servers: list[VirtualServerEntry] = Field(default_factory=list)
+    session_store: Optional[SessionStoreConfig] = Field(
+        None, description="Run a Redis-compatible session store (Valkey) in the cluster: for dev stacks; "
+        "staging and prod point sessionStorage and operator.defaultRedis at a managed endpoint.")

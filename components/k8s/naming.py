@@ -24,6 +24,7 @@ NETPOL_DNS_EGRESS = "allow-dns-egress"
 NETPOL_SAME_NAMESPACE = "allow-same-namespace"
 NETPOL_FROM_CLIENTS = "allow-from-clients"
 NETPOL_EGRESS = "allow-egress"
+NETPOL_PROXY_EGRESS = "allow-proxy-egress"
 NETPOL_SESSION_STORE_EGRESS = "allow-session-store-egress"
 NETPOL_TO_TENANTS = "allow-egress-to-tenants"
 

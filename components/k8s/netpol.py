@@ -19,15 +19,38 @@ KUBE_DNS_LABELS = {"k8s-app": "kube-dns"}  # the cluster DNS pods in kube-system
 # DNSCache answers (comma-separated).
 ALLOW_FROM_ANNOTATION = "toolhive.platform/allow-from"
 NODE_LOCAL_DNS_ANNOTATION = "toolhive.platform/node-local-dns"
+# Where the Kubernetes API server answers (`<cidr>:<port>`, comma-separated; toolhive:cluster.apiServer).
+API_SERVER_ANNOTATION = "toolhive.platform/api-server"
 
 
-def intent_annotations(allow_from: list[str], node_local_dns: list[str]) -> dict[str, str]:
+def intent_annotations(allow_from: list[str], node_local_dns: list[str],
+                       api_server: list[str] | None = None) -> dict[str, str]:
     annotations = {}
+    if api_server:
+        annotations[API_SERVER_ANNOTATION] = ",".join(api_server)
     if allow_from:
         annotations[ALLOW_FROM_ANNOTATION] = ",".join(allow_from)
     if node_local_dns:
         annotations[NODE_LOCAL_DNS_ANNOTATION] = ",".join(node_local_dns)
     return annotations
+
+
+def selector(match_labels: dict[str, str] | None = None, expressions: list[dict] | None = None) -> dict:
+    """A metav1.LabelSelector; empty selects every pod."""
+    body: dict = {}
+    if match_labels:
+        body["matchLabels"] = dict(match_labels)
+    if expressions:
+        body["matchExpressions"] = [dict(e) for e in expressions]
+    return body
+
+
+def label_absent(key: str) -> dict:
+    return {"key": key, "operator": "DoesNotExist"}
+
+
+def label_in(key: str, values: Iterable[str]) -> dict:
+    return {"key": key, "operator": "In", "values": sorted(values)}
 
 
 def namespace_peer(namespace: str, pod_labels: dict[str, str] | None = None) -> dict:
@@ -38,9 +61,9 @@ def namespace_peer(namespace: str, pod_labels: dict[str, str] | None = None) -> 
     return peer
 
 
-def pod_peer(pod_labels: dict[str, str] | None = None) -> dict:
-    """Pods of the policy's own namespace (all of them when `pod_labels` is empty)."""
-    return {"podSelector": {"matchLabels": dict(pod_labels)} if pod_labels else {}}
+def pod_peer(pod_labels: dict[str, str] | None = None, expressions: list[dict] | None = None) -> dict:
+    """Pods of the policy's own namespace (all of them when neither labels nor expressions are given)."""
+    return {"podSelector": selector(pod_labels, expressions)}
 
 
 def ip_peer(cidr: str, except_cidrs: Iterable[str] = ()) -> dict:
@@ -79,10 +102,10 @@ def ingress(peers: list[dict] | None = None, rule_ports: list[dict] | None = Non
     return rule(peers, rule_ports, direction="ingress")
 
 
-def spec(pod_labels: dict[str, str] | None = None, *, ingress_rules: list[dict] | None = None,
-         egress_rules: list[dict] | None = None) -> dict:
+def spec(pod_labels: dict[str, str] | None = None, *, expressions: list[dict] | None = None,
+         ingress_rules: list[dict] | None = None, egress_rules: list[dict] | None = None) -> dict:
     """A NetworkPolicy spec with explicit policyTypes: a direction given (even with no rules) isolates it."""
-    body: dict = {"podSelector": {"matchLabels": dict(pod_labels)} if pod_labels else {}, "policyTypes": []}
+    body: dict = {"podSelector": selector(pod_labels, expressions), "policyTypes": []}
     if ingress_rules is not None:
         body["policyTypes"].append("Ingress")
         if ingress_rules:

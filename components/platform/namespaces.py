@@ -2,10 +2,14 @@
 
 Creates the Namespace (Pod Security Admission enforce/audit/warn, pinned version), a ResourceQuota and
 a LimitRange, and NetworkPolicies (built with components.k8s.netpol): deny everything, then allow DNS
-(kube-dns and NodeLocal DNSCache), traffic inside the namespace (the proxy runner talks to its MCP server
-pod), ingress from the named client namespaces, egress to the session store (the operator's default
-Redis), to the tenants that list this one as a client, and the configured egress. Then the default Redis
-password Secret and the namespace's MCPGroups, if configured. The Namespace is retained on delete and
+(kube-dns and NodeLocal DNSCache) to every pod. The other allowances select by role, never the MCP
+server pods (backends), which only their own server's policies open (components/servers/isolation.py):
+the team's workloads (pods without the operator's `toolhive` label) talk to each other and take calls
+from the proxies, accept the named
+client namespaces, reach the tenants that list this one as a client and the configured egress; the
+operator's proxies (MCPServer and remote proxies, vMCPs) reach the session store (the operator's default
+Redis) and the configured egress — their clients are opened per server. Then the default Redis password
+Secret and the namespace's MCPGroups, if configured. The Namespace is retained on delete and
 protected by default: deleting it deletes every MCP server in it. Its fences (quota, LimitRange,
 NetworkPolicies) share those options, so a destroy never leaves a tenant namespace standing but open.
 """
@@ -18,6 +22,7 @@ from components.k8s import naming, netpol
 from components.config import TenantNamespace as TenantNamespaceConfig
 from components.platform.crds import ToolHiveCrds
 from components.k8s.labels import TENANT_LABEL, pod_security_labels, standard_labels
+from components.servers.operator_objects import proxy_expressions, workload_expressions
 
 
 
@@ -26,11 +31,12 @@ class TenantNamespace(pulumi.ComponentResource):
 
     def __init__(self, name: str, config: TenantNamespaceConfig, *, crds: ToolHiveCrds, protect: bool = True,
                  redis_password: pulumi.Output | None = None, session_store: netpol.ServiceAddress | None = None,
-                 client_of: list[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+                 client_of: list[str] | None = None, api_server: list[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:platform:TenantNamespace", name, None, opts)
         ns = config.name
         labels = standard_labels(ns, "mcp-tenant")
-        intent = netpol.intent_annotations(config.network.allow_from, config.network.dns.node_local)
+        intent = netpol.intent_annotations(config.network.allow_from, config.network.dns.node_local, api_server)
 
         self.namespace = k8s.core.v1.Namespace(
             naming.resource_name("namespace", ns),
@@ -112,29 +118,37 @@ class TenantNamespace(pulumi.ComponentResource):
         dns_rules = [netpol.egress([netpol.namespace_peer("kube-system", netpol.KUBE_DNS_LABELS)], netpol.dns_ports())]
         if network.dns.node_local:
             dns_rules.append(netpol.egress([netpol.ip_peer(cidr) for cidr in network.dns.node_local], netpol.dns_ports()))
+        workloads, proxies = workload_expressions(), proxy_expressions()
         specs = [
             (naming.NETPOL_DEFAULT_DENY, netpol.spec(ingress_rules=[], egress_rules=[])),
             (naming.NETPOL_DNS_EGRESS, netpol.spec(egress_rules=dns_rules)),
-            (naming.NETPOL_SAME_NAMESPACE, netpol.spec(ingress_rules=[netpol.ingress([netpol.pod_peer()])],
-                                                       egress_rules=[netpol.egress([netpol.pod_peer()])])),
+            # The team's workloads take calls from each other and from the proxies (e.g. a Redis kept here);
+            # nothing here selects an MCP server pod: only its own server's policy opens it.
+            (naming.NETPOL_SAME_NAMESPACE, netpol.spec(
+                expressions=workloads, ingress_rules=[netpol.ingress([netpol.pod_peer(expressions=workloads),
+                                                                      netpol.pod_peer(expressions=proxies)])],
+                egress_rules=[netpol.egress([netpol.pod_peer()])])),
         ]
         if network.allow_from:
-            specs.append((naming.NETPOL_FROM_CLIENTS, netpol.spec(ingress_rules=[
+            specs.append((naming.NETPOL_FROM_CLIENTS, netpol.spec(expressions=workloads, ingress_rules=[
                 netpol.ingress([netpol.namespace_peer(client) for client in network.allow_from])])))
         # The session store every proxy keeps its sessions in (the operator's default Redis).
         store_peer = netpol.address_peer(session_store) if session_store else None
+        if store_peer is None and session_store is not None and session_store.same_namespace:
+            store_peer = netpol.pod_peer(expressions=workloads)  # a Redis the team runs here
         if store_peer:
-            specs.append((naming.NETPOL_SESSION_STORE_EGRESS, netpol.spec(egress_rules=[
+            specs.append((naming.NETPOL_SESSION_STORE_EGRESS, netpol.spec(expressions=proxies, egress_rules=[
                 netpol.egress([store_peer], netpol.ports([session_store.port]))])))
         # Tenants that accept clients from this one: their own ingress policy decides which pods and ports.
         if client_of:
-            specs.append((naming.NETPOL_TO_TENANTS, netpol.spec(egress_rules=[
+            specs.append((naming.NETPOL_TO_TENANTS, netpol.spec(expressions=workloads, egress_rules=[
                 netpol.egress([netpol.namespace_peer(tenant) for tenant in client_of])])))
         if network.egress:
-            specs.append((naming.NETPOL_EGRESS, netpol.spec(egress_rules=[
-                netpol.egress([netpol.ip_peer(rule.cidr, rule.except_cidrs)],
-                              netpol.ports(rule.ports, rule.protocol) if rule.ports else None)
-                for rule in network.egress])))
+            rules = [netpol.egress([netpol.ip_peer(rule.cidr, rule.except_cidrs)],
+                                   netpol.ports(rule.ports, rule.protocol) if rule.ports else None)
+                     for rule in network.egress]
+            specs.append((naming.NETPOL_EGRESS, netpol.spec(expressions=workloads, egress_rules=rules)))
+            specs.append((naming.NETPOL_PROXY_EGRESS, netpol.spec(expressions=proxies, egress_rules=rules)))
         return specs
 
     def _network_policy(self, ns: str, labels: dict, policy_name: str, spec: dict,

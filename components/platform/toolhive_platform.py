@@ -36,6 +36,7 @@ class ToolHivePlatform(pulumi.ComponentResource):
                                      redis_password=redis_password, session_store=session_store,
                                      client_of=[other.name for other in config.namespaces
                                                 if other.name != ns.name and ns.name in other.network.allow_from],
+                                     api_server=[endpoint.text() for endpoint in config.cluster.api_server],
                                      opts=pulumi.ResourceOptions(parent=self))
             for ns in config.namespaces
         }

@@ -13,8 +13,10 @@ import pulumi_kubernetes as k8s
 
 from components.k8s import naming
 from components.k8s.labels import selector_labels
+from components.k8s.netpol import selector
 from components.registry import plan as paths
 from components.registry.plan import RegistryPlan
+from components.servers.operator_objects import workload_expressions
 
 ANYWHERE = "0.0.0.0/0"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -87,8 +89,9 @@ def registry_network_policies(parent: pulumi.Resource, plan: RegistryPlan, label
 def client_egress_policies(parent: pulumi.Resource, plan: RegistryPlan, labels: dict, pod_labels: dict,
                            namespace_resources: dict[str, pulumi.Resource], *, protect: bool
                            ) -> list[k8s.networking.v1.NetworkPolicy]:
-    """Client namespaces this stack fences (tenants, default-deny egress) get one way out: to the registry
-    pods on 8080. Retained and protected like the namespace, as its other fences are."""
+    """Client namespaces this stack fences (tenants, default-deny egress) get one way out for the team's own
+    workloads: to the registry pods on 8080 (MCP server pods stay fenced to their allowlist). Retained and
+    protected like the namespace, as its other fences are."""
     name = f"allow-egress-to-{plan.name}"
     policies = []
     for client in registry_clients(plan):
@@ -97,7 +100,7 @@ def client_egress_policies(parent: pulumi.Resource, plan: RegistryPlan, labels: 
         policies.append(k8s.networking.v1.NetworkPolicy(
             naming.resource_name(client, "networkpolicy", name),
             metadata={"name": name, "namespace": client, "labels": labels},
-            spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+            spec={"podSelector": selector(expressions=workload_expressions()), "policyTypes": ["Egress"], "egress": [{
                 "to": [{**_namespaces([plan.namespace]), "podSelector": {"matchLabels": pod_labels}}],
                 "ports": [{"protocol": "TCP", "port": 8080}]}]},
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[namespace_resources[client]],

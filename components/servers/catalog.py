@@ -19,6 +19,8 @@ from components.config import StackConfig
 from components.config.loader import parse_stack_config
 from components.config.servers import KINDS, McpServerEntry, RemoteProxyEntry, VirtualServerEntry
 from components.errors import ConfigError
+from components.k8s.netpol import parse_address
+from components.servers import session_store
 from components.servers.common import secret_requests as of_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +54,7 @@ def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "d
     if config.servers.directory:
         declared += _read_directory(config.servers.directory, root, problems)
     problems += _stack_rules(declared, config, stack)
+    problems += _session_store_rules(declared, config)
     if problems:
         raise ConfigError(problems)
     return ServerCatalog(declared)
@@ -110,6 +113,11 @@ def _stack_rules(declared: list[Declared], config: StackConfig, stack: str) -> l
         if group is not None and group not in tenants[entry.namespace]:
             problems.append(f"{item.where('spec.group')}: {group!r} is not a group of namespace {entry.namespace} "
                             f"(declare it in toolhive:namespaces[].groups)")
+        for index, client in enumerate(entry.spec.network.allow_from):
+            if client in tenants:  # its egress comes from the tenant-level list only (allow-egress-to-tenants)
+                problems.append(f"{item.where(f'spec.network.allowFrom[{index}]')}: {client!r} is a tenant namespace "
+                                f"of this stack: list it in toolhive:namespaces[].network.allowFrom of "
+                                f"{entry.namespace} (which also opens its egress)")
         if entry.kind == "VirtualMCPServer" and entry.spec.incoming_auth.type == "anonymous" and not is_dev_stack(stack):
             problems.append(f"{item.where('spec.incomingAuth.type')}: anonymous is for dev stacks only (this is "
                             f"stack {stack!r}); use oidc with an oidcConfigRef")
@@ -119,6 +127,45 @@ def _stack_rules(declared: list[Declared], config: StackConfig, stack: str) -> l
                             f"{entry.namespace} by {other.source} (the operator names its Deployment after it)")
         else:
             seen[(entry.namespace, entry.name)] = item
+    return problems
+
+
+def session_store_namespace(config: StackConfig) -> str:
+    return config.servers.session_store.namespace or config.operator.namespace
+
+
+def _points_at_store(addr: str, namespace: str) -> bool:
+    address = parse_address(addr)
+    return address.namespace == namespace and address.host.split(".")[0] == session_store.NAME \
+        and address.port == session_store.PORT
+
+
+def _session_store_rules(declared: list[Declared], config: StackConfig) -> list[str]:
+    """The stack's own session store: in the operator's or a tenant namespace, and whoever points at it
+    reads its generated password from its Secret."""
+    if config.servers.session_store is None:
+        return []
+    namespace = session_store_namespace(config)
+    tenants = [ns.name for ns in config.namespaces]
+    if namespace != config.operator.namespace and namespace not in tenants:
+        return [f"toolhive:servers.sessionStore.namespace: {namespace!r} is neither the operator namespace "
+                f"({config.operator.namespace}) nor a tenant namespace of this stack"]
+    wanted = f"{{name: {session_store.SECRET}, key: {session_store.SECRET_KEY}}}"
+    problems = []
+    for item in declared:
+        storage = getattr(item.entry.spec, "session_storage", None)
+        if storage is None or storage.provider != "redis" or not _points_at_store(storage.address, namespace):
+            continue
+        ref = storage.password_ref
+        if ref is None or (ref.name, ref.key) != (session_store.SECRET, session_store.SECRET_KEY):
+            problems.append(f"{item.where('spec.sessionStorage.passwordRef')}: the stack's session store at "
+                            f"{storage.address} has a generated password: set passwordRef {wanted}")
+    redis = config.operator.default_redis
+    if redis is not None and _points_at_store(redis.addr, namespace) and \
+            (redis.existing_secret, redis.existing_secret_key) != (session_store.SECRET, session_store.SECRET_KEY):
+        problems.append(f"toolhive:operator.defaultRedis: points at the stack's session store ({redis.addr}), whose "
+                        f"password is generated: set existingSecret: {session_store.SECRET} and existingSecretKey: "
+                        f"{session_store.SECRET_KEY}")
     return problems
 
 

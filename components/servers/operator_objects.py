@@ -6,6 +6,8 @@ objects, so they come from here and nowhere else.
 """
 from __future__ import annotations
 
+from components.k8s.netpol import label_absent, label_in
+
 #: kind -> the `app.kubernetes.io/name` (and `app`) label of the proxy pods the operator creates.
 PROXY_APP = {"MCPServer": "mcpserver", "MCPRemoteProxy": "mcpremoteproxy", "VirtualMCPServer": "virtualmcpserver"}
 #: The port a VirtualMCPServer's Service listens on.
@@ -39,3 +41,18 @@ def service_name(kind: str, name: str) -> str:
 def url(kind: str, name: str, namespace: str, port: int) -> str:
     """What clients in the cluster call."""
     return f"http://{service_name(kind, name)}.{namespace}.svc.cluster.local:{port}"
+
+
+#: The pods of a tenant namespace by role, as NetworkPolicy selector expressions over operator-set labels:
+#: proxies (MCPServer proxies, remote proxies, vMCPs) carry `app.kubernetes.io/name` of their kind; every
+#: pod the operator creates carries `toolhive=true`. What is neither is a team's own workload; what carries
+#: `toolhive=true` but is no proxy is an MCP server pod (backend), which only its own policies open.
+TOOLHIVE_LABEL = "toolhive"
+
+
+def proxy_expressions() -> list[dict]:
+    return [label_in("app.kubernetes.io/name", PROXY_APP.values())]
+
+
+def workload_expressions() -> list[dict]:
+    return [label_absent(TOOLHIVE_LABEL)]

@@ -7,7 +7,7 @@ import pulumi
 from components.config.servers import DEFAULT_PROXY_RESOURCES, RemoteProxyEntry
 from components.platform.crds import ToolHiveCrds
 from components.registry.publish import registry_annotations
-from components.servers import common, operator_objects
+from components.servers import common, isolation, operator_objects
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
 
@@ -44,6 +44,7 @@ def remote_proxy_spec(entry: RemoteProxyEntry, *, keys: common.SecretKeys, tool_
 class RemoteProxy(pulumi.ComponentResource):
     def __init__(self, name: str, entry: RemoteProxyEntry, *, source, crds: ToolHiveCrds,
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
+                 surroundings: isolation.Surroundings = isolation.Surroundings(),
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:RemoteProxy", name, None, opts)
         ns, proxy = entry.namespace, entry.name
@@ -55,12 +56,16 @@ class RemoteProxy(pulumi.ComponentResource):
         self.tool_config = common.tool_config(proxy, ns, entry.spec.tools, crds, labels=labels, parent=self,
                                               depends_on=depends_on)
 
+        self.network_policies = isolation.network_policies(entry.kind, proxy, ns, entry.spec, surroundings,
+                                                           labels=labels, parent=self, depends_on=depends_on)
+
         spec = remote_proxy_spec(entry, keys=keys,
                                  tool_config_name=common.tool_config_name(proxy) if self.tool_config else None)
         spec, self.warnings = apply_replica_rules(entry.kind, proxy, ns, spec)
         self.proxy = crds.custom_resource(
             "MCPRemoteProxy", proxy, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
-            depends_on=[*depends_on, *self.secrets, *([self.tool_config] if self.tool_config is not None else [])],
+            depends_on=[*depends_on, *self.secrets, *([self.tool_config] if self.tool_config is not None else []),
+                        *self.network_policies],
         )
         for warning in self.warnings:
             pulumi.log.warn(warning, resource=self.proxy)

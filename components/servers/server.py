@@ -1,8 +1,12 @@
-"""One MCP server the operator runs: its Secret, MCPToolConfig, MCPServer, PodDisruptionBudget and HPAs.
+"""One MCP server the operator runs: its Secret, MCPToolConfig, PersistentVolumeClaim, NetworkPolicies,
+MCPServer, PodDisruptionBudget and HPAs.
 
 `spec.resources` sizes the operator's proxy container; the MCP server container (`mcp`) gets its
 resources and a Pod Security `restricted` context through `podTemplateSpec` (read-only root filesystem
-with a writable /tmp emptyDir unless the server opts out). Replica rules: components/servers/scaling.py.
+with a writable /tmp emptyDir unless the server opts out), plus its volume and GPU placement
+(components/servers/placement.py). Isolation: components/servers/isolation.py; replica rules:
+components/servers/scaling.py. The MCPServer waits for its NetworkPolicies, so its pods start with
+their flows open, and for its claim.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from components.images import mirrored
 from components.k8s.security import container_security_context, pod_security_context
 from components.platform.crds import ToolHiveCrds
 from components.registry.publish import registry_annotations
-from components.servers import common, operator_objects
+from components.servers import common, isolation, operator_objects, placement
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
 TMP_VOLUME = "tmp"
@@ -29,6 +33,10 @@ def mcp_pod_template(entry: McpServerEntry) -> dict:
     if spec.read_only_root_filesystem:
         container["volumeMounts"] = [{"name": TMP_VOLUME, "mountPath": "/tmp"}]
         pod["volumes"] = [{"name": TMP_VOLUME, "emptyDir": {}}]
+    if spec.storage is not None:
+        placement.mount_storage(pod, container, entry.name, spec.storage)
+    if spec.gpu is not None:
+        placement.place_on_gpu(pod, container, spec.gpu)
     return {"spec": pod}
 
 
@@ -70,6 +78,7 @@ class McpServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, entry: McpServerEntry, *, source, crds: ToolHiveCrds, mirrors: dict[str, str],
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
+                 surroundings: isolation.Surroundings = isolation.Surroundings(),
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:McpServer", name, None, opts)
         ns, server = entry.namespace, entry.name
@@ -82,12 +91,19 @@ class McpServer(pulumi.ComponentResource):
         self.tool_config = common.tool_config(server, ns, entry.spec.tools, crds, labels=labels, parent=self,
                                               depends_on=depends_on)
 
+        self.claim = (placement.persistent_volume_claim(server, ns, entry.spec.storage, labels=labels, parent=self,
+                                                        depends_on=depends_on)
+                      if entry.spec.storage is not None else None)
+        self.network_policies = isolation.network_policies(entry.kind, server, ns, entry.spec, surroundings,
+                                                           labels=labels, parent=self, depends_on=depends_on)
+
         spec = mcp_server_spec(entry, mirrors=mirrors, keys=keys,
                                tool_config_name=common.tool_config_name(server) if self.tool_config else None)
         spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec)
         self.server = crds.custom_resource(
             "MCPServer", server, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
-            depends_on=[*depends_on, *self.secrets, *([self.tool_config] if self.tool_config is not None else [])],
+            depends_on=[*depends_on, *self.secrets, *(r for r in (self.tool_config, self.claim) if r is not None),
+                        *self.network_policies],
         )
         for warning in self.warnings:
             pulumi.log.warn(warning, resource=self.server)

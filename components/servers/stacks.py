@@ -10,7 +10,9 @@ from __future__ import annotations
 import pulumi
 
 from components.platform.crds import ToolHiveCrds
+from components.servers import session_store
 from components.servers.catalog import ServerCatalog
+from components.servers.isolation import Surroundings
 from components.servers.remote_proxy import RemoteProxy
 from components.servers.server import McpServer
 from components.servers.virtual_server import VirtualServer
@@ -22,23 +24,54 @@ COMPONENTS = {"MCPServer": McpServer, "MCPRemoteProxy": RemoteProxy, "VirtualMCP
 class McpServerStacks(pulumi.ComponentResource):
     def __init__(self, name: str, catalog: ServerCatalog, *, crds: ToolHiveCrds, namespaces: dict[str, pulumi.Resource],
                  groups: dict[tuple[str, str], pulumi.Resource], mirrors: dict[str, str],
-                 secret_values: dict[str, pulumi.Output],
+                 secret_values: dict[str, pulumi.Output], tenant_clients: dict[str, list[str]] | None = None,
+                 api_server: tuple = (), store_secrets: dict[str, pulumi.Resource] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:Servers", name, None, opts)
         self.members: list[pulumi.ComponentResource] = []
+        by_group_key = group_index(catalog)
         for declared in catalog.declared:
             entry = declared.entry
+            around = surroundings(by_group_key, entry, (tenant_clients or {}).get(entry.namespace, []), api_server)
             group = groups.get((entry.namespace, entry.spec.group)) if entry.spec.group else None
             depends_on = [namespaces[entry.namespace], *([group] if group is not None else [])]
+            if uses_store_secret(entry) and entry.namespace in (store_secrets or {}):
+                depends_on.append(store_secrets[entry.namespace])  # its passwordRef: the session store's Secret
             extra = {"mirrors": mirrors} if entry.kind == "MCPServer" else {}
             self.members.append(COMPONENTS[entry.kind](
                 f"{entry.namespace}-{entry.kind.lower()}-{entry.name}", entry, source=declared, crds=crds,
-                secret_values=secret_values, depends_on=depends_on, opts=pulumi.ResourceOptions(parent=self), **extra,
+                secret_values=secret_values, depends_on=depends_on, surroundings=around,
+                opts=pulumi.ResourceOptions(parent=self), **extra,
             ))
 
         self.warnings = [warning for member in self.members for warning in member.warnings]
         self.outputs = {"mcpServers": by_group([member.summary for member in self.members])}
         self.register_outputs(self.outputs)
+
+
+def uses_store_secret(entry) -> bool:
+    storage = entry.spec.session_storage
+    return storage is not None and storage.password_ref is not None and storage.password_ref.name == session_store.SECRET
+
+
+def group_index(catalog: ServerCatalog) -> dict[tuple[str, str], list]:
+    """(namespace, group) -> the entries that join it."""
+    index: dict[tuple[str, str], list] = {}
+    for declared in catalog.declared:
+        if declared.entry.spec.group:
+            index.setdefault((declared.entry.namespace, declared.entry.spec.group), []).append(declared.entry)
+    return index
+
+
+def surroundings(index: dict[tuple[str, str], list], entry, tenant_clients: list[str], api_server) -> Surroundings:
+    """Who a server's NetworkPolicies admit and reach: its tenant's clients, its group's vMCPs (or, for a
+    vMCP, the group's proxies) and the API server."""
+    in_group = index.get((entry.namespace, entry.spec.group), []) if entry.spec.group else []
+    vmcps = tuple(e.name for e in in_group if e.kind == "VirtualMCPServer")
+    members = tuple((e.kind, e.name, e.spec.proxy_port) for e in in_group if e.kind != "VirtualMCPServer")
+    return Surroundings(tenant_clients=tuple(tenant_clients), api_server=tuple(api_server),
+                        group_vmcps=vmcps if entry.kind != "VirtualMCPServer" else (),
+                        group_members=members if entry.kind == "VirtualMCPServer" else ())
 
 
 def by_group(summaries: list[dict]) -> dict:

@@ -13,7 +13,7 @@ from components.config.servers import DEFAULT_PROXY_RESOURCES, VirtualServerEntr
 from components.k8s.security import container_security_context, pod_security_context
 from components.platform.crds import ToolHiveCrds
 from components.registry.publish import registry_annotations
-from components.servers import common, operator_objects
+from components.servers import common, isolation, operator_objects
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
 
@@ -41,6 +41,7 @@ def virtual_server_spec(entry: VirtualServerEntry, keys: common.SecretKeys) -> d
 class VirtualServer(pulumi.ComponentResource):
     def __init__(self, name: str, entry: VirtualServerEntry, *, source, crds: ToolHiveCrds,
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
+                 surroundings: isolation.Surroundings = isolation.Surroundings(),
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:VirtualServer", name, None, opts)
         ns, vmcp = entry.namespace, entry.name
@@ -50,10 +51,13 @@ class VirtualServer(pulumi.ComponentResource):
         keys = common.server_secrets(vmcp, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
         self.secrets = keys.secrets
 
+        self.network_policies = isolation.network_policies(entry.kind, vmcp, ns, entry.spec, surroundings,
+                                                           labels=labels, parent=self, depends_on=depends_on)
+
         spec, self.warnings = apply_replica_rules(entry.kind, vmcp, ns, virtual_server_spec(entry, keys))
         self.server = crds.custom_resource(
             "VirtualMCPServer", vmcp, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
-            depends_on=[*depends_on, *self.secrets],
+            depends_on=[*depends_on, *self.secrets, *self.network_policies],
         )
         for warning in self.warnings:
             pulumi.log.warn(warning, resource=self.server)

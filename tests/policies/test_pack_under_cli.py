@@ -18,6 +18,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from policies import pack, registry, typetokens
+from tests.conftest import imported_top_level_modules
 from tests.policies.conftest import (
     POLICIES_DIR, PROJECT_ROOT, pack_ignore_patterns, pack_manifest, pack_virtualenv, running_pack,
     shim_environment, toolhive,
@@ -59,16 +60,6 @@ class TestPackVirtualenv:
                 assert creates_the_pack_virtualenv(before), (workflow.name, name)
 
 
-def _imported_top_level_modules(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
-
-
 def test_pack_modules_import_only_the_standard_library_and_the_pack_requirements():
     """Inside the pack, modules import each other relatively; everything else must come with
     policies/requirements.txt (the only thing in the pack's virtualenv)."""
@@ -77,7 +68,7 @@ def test_pack_modules_import_only_the_standard_library_and_the_pack_requirements
                 if line.split("#")[0].strip()}
     providers = importlib.metadata.packages_distributions()
     for path in sorted(POLICIES_DIR.rglob("*.py")):
-        for module in _imported_top_level_modules(path) - set(sys.stdlib_module_names) - {"__future__"}:
+        for module in imported_top_level_modules(path) - set(sys.stdlib_module_names) - {"__future__"}:
             dists = {canonicalize_name(d) for d in providers.get(module, [])}
             assert dists & declared, f"{path.relative_to(PROJECT_ROOT)} imports {module!r} (from {dists or 'the project'})"
 

@@ -11,7 +11,7 @@ TENANT = [{"name": "mcp-dev"}]
 
 
 def server(name: str, **fields) -> dict:
-    spec = {"image": "ghcr.io/example/server:1.0.0", "transport": fields.pop("transport", "streamable-http")}
+    spec = {"image": "ghcr.io/example/server:1.0.0", "transport": fields.pop("transport", "streamable-http"), "mcpPort": 8080}
     return {"name": name, "namespace": "mcp-dev", "spec": spec, **fields}
 
 

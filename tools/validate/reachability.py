@@ -1,17 +1,21 @@
 """NetworkPolicy reachability: do the rendered policies let through the flows the platform needs?
 
-`check(objects)` returns one problem string per blocked required flow (tenant flows, and the MCP registry's:
-`check_registry`). The flows come from the rendered
-objects themselves: every tenant namespace (label `toolhive.platform/tenant`) must let its workloads reach
-DNS (kube-dns in kube-system and NodeLocal DNSCache), its proxies reach the session store (the operator's
-`TOOLHIVE_DEFAULT_REDIS_ADDR`) and the Kubernetes API server, and the namespaces it names as clients
-reach its MCP proxies. The namespace's clients and NodeLocal DNSCache addresses come from its intent
-annotations (`toolhive.platform/allow-from`, `toolhive.platform/node-local-dns`, written from config);
-where the API server lives is a cluster fact (`ClusterFacts`, default: any address on 443 or 6443).
+`check(objects)` returns one problem string per blocked required flow (tenant flows, and the MCP
+registry's: `check_registry`) and per MCP server pod that admits anyone but its own proxy. The flows come from the rendered objects themselves. Required, per
+tenant namespace (label `toolhive.platform/tenant`): every pod reaches DNS (kube-dns and NodeLocal
+DNSCache); the client namespaces reach the team's workloads; every proxy (MCPServer, MCPRemoteProxy,
+VirtualMCPServer) reaches the Kubernetes API server and its session store (its own `sessionStorage`
+Redis, else the operator's `TOOLHIVE_DEFAULT_REDIS_ADDR`); the client namespaces, the team's workloads
+and the group's VirtualMCPServer reach each proxy on its port; each proxy reaches its MCP server on
+`mcpPort` and a remote proxy its remote host. Forbidden: an MCP server pod (backend) reachable, on its
+ingress alone, from any pod but its own proxy — stand-ins for every role in every tenant, client
+namespaces and any other namespace. Clients, NodeLocal DNSCache and API server addresses come from the
+namespace's intent annotations (`toolhive.platform/allow-from`, `…/node-local-dns`, `…/api-server`,
+written from config); without API server endpoints (`ClusterFacts`) any address on 443 or 6443 will do.
 
 Pods are modelled abstractly: representatives (namespace, labels, named ports) of the workloads in play —
-the proxy and backend pods the operator creates for each MCPServer (labels from
-`../shared/toolhive/operator-objects.md`), or one generic pair where a tenant has no MCPServer yet.
+the pods the operator creates for each server (labels from `../shared/toolhive/operator-objects.md`), a
+team workload per tenant, and a stand-in proxy where a tenant has no server yet.
 
 Semantics are Kubernetes' own (networking.k8s.io/v1): a pod is isolated for a direction iff a policy
 selecting it has that policyType (absent policyTypes: Ingress, plus Egress when an egress section exists);
@@ -29,9 +33,10 @@ import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Union
+from urllib.parse import urlsplit
 
 from components.k8s.labels import TENANT_LABEL
-from components.k8s.netpol import (ALLOW_FROM_ANNOTATION, DNS_PORT, KUBE_DNS_LABELS, NAMESPACE_NAME_LABEL,
+from components.k8s.netpol import (ALLOW_FROM_ANNOTATION, API_SERVER_ANNOTATION, DNS_PORT, KUBE_DNS_LABELS, NAMESPACE_NAME_LABEL,
                                    NODE_LOCAL_DNS_ANNOTATION, parse_address)
 
 REDIS_ADDR_ENV = "TOOLHIVE_DEFAULT_REDIS_ADDR"
@@ -194,6 +199,16 @@ class Network:
                 return f"ingress denied at the destination by {_names(ingress)}"
         return None
 
+    def ingress_allowed_by(self, flow: Flow) -> list[str] | None:
+        """Ingress at the destination pod alone (whatever the source's egress): None when refused, else the
+        policies whose rules let it in ([] when no policy isolates the pod's ingress)."""
+        ingress = [p for p in self.index.selecting(flow.destination) if p.ingress is not None]
+        if not ingress:
+            return []
+        allowing = sorted({p.name for p in ingress for rule in p.ingress
+                           if self._rule_allows(p, rule, flow.source, flow, "from")})
+        return allowing or None
+
     def _rule_allows(self, policy: Policy, rule: dict, peer: Endpoint, flow: Flow, key: str) -> bool:
         peers = rule.get(key) or []
         if peers and not any(self._peer_matches(policy, item, peer) for item in peers):
@@ -279,15 +294,76 @@ def _ports_match(rule_ports: list[dict], flow: Flow) -> bool:
     return False
 
 
-# --- the platform's required flows -----------------------------------------------------------------
+# --- the platform's required and forbidden flows ---------------------------------------------------
+
+PROXY_APPS = {"MCPServer": "mcpserver", "MCPRemoteProxy": "mcpremoteproxy", "VirtualMCPServer": "virtualmcpserver"}
+VMCP_PORT = 4483
+#: Stands for the remote host of an MCPRemoteProxy named by DNS: a public address (outside every private,
+#: loopback and link-local block, which the operator refuses for remoteUrl).
+PUBLIC_ADDRESS = "93.184.215.14"
+#: A label value no real server has (not a valid Kubernetes name): the pods of "some other server".
+OTHER = "~another-server"
+ELSEWHERE = "~some-other-namespace"
+
+
+@dataclass
+class _Server:
+    kind: str
+    name: str
+    namespace: str
+    proxy: Pod
+    proxy_port: int
+    group: str | None = None
+    backend: Pod | None = None
+    backend_port: int | None = None  # None: stdio, nothing connects to the backend
+    store: object | None = None  # the server's own Redis (ServiceAddress)
+    remote: tuple[str, int] | None = None  # (address, port) of a remote proxy's server
+
 
 @dataclass
 class _Tenant:
     name: str
     clients: list[str] = field(default_factory=list)
     node_local_dns: list[str] = field(default_factory=list)
-    proxies: list[tuple[Pod, int]] = field(default_factory=list)
-    backends: list[Pod] = field(default_factory=list)
+    api_server: list[tuple[str, int]] = field(default_factory=list)
+    servers: list[_Server] = field(default_factory=list)
+
+    @property
+    def workload(self) -> Pod:
+        """A pod of the team's own (no operator labels)."""
+        return Pod.of(self.name, {"app": "workload"}, what=f"a workload in {self.name}")
+
+
+def operator_pods(kind: str, name: str, namespace: str, proxy_port: int, what: str | None = None) -> tuple[Pod, Pod | None]:
+    """The proxy (and, for an MCPServer, backend) pods the operator creates (operator-objects.md)."""
+    common = {"toolhive": "true", "toolhive-name": name}
+    app = PROXY_APPS[kind]
+    label = what or {"MCPServer": f"MCP server {name}", "MCPRemoteProxy": f"remote proxy {name}",
+                     "VirtualMCPServer": f"virtual MCP server {name}"}[kind]
+    proxy = Pod.of(namespace, {**common, "app": app, "app.kubernetes.io/name": app, "app.kubernetes.io/instance": name},
+                   {"http": (proxy_port, "TCP")}, what=f"proxy of {label}" if kind != "VirtualMCPServer" else label)
+    backend = Pod.of(namespace, {**common, "app": name}, what=label) if kind == "MCPServer" else None
+    return proxy, backend
+
+
+def _server(obj: dict) -> _Server:
+    kind, spec = obj["kind"], obj.get("spec") or {}
+    name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
+    port = VMCP_PORT if kind == "VirtualMCPServer" else spec.get("proxyPort") or DEFAULT_PROXY_PORT
+    proxy, backend = operator_pods(kind, name, namespace, port)
+    storage = spec.get("sessionStorage") or {}
+    server = _Server(kind, name, namespace, proxy, port, (spec.get("groupRef") or {}).get("name"), backend,
+                     store=parse_address(storage["address"]) if storage.get("provider") == "redis" and storage.get("address") else None)
+    if kind == "MCPServer" and spec.get("transport", "stdio") != "stdio":
+        server.backend_port = spec.get("mcpPort") or DEFAULT_PROXY_PORT
+    if kind == "MCPRemoteProxy":
+        parts = urlsplit(spec.get("remoteUrl") or "https://remote.invalid")
+        try:
+            host = str(ipaddress.ip_address(parts.hostname))
+        except ValueError:
+            host = PUBLIC_ADDRESS
+        server.remote = (host, parts.port or (443 if parts.scheme == "https" else 80))
+    return server
 
 
 def _tenants(objects: list[dict]) -> dict[str, _Tenant]:
@@ -298,14 +374,11 @@ def _tenants(objects: list[dict]) -> dict[str, _Tenant]:
             annotations = metadata.get("annotations") or {}
             tenants[metadata["name"]] = _Tenant(metadata["name"], _split(annotations.get(ALLOW_FROM_ANNOTATION)),
                                                 [_first_address(cidr) for cidr in
-                                                 _split(annotations.get(NODE_LOCAL_DNS_ANNOTATION))])
+                                                 _split(annotations.get(NODE_LOCAL_DNS_ANNOTATION))],
+                                                [_endpoint(text) for text in _split(annotations.get(API_SERVER_ANNOTATION))])
     for obj in objects:
-        if obj.get("kind") == "MCPServer" and obj.get("metadata", {}).get("namespace") in tenants:
-            port = (obj.get("spec") or {}).get("proxyPort") or DEFAULT_PROXY_PORT
-            _add_server(tenants[obj["metadata"]["namespace"]], obj["metadata"]["name"], port)
-    for tenant in tenants.values():
-        if not tenant.proxies:
-            _add_server(tenant, "any-mcp-server", DEFAULT_PROXY_PORT)
+        if obj.get("kind") in PROXY_APPS and obj.get("metadata", {}).get("namespace") in tenants:
+            tenants[obj["metadata"]["namespace"]].servers.append(_server(obj))
     return tenants
 
 
@@ -317,14 +390,9 @@ def _first_address(cidr: str) -> str:
     return str(ipaddress.ip_network(cidr, strict=False).network_address)
 
 
-def _add_server(tenant: _Tenant, name: str, proxy_port: int) -> None:
-    """The proxy and backend pods the operator creates for an MCPServer (operator-objects.md)."""
-    common = {"toolhive": "true", "toolhive-name": name}
-    proxy = Pod.of(tenant.name, {**common, "app": "mcpserver", "app.kubernetes.io/name": "mcpserver",
-                                 "app.kubernetes.io/instance": name}, {"http": (proxy_port, "TCP")},
-                   what=f"proxy of MCP server {name}")
-    tenant.proxies.append((proxy, proxy_port))
-    tenant.backends.append(Pod.of(tenant.name, {**common, "app": name}, what=f"MCP server {name}"))
+def _endpoint(text: str) -> tuple[str, int]:
+    cidr, _, port = text.rpartition(":")
+    return _first_address(cidr), int(port)
 
 
 def _operator_env(objects: list[dict]) -> dict[str, str]:
@@ -338,14 +406,22 @@ def _operator_env(objects: list[dict]) -> dict[str, str]:
     return {}
 
 
+def cluster_facts(objects: list[dict]) -> ClusterFacts:
+    """The API server endpoints the tenant namespaces declare (toolhive:cluster.apiServer), else any."""
+    endpoints = sorted({endpoint for tenant in _tenants(objects).values() for endpoint in tenant.api_server})
+    return ClusterFacts(api_server=tuple(endpoints)) if endpoints else ClusterFacts()
+
+
 def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]:
-    """One problem per required flow the rendered NetworkPolicies block."""
-    cluster = cluster or ClusterFacts()
+    """One problem per required flow the rendered NetworkPolicies block, and per MCP server pod that
+    admits anyone but its own proxy."""
+    cluster = cluster or cluster_facts(objects)
     network = Network(objects)
     tenants = _tenants(objects)
     env = _operator_env(objects)
     watched = set(filter(None, (env.get(WATCH_NAMESPACE_ENV) or "").split(","))) or set(tenants)
-    store = parse_address(env[REDIS_ADDR_ENV]) if env.get(REDIS_ADDR_ENV) else None
+    default_store = parse_address(env[REDIS_ADDR_ENV]) if env.get(REDIS_ADDR_ENV) else None
+    store_pods = _store_pods(objects)
     kube_dns = Pod.of("kube-system", KUBE_DNS_LABELS, {"dns": (DNS_PORT, "UDP"), "dns-tcp": (DNS_PORT, "TCP")},
                       what="kube-dns")
     problems = []
@@ -358,15 +434,30 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
 
     for tenant in sorted(tenants.values(), key=lambda t: t.name):
         ns = tenant.name
-        for pod in [proxy for proxy, _ in tenant.proxies] + tenant.backends:
+        # Proxy egress (API server, session store) is tenant-wide too: a tenant without servers is checked
+        # with a stand-in proxy, so the first server deployed there finds them open.
+        fronts = [s for s in tenant.servers] or [_Server("MCPServer", "any-mcp-server", ns,
+                                                          operator_pods("MCPServer", "any-mcp-server", ns,
+                                                                        DEFAULT_PROXY_PORT)[0], DEFAULT_PROXY_PORT)]
+        pods = [tenant.workload] + [pod for s in fronts for pod in (s.proxy, s.backend) if pod is not None]
+        for pod in pods:
             for protocol in ("UDP", "TCP"):
                 require(Flow(f"DNS to kube-dns ({protocol})", pod, kube_dns, DNS_PORT, protocol), ns)
                 for ip in tenant.node_local_dns:
                     require(Flow(f"DNS to NodeLocal DNSCache {ip} ({protocol})", pod, Address(ip, "node-local DNS"),
                                  DNS_PORT, protocol), ns)
-        for proxy, proxy_port in tenant.proxies:
-            if store and ns in watched:
-                _require_session_store(network, require, problems, proxy, store, ns)
+        for client in tenant.clients:
+            source = Pod.of(client, {}, what=f"a client pod in {client}")
+            require(Flow(f"clients in {client!r} to the team's workloads", source, tenant.workload, 8080), ns)
+        vmcps_by_group: dict[str | None, list[_Server]] = {}
+        for server in tenant.servers:
+            if server.kind == "VirtualMCPServer":
+                vmcps_by_group.setdefault(server.group, []).append(server)
+        for server in fronts:
+            proxy = server.proxy
+            store = server.store or (default_store if ns in watched else None)
+            if store:
+                _require_session_store(network, require, problems, proxy, store, ns, store_pods)
             if cluster.api_server is not None:
                 for ip, port in cluster.api_server:
                     require(Flow("proxy to the Kubernetes API server", proxy, Address(ip, "API server"), port), ns)
@@ -374,15 +465,87 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
                 problems.append(f"reachability: proxy to the Kubernetes API server is blocked in namespace {ns!r} "
                                 f"({proxy.what}): no egress to any address on TCP "
                                 f"{'/'.join(map(str, cluster.api_server_ports))}")
+            if server not in tenant.servers:
+                continue
             for client in tenant.clients:
                 source = Pod.of(client, {}, what=f"a client pod in {client}")
-                require(Flow(f"clients in {client!r} to MCP proxies", source, proxy, proxy_port), ns)
+                require(Flow(f"clients in {client!r} to MCP proxies", source, proxy, server.proxy_port), ns)
+            require(Flow("the team's workloads to MCP proxies", tenant.workload, proxy, server.proxy_port), ns)
+            if server.backend_port is not None:
+                require(Flow("proxy to its MCP server", proxy, server.backend, server.backend_port), ns)
+            if server.remote is not None:
+                host, port = server.remote
+                require(Flow("remote proxy to its remote server", proxy, Address(host, "remote server"), port), ns)
+            if server.kind != "VirtualMCPServer":
+                for vmcp in vmcps_by_group.get(server.group, []) if server.group else []:
+                    require(Flow(f"virtual MCP server {vmcp.name} to its group's proxies", vmcp.proxy, proxy,
+                                 server.proxy_port), ns)
+    problems += _backend_isolation(network, tenants)
     return problems + check_registry(objects, cluster)
 
 
-def _require_session_store(network: Network, require, problems: list[str], proxy: Pod, store, ns: str) -> None:
+def _backend_isolation(network: Network, tenants: dict[str, _Tenant]) -> list[str]:
+    """Every MCP server pod refuses every pod but its own proxy, even one whose own egress is open: other
+    servers' proxies and backends, remote proxies, vMCPs and workloads of every tenant, client namespaces
+    and any other namespace (stand-ins for each role, plus the real vMCPs of the server's namespace)."""
+    strangers = [Pod.of(ELSEWHERE, {}, what="a pod in another namespace")]
+    for tenant in tenants.values():
+        strangers.append(tenant.workload)
+        strangers += [Pod.of(client, {}, what=f"a client pod in {client}") for client in tenant.clients]
+        for kind in PROXY_APPS:
+            proxy, backend = operator_pods(kind, OTHER, tenant.name, DEFAULT_PROXY_PORT,
+                                           what=f"another {kind} in {tenant.name}")
+            strangers += [pod for pod in (proxy, backend) if pod is not None]
+    problems = []
+    for tenant in sorted(tenants.values(), key=lambda t: t.name):
+        local_vmcps = [s.proxy for s in tenant.servers if s.kind == "VirtualMCPServer"]
+        for server in tenant.servers:
+            if server.backend is None:
+                continue
+            port = server.backend_port or DEFAULT_PROXY_PORT
+            # Anyone may label a pod like this server's proxy in a namespace they control.
+            impostor = Pod.of(ELSEWHERE, server.proxy.label_map, what="a pod in another namespace labelled like its proxy")
+            for source in strangers + local_vmcps + [impostor]:
+                allowed_by = network.ingress_allowed_by(Flow("", source, server.backend, port))
+                if allowed_by is not None:
+                    reason = f"allowed by {', '.join(allowed_by)}" if allowed_by else "no NetworkPolicy isolates its ingress"
+                    problems.append(f"reachability: MCP server {tenant.name}/{server.name} is reachable from "
+                                    f"{source.what} on TCP {port}, not only from its own proxy: {reason}")
+    return problems
+
+
+def _store_pods(objects: list[dict]) -> dict[tuple[str, str], tuple[Pod, dict]]:
+    """(namespace, Service name) -> (a pod it selects, {service port: pod port}) for Services the stack
+    renders whose workload it renders too (the dev session store): flows to them meet the pod's policies."""
+    workloads = [o for o in objects if o.get("kind") in ("StatefulSet", "Deployment")]
+    found = {}
+    for service in (o for o in objects if o.get("kind") == "Service"):
+        selector = (service.get("spec") or {}).get("selector") or {}
+        namespace = service["metadata"].get("namespace", "default")
+        for workload in workloads:
+            template = workload["spec"]["template"]
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            if workload["metadata"].get("namespace") != namespace or not selector or \
+                    any(labels.get(k) != v for k, v in selector.items()):
+                continue
+            named = {p["name"]: (p["containerPort"], p.get("protocol", "TCP"))
+                     for c in template["spec"].get("containers") or [] for p in c.get("ports") or [] if p.get("name")}
+            ports = {p["port"]: named.get(p.get("targetPort"), (p.get("targetPort") or p["port"], "TCP"))[0]
+                     for p in service["spec"].get("ports") or []}
+            name = service["metadata"]["name"]
+            found[(namespace, name)] = (Pod.of(namespace, labels, named, what=f"session store {name}.{namespace}"), ports)
+    return found
+
+
+def _require_session_store(network: Network, require, problems: list[str], proxy: Pod, store, ns: str,
+                           store_pods: dict | None = None) -> None:
     name = f"proxy to its session store {store.host}:{store.port}"
     if store.namespace or store.same_namespace:
+        known = (store_pods or {}).get((store.namespace or ns, store.host.split(".")[0]))
+        if known:
+            pod, ports = known
+            require(Flow(name, proxy, pod, ports.get(store.port, store.port)), ns)
+            return
         destination = Pod.of(store.namespace or ns, {}, {}, what=f"session store {store.host}")
         require(Flow(name, proxy, destination, store.port), ns)
     elif store.ip:
@@ -452,6 +615,7 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
             problems.append(f"reachability: {name} is blocked in namespace {pod.namespace!r} ({pod.what}): "
                             f"no egress to any address on TCP {'/'.join(map(str, ports))}")
 
+    tenants = _tenants(objects)
     for pod, config, intent in _registry_pods(objects):
         ns = pod.namespace
         for protocol in ("UDP", "TCP"):
@@ -478,4 +642,12 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
         for client in _split(intent.get(ALLOW_FROM_ANNOTATION)):
             require(Flow(f"clients in {client!r} to the registry", Pod.of(client, {}, what=f"a client pod in {client}"),
                          pod, 8080), ns)
+            # MCP server pods of a tenant keep their egress allowlist: the tenant's way to the registry is not
+            # theirs (a client namespace this stack does not fence is its owner's business).
+            if client not in tenants:
+                continue
+            _, backend = operator_pods("MCPServer", OTHER, client, DEFAULT_PROXY_PORT, what=f"an MCP server pod in {client}")
+            if network.blocked(Flow("", backend, pod, 8080)) is None:
+                problems.append(f"reachability: {backend.what} reaches registry server {ns}/{pod.what.split()[-1]} "
+                                "on TCP 8080; only the team's workloads may")
     return problems

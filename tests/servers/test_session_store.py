@@ -1,0 +1,134 @@
+"""The dev session store: Valkey the stack runs itself, restricted, with a generated password in Secrets,
+reachable from the tenant namespaces only, and wired into the dev servers and the operator."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from policies.pod_security import check_object
+from components.errors import ConfigError
+from tests.conftest import render_config, render_stack
+from tests.servers.conftest import NS, config_with, server
+from tools.mock_runtime import ProgramRun
+from tools.schema_check import validate_object
+from tools.validate import reachability
+
+STORE_NS = "toolhive-system"
+ADDRESS = "valkey.toolhive-system.svc.cluster.local:6379"
+STORE_REDIS = {"provider": "redis", "address": ADDRESS, "passwordRef": {"name": "valkey-auth", "key": "password"}}
+
+
+@pytest.fixture
+def dev(preview):
+    return render_stack("dev", preview=preview)
+
+
+def test_valkey_runs_restricted_with_its_data_on_a_claim_template(dev):
+    statefulset = dev.object("StatefulSet", "valkey", STORE_NS)
+    assert check_object(statefulset, "restricted") == []
+    assert validate_object(statefulset) == []
+    pod = statefulset["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["fsGroup"] == 999
+    assert container["resources"] == {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+    assert container["readinessProbe"]["exec"] and container["livenessProbe"]["tcpSocket"] == {"port": "redis"}
+    assert statefulset["spec"]["volumeClaimTemplates"] == [{"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]
+    # The password comes from the Secret, never from the manifest.
+    assert {"name": "VALKEY_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "valkey-auth", "key": "password"}}} \
+        in container["env"]
+    assert dev.object("Service", "valkey", STORE_NS)["spec"]["ports"] == [
+        {"name": "redis", "port": 6379, "targetPort": "redis", "protocol": "TCP"}]
+
+
+def test_the_generated_password_is_a_secret_in_the_store_and_every_tenant_namespace(dev):
+    for namespace in (STORE_NS, NS):
+        assert dev.object("Secret", "valkey-auth", namespace)["stringData"] == {"password": "[secret]"}
+    password = [r for r in dev.resources if r.type == "random:index/randomPassword:RandomPassword" and "SessionStore" in r.urn]
+    assert len(password) == 1 and password[0].inputs["length"] >= 32
+    # The mock provider's generated value never shows, anywhere.
+    dumped = json.dumps([r.as_json() for r in dev.resources]) + json.dumps(dev.outputs)
+    assert "offline-stand-in" not in dumped
+
+
+def test_only_the_tenant_namespaces_reach_it_on_6379_and_it_reaches_nothing(dev):
+    assert dev.object("NetworkPolicy", "valkey", STORE_NS)["spec"] == {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "valkey", "app.kubernetes.io/instance": "valkey"}},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NS}}}],
+                     "ports": [{"protocol": "TCP", "port": 6379}]}]}
+
+
+def test_the_dev_servers_and_the_operator_use_it(dev):
+    yardstick = dev.resource("MCPServer", "yardstick", NS)
+    assert yardstick.inputs["spec"]["replicas"] == 3
+    assert yardstick.inputs["spec"]["sessionStorage"] == {"provider": "redis", "address": ADDRESS, "db": 0,
+                                                          "passwordRef": {"name": "valkey-auth", "key": "password"}}
+    assert dev.resource("Secret", "valkey-auth", NS).urn in yardstick.dependencies
+    env = {var["name"]: var.get("value") for var in
+           dev.object("Deployment", "toolhive-operator", STORE_NS)["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TOOLHIVE_DEFAULT_REDIS_ADDR"] == ADDRESS
+    assert env["TOOLHIVE_DEFAULT_REDIS_SECRET_NAME"] == "valkey-auth"
+    assert env["TOOLHIVE_DEFAULT_REDIS_SECRET_KEY"] == "password"
+
+
+def test_it_is_reachable_from_every_proxy_and_only_through_its_own_policy(dev):
+    objects = copy.deepcopy(dev.objects())
+    assert reachability.check(objects) == []
+    for obj in objects:
+        if obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == "valkey":
+            obj["spec"]["ingress"][0]["from"] = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "elsewhere"}}}]
+    problems = reachability.check(objects)
+    assert {p.split(" (")[1].split(" ->")[0] for p in problems} == {
+        "proxy of MCP server fetch", "proxy of MCP server github", "proxy of MCP server yardstick",
+        "proxy of remote proxy deepwiki", "virtual MCP server default"}
+    assert all("ingress denied at the destination by valkey" in p for p in problems)
+
+
+def store_config(servers: list | None = None, store: dict | None = None, **extra) -> dict:
+    config = config_with(servers=servers, **extra)
+    config["servers"]["sessionStore"] = store or {}
+    return config
+
+
+def refused(config: dict) -> list[str]:
+    run = ProgramRun()
+    with pytest.raises(ConfigError) as raised:
+        render_config(config, stack="dev", into=run)
+    assert [r for r in run.resources if r.type != "pulumi:pulumi:Stack"] == []
+    return raised.value.problems
+
+
+def test_a_server_pointing_at_the_store_must_read_its_generated_password():
+    wrong = {**STORE_REDIS, "passwordRef": {"name": "my-secret", "key": "password"}}
+    problems = refused(store_config([server("web", transport="streamable-http", mcpPort=8080, replicas=2,
+                                            sessionStorage=wrong)]))
+    assert problems == ["toolhive:servers.mcpServers[0].spec.sessionStorage.passwordRef: the stack's session store at "
+                        f"{ADDRESS} has a generated password: set passwordRef {{name: valkey-auth, key: password}}"]
+
+
+def test_the_operator_default_redis_pointing_at_the_store_must_read_its_generated_password():
+    problems = refused(store_config(operator={"defaultRedis": {"addr": "valkey.toolhive-system:6379", "existingSecret": "x"}}))
+    assert problems == ["toolhive:operator.defaultRedis: points at the stack's session store (valkey.toolhive-system:6379), "
+                        "whose password is generated: set existingSecret: valkey-auth and existingSecretKey: password"]
+
+
+def test_the_store_lives_in_the_operator_or_a_tenant_namespace():
+    assert refused(store_config(store={"namespace": "nowhere"})) == [
+        "toolhive:servers.sessionStore.namespace: 'nowhere' is neither the operator namespace "
+        "(toolhive-system) nor a tenant namespace of this stack"]
+
+
+def test_a_store_in_a_tenant_namespace_serves_the_other_tenants(preview):
+    redis = {**STORE_REDIS, "address": "valkey.mcp-data.svc.cluster.local:6379"}
+    rendered = render_config(store_config([server("web", transport="streamable-http", mcpPort=8080, replicas=2,
+                                                  sessionStorage=redis)], {"namespace": "mcp-data"}),
+                             preview=preview, stack="dev")
+    assert rendered.object("StatefulSet", "valkey", "mcp-data")
+    assert {s["metadata"]["namespace"] for s in rendered.objects("Secret") if s["metadata"]["name"] == "valkey-auth"} == {
+        NS, "mcp-data"}
+    assert reachability.check(rendered.objects()) == []
+    assert check_object(rendered.object("StatefulSet", "valkey", "mcp-data"), "restricted") == []
