@@ -26,6 +26,7 @@ Exit 0 on success, 1 on a mandatory policy violation, 2 on a configuration error
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -168,12 +169,22 @@ def dump_manifests(objects: list[dict[str, Any]], handle) -> None:
 
     The two emitters differ only in how they fold a scalar that runs past the line width, so an object
     whose scalars all end well before it (most of them) goes through C; the rest (the CRDs' long
-    descriptions) through the pure-Python emitter, as before.
+    descriptions) through the pure-Python emitter, once per content and process (they are the same in
+    every render).
     """
     for index, obj in enumerate(objects):
-        dumper = DUMPER if _never_folded(obj, 0) else yaml.SafeDumper
-        yaml.dump(obj, handle, Dumper=dumper, explicit_start=index > 0, sort_keys=False,
-                  default_flow_style=False, width=120)
+        if index > 0:
+            handle.write("---\n")
+        if _never_folded(obj, 0):
+            yaml.dump(obj, handle, Dumper=DUMPER, sort_keys=False, default_flow_style=False, width=120)
+        else:
+            handle.write(_python_emitted(json.dumps(obj, sort_keys=False)))
+
+
+@functools.lru_cache(maxsize=64)
+def _python_emitted(canonical: str) -> str:
+    return yaml.dump(json.loads(canonical), Dumper=yaml.SafeDumper, sort_keys=False, default_flow_style=False,
+                     width=120)
 
 
 #: A scalar ending before this column is never folded (width 120, with room for quotes and escapes).
