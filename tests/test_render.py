@@ -256,9 +256,19 @@ def test_unreadable_inputs_and_a_bad_out_give_clean_errors(tmp_path, capsys):
     a_file.write_text("keep me")
     assert render_tool.main(["dev", "--out", str(a_file)]) == 2
     assert "is a file, not a directory" in capsys.readouterr().err
-    foreign = tmp_path / "mine"
-    foreign.mkdir()
-    (foreign / "notes.md").write_text("keep me")
-    assert render_tool.main(["dev", "--out", str(foreign)]) == 2
-    assert "refusing to replace it" in capsys.readouterr().err
-    assert a_file.read_text() == "keep me" and [p.name for p in foreign.iterdir()] == ["notes.md"]
+    assert a_file.read_text() == "keep me"
+
+
+def test_a_render_into_a_directory_of_other_files_replaces_only_its_own(tmp_path):
+    """e.g. `out=$(mktemp -d); render --out $out > $out/log`: the log stays, stale render files do not."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "log").write_text("keep me")
+    (mine / "warnings.json").write_text("stale")
+    assert render_tool.main(["dev", "--out", str(mine)]) == 0
+    assert sorted(p.name for p in mine.iterdir()) == sorted(["log", *render_tool.RENDER_FILES])
+    assert (mine / "log").read_text() == "keep me" and (mine / "warnings.json").read_text() != "stale"
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  toolhive:operator:\n    replicas: 0\n")
+    assert render_tool.main(["bad", "--config-file", str(bad), "--out", str(mine)]) == 2
+    assert [p.name for p in mine.iterdir()] == ["log"]  # a failed render leaves nothing stale, and the log

@@ -216,14 +216,9 @@ def resources_json(resources: list[RegisteredResource]) -> list[dict[str, Any]]:
 
 
 def out_dir_error(out_dir: Path) -> str | None:
-    """Why --out cannot take a render (a file, or a directory holding other files), or None."""
+    """Why --out cannot take a render (it is a file), or None."""
     if out_dir.exists() and not out_dir.is_dir():
         return f"--out {out_dir}: is a file, not a directory"
-    if out_dir.is_dir():
-        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in RENDER_FILES)
-        if foreign:
-            return (f"--out {out_dir}: holds files a render does not write ({', '.join(foreign[:5])}); "
-                    "refusing to replace it, choose an empty or new directory")
     return None
 
 
@@ -237,8 +232,16 @@ def discard_render(out_dir: Path) -> None:
 
 
 def replace_dir(staged: Path, out_dir: Path) -> None:
-    """Swap a fully written staging directory in for out_dir (a rename each; the old one is then removed)."""
-    if out_dir.is_dir():
+    """Swap a fully written staging directory in for out_dir (a rename each; the old one is then removed).
+    A directory that also holds files of its own keeps them: only the render's files are replaced."""
+    if out_dir.is_dir() and any(p.name not in RENDER_FILES for p in out_dir.iterdir()):
+        for name in RENDER_FILES:
+            if (staged / name).exists():
+                os.replace(staged / name, out_dir / name)
+            else:
+                (out_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(staged)
+    elif out_dir.is_dir():
         old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
         os.replace(out_dir, old / out_dir.name)
         os.replace(staged, out_dir)
