@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 import yaml
 from pulumi.runtime import resource as pulumi_resource
 
@@ -17,7 +16,7 @@ from bench.stack import PER_TENANT, stack_file
 from components.program import GC_THRESHOLDS
 from policies.check import load_yaml_documents
 from tools import mock_runtime
-from tools.render import dump_manifests, kubernetes_objects, read_stack_file, render
+from tools.render import MANIFEST_WIDTH, dump_manifests, kubernetes_objects, read_stack_file, render
 from tests.conftest import PROJECT_ROOT, render_stack
 
 JSON_KEYS = {"n", "resources", "program_s", "floor_s", "ratio", "render_s", "peak_mib", "policy_check_s", "checkov_s"}
@@ -101,7 +100,9 @@ def test_manifests_are_byte_identical_to_the_pure_python_dumper(tmp_path):
     for objects in (kubernetes_objects(render_stack("dev").resources), kubernetes_objects(bench_render(10, tmp_path).resources)):
         written = io.StringIO()
         dump_manifests(objects, written)
-        assert written.getvalue() == yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False, width=120)
+        assert written.getvalue() == yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False,
+                                                        width=MANIFEST_WIDTH)
+        assert list(yaml.safe_load_all(written.getvalue())) == objects
 
 
 def test_policy_checker_yaml_loading_equals_safe_load_all(tmp_path):

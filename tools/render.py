@@ -26,7 +26,6 @@ Exit 0 on success, 1 on a mandatory policy violation, 2 on a configuration error
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import shutil
@@ -164,45 +163,14 @@ def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]
     return objects
 
 
+#: Long strings stay on one line: no folding, so libyaml's C emitter and PyYAML's emitter write the same
+#: bytes and a manifest line is a value, greppable and diffable.
+MANIFEST_WIDTH = 2**31 - 1
+
+
 def dump_manifests(objects: list[dict[str, Any]], handle) -> None:
-    """yaml.safe_dump_all(objects, width=120), byte for byte, mostly by libyaml's C emitter.
-
-    The two emitters differ only in how they fold a scalar that runs past the line width, so an object
-    whose scalars all end well before it (most of them) goes through C; the rest (the CRDs' long
-    descriptions) through the pure-Python emitter, once per content and process (they are the same in
-    every render).
-    """
-    for index, obj in enumerate(objects):
-        if index > 0:
-            handle.write("---\n")
-        if _never_folded(obj, 0):
-            yaml.dump(obj, handle, Dumper=DUMPER, sort_keys=False, default_flow_style=False, width=120)
-        else:
-            handle.write(_python_emitted(json.dumps(obj, sort_keys=False)))
-
-
-@functools.lru_cache(maxsize=64)
-def _python_emitted(canonical: str) -> str:
-    return yaml.dump(json.loads(canonical), Dumper=yaml.SafeDumper, sort_keys=False, default_flow_style=False,
-                     width=120)
-
-
-#: A scalar ending before this column is never folded (width 120, with room for quotes and escapes).
-_FOLD_SAFE_COLUMN = 100
-
-
-def _never_folded(value: Any, column: int) -> bool:
-    """No scalar of `value` (nested at `column`) can reach the fold width: a string of printable ASCII
-    without spaces has no place to fold; any other must end well before the width, even escaped."""
-    if isinstance(value, dict):
-        return all(_never_folded(key, column) and _never_folded(item, column + 2 if isinstance(item, (dict, list))
-                                                                else column + len(str(key)) + 2)
-                   for key, item in value.items())
-    if isinstance(value, list):
-        return all(_never_folded(item, column + 2) for item in value)
-    if isinstance(value, str) and not (value.isascii() and value.isprintable() and " " not in value):
-        return column + 6 * len(value) + 2 < _FOLD_SAFE_COLUMN  # \uXXXX: 6 columns per character at most
-    return True
+    """yaml.safe_dump_all(objects) without line folding, by libyaml's C emitter where it is available."""
+    yaml.dump_all(objects, handle, Dumper=DUMPER, sort_keys=False, default_flow_style=False, width=MANIFEST_WIDTH)
 
 
 def resources_json(resources: list[RegisteredResource]) -> list[dict[str, Any]]:
