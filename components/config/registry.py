@@ -64,6 +64,11 @@ Claims = dict[str, str | list[str]]
 SOURCE_KINDS = ("git", "api", "file", "managed", "kubernetes")
 SYNCED_KINDS = ("git", "api", "file")
 
+
+def configured_kinds(source) -> list[str]:
+    """The source kinds a source (stack entry or config.yaml entry) configures; exactly one is valid."""
+    return [kind for kind in SOURCE_KINDS if getattr(source, kind) is not None]
+
 DEFAULT_NAME = "toolhive-registry"
 DEFAULT_POSTGRES_IMAGE = "docker.io/library/postgres:17.6-alpine"
 
@@ -156,11 +161,11 @@ class SourceSpec(Model):
 
     @property
     def kind(self) -> str:
-        return next(kind for kind in SOURCE_KINDS if getattr(self, kind) is not None)
+        return configured_kinds(self)[0]
 
     @model_validator(mode="after")
     def _one_kind(self) -> "SourceSpec":
-        kinds = [kind for kind in SOURCE_KINDS if getattr(self, kind) is not None]
+        kinds = configured_kinds(self)
         if len(kinds) != 1:
             raise KeyedError((), f"set exactly one of {', '.join(SOURCE_KINDS)} (got {', '.join(kinds) or 'none'})")
         if kinds[0] not in SYNCED_KINDS and (self.sync_interval or self.filter):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.config.base import KeyedError, Name, Port
-from components.config.registry import (SOURCE_KINDS, SYNCED_KINDS, AbsolutePath, Claims, Filter, GoDuration,
+from components.config.registry import (SOURCE_KINDS, SYNCED_KINDS, configured_kinds, AbsolutePath, Claims, Filter, GoDuration,
                                          HttpsUrl, Url)
 
 class _Model(BaseModel):
@@ -83,11 +83,11 @@ class Source(_Model):
 
     @property
     def kind(self) -> str:
-        return next(kind for kind in SOURCE_KINDS if getattr(self, kind) is not None)
+        return configured_kinds(self)[0]
 
     @model_validator(mode="after")
     def _source_rules(self) -> "Source":
-        kinds = [kind for kind in SOURCE_KINDS if getattr(self, kind) is not None]
+        kinds = configured_kinds(self)
         if len(kinds) != 1:
             raise KeyedError((), f"source {self.name!r} must configure exactly one of {', '.join(SOURCE_KINDS)}"
                              f" (got {', '.join(kinds) or 'none'})")
