@@ -287,13 +287,15 @@ def load_config(path: str | Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 def report_for_render(resources: Sequence[Mapping[str, Any]], config_path: Optional[str | Path],
-                      report_path: str | Path) -> int:
+                      report_path: str | Path, *, render_dir: Optional[str | Path] = None) -> int:
     """Check a render (resources.json-shaped entries) and write ``report_path`` (policy-report.json:
     the ``--json`` list). Violations are listed on stderr. Returns the checker's exit status: 1 if
     any violation is mandatory, 0 otherwise, 2 (nothing written) for a bad config or malformed
     entries."""
     report_path = Path(report_path)
-    source = str(report_path.parent / "resources.json")
+    # Where the render finally lands (a renderer writes the report while the render is staged elsewhere).
+    final_dir = Path(render_dir) if render_dir is not None else report_path.parent
+    source = str(final_dir / "resources.json")
     try:
         config = load_config(config_path) if config_path else {}
         violations = check_objects(views_from_resources(resources, source=source), config)
@@ -311,7 +313,8 @@ def report_for_render(resources: Sequence[Mapping[str, Any]], config_path: Optio
     for violation in violations:
         print(f"policy {violation.format()}", file=sys.stderr)
     mandatory = sum(1 for v in violations if v.mandatory)
-    print(f"policies: {len(violations)} violations ({mandatory} mandatory) -> {report_path}", file=sys.stderr)
+    print(f"policies: {len(violations)} violations ({mandatory} mandatory) -> {final_dir / report_path.name}",
+          file=sys.stderr)
     return 1 if mandatory else 0
 
 

@@ -319,23 +319,8 @@ def _check_policies(args, result: ProgramRun, staged: Path, out_dir: Path) -> in
     from policies import check as policy_check
 
     config_path = args.policy_config or PROJECT_ROOT / "policies" / "config" / f"{args.stack}.json"
-    try:
-        config = policy_check.load_config(config_path) if config_path.exists() else {}
-        views = policy_check.views_from_resources(resources_json(result.resources), source=str(out_dir / "resources.json"))
-        violations = policy_check.check_objects(views, config)
-    except (policy_check.ConfigError, policy_check.InputError) as error:
-        print(f"error: policies: {error}", file=sys.stderr)
-        return 2
-    with open(staged / "policy-report.json", "w", encoding="utf-8") as handle:
-        json.dump([v.to_dict() for v in violations], handle, indent=2)
-        handle.write("\n")
-    for violation in violations:
-        print(f"policy {violation.format()}", file=sys.stderr)
-    mandatory = sum(1 for v in violations if v.mandatory)
-    print(f"policies: {len(violations)} violations ({mandatory} mandatory) -> {out_dir / 'policy-report.json'}",
-          file=sys.stderr)
-    return 1 if mandatory else 0
-
+    return policy_check.report_for_render(resources_json(result.resources), config_path if config_path.exists() else None,
+                                          staged / "policy-report.json", render_dir=out_dir)
 
 if __name__ == "__main__":
     sys.exit(main())
