@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m policies.check [--config FILE] [--json] PATH...
+    python -m policies.check [--config FILE] [--json] [--jobs N] PATH...
 
 PATH is a YAML file (multi-document; empty documents skipped; ``kind: List`` expanded), a directory
 (searched recursively for *.yaml / *.yml, hidden directories skipped), or a ``.json`` file: a
@@ -15,7 +15,8 @@ applies) or a Kubernetes object / List in JSON. ``--config`` takes the JSON acce
 Output: one line per violation (``file: Kind namespace/name: [policy] enforcement: message``), or
 with ``--json`` a JSON list of objects with keys file, kind, namespace, name, policy, enforcement,
 message. Exit status: 1 if any mandatory violation, 0 otherwise, 2 for unreadable input or a bad
-config.
+config. Inputs of a megabyte or more of YAML are parsed and checked on ``--jobs`` processes
+(default: the cores available; large files are cut between documents), with the same output as one.
 
 In-process API (used by the renderer to write policy-report.json)::
 
@@ -28,21 +29,28 @@ In-process API (used by the renderer to write policy-report.json)::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import sys
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import yaml
 
 from .core import (
-    ConfigError, ResourceOptions, ResourceView, Violation, check_objects, has_mandatory,
+    ConfigError, ResourceOptions, ResourceView, Violation, check_objects, has_mandatory, resolve_config,
+    run_resource_policies, run_stack_policies, stack_reads,
 )
+from .registry import all_policies
 from .typetokens import is_kubernetes_type
 
 __all__ = [
-    "ConfigError", "InputError", "ResourceView", "Violation", "check_objects", "has_mandatory",
-    "load_config", "load_paths", "main", "report_for_render", "views_from_manifests", "views_from_resources",
+    "CheckResult", "ConfigError", "InputError", "ResourceView", "Violation", "check_objects", "check_paths", "has_mandatory",
+    "load_config", "load_paths", "main", "report_for_render", "split_documents", "views_from_manifests",
+    "views_from_resources",
 ]
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -95,10 +103,11 @@ def views_from_resources(entries: Iterable[Mapping[str, Any]], source: str = "re
     return views
 
 
-def views_from_manifests(documents: Iterable[Any], source: str = "") -> list[ResourceView]:
+def views_from_manifests(documents: Iterable[Any], source: str = "",
+                         warnings: Optional[list[str]] = None) -> list[ResourceView]:
     """Views of Kubernetes objects (manifest dicts; None documents skipped; Lists expanded).
     Documents that are not objects raise InputError; objects without apiVersion/kind are skipped
-    with a warning."""
+    with a warning (printed, or added to `warnings` when given)."""
     views = []
     for index, doc in enumerate(documents, start=1):
         if doc is None:
@@ -107,10 +116,14 @@ def views_from_manifests(documents: Iterable[Any], source: str = "") -> list[Res
             raise InputError(f"{source}: document {index} is a {type(doc).__name__}, not a Kubernetes object")
         api_version, kind = doc.get("apiVersion"), doc.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
-            _warn(f"{source}: document {index} has no apiVersion/kind; skipped")
+            message = f"{source}: document {index} has no apiVersion/kind; skipped"
+            if warnings is None:
+                _warn(message)
+            else:
+                warnings.append(message)
             continue
         if kind.endswith("List") and isinstance(doc.get("items"), list):
-            views += views_from_manifests(doc["items"], source)
+            views += views_from_manifests(doc["items"], source, warnings)
             continue
         views.append(ResourceView.from_manifest(doc, source=source))
     return views
@@ -180,9 +193,14 @@ def _build(node, loader, open_nodes: set) -> Any:
 
 
 def load_yaml_documents(text: str) -> list[Any]:
-    """yaml.safe_load_all(text), the same values, ~2x faster than CSafeLoader alone on large manifests."""
+    """yaml.safe_load_all(text), the same values, ~2x faster than CSafeLoader alone on large manifests.
+
+    The cyclic garbage collector is paused meanwhile: parsing creates only acyclic trees, and the
+    collector's passes over them, as they grow, were an eighth of the time."""
     loader = _ManifestLoader(text)
     documents = []
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -192,11 +210,16 @@ def load_yaml_documents(text: str) -> list[Any]:
                 documents.append(loader.construct_document(node))
     finally:
         loader.dispose()
+        if collecting:
+            gc.enable()
     return documents
 
 
 def _load_yaml_file(path: Path) -> list[ResourceView]:
-    text = _read_text(path)
+    return _views_from_yaml_text(_read_text(path), path)
+
+
+def _views_from_yaml_text(text: str, path: Path, warnings: Optional[list[str]] = None) -> list[ResourceView]:
     try:
         documents = load_yaml_documents(text)
     except yaml.YAMLError as error:
@@ -207,7 +230,7 @@ def _load_yaml_file(path: Path) -> list[ResourceView]:
         else:
             reason = " ".join(str(error).split())
         raise InputError(f"{path}: invalid YAML: {reason}") from None
-    return views_from_manifests(documents, str(path))
+    return views_from_manifests(documents, str(path), warnings)
 
 
 def _load_json_file(path: Path) -> list[ResourceView]:
@@ -283,6 +306,219 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Large inputs on several cores
+# ---------------------------------------------------------------------------------------------
+
+#: Less YAML than this is checked in one process: a second one would cost more than it saves.
+PARALLEL_MIN_BYTES = 1 << 20
+#: The YAML one task of a parallel check parses: small enough that the processes finish together.
+PART_BYTES = 256 << 10
+
+
+def default_jobs() -> int:
+    """The processes a check may use: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def split_documents(text: str, pieces: int) -> list[str]:
+    """`text` cut into at most `pieces` parts of similar size, each a stream of whole documents.
+
+    Cuts fall only before a line that starts with ``---`` and a blank: such a line starts a
+    document wherever it appears (YAML forbids it inside scalars), and anchors do not cross
+    documents, so the parts parse to the documents of the whole, in order. A stream with
+    directives (``%YAML``, ``%TAG``) is not cut, because a directive belongs to the document after it."""
+    if pieces < 2 or text.startswith("%") or "\n%" in text:
+        return [text]
+    parts, start = [], 0
+    for k in range(1, pieces):
+        cut = _document_start(text, max(start, len(text) * k // pieces))
+        if cut is None:
+            break
+        if cut > start:
+            parts.append(text[start:cut])
+            start = cut
+    parts.append(text[start:])
+    return parts
+
+
+def _document_start(text: str, position: int) -> Optional[int]:
+    """Where the first line at or after `position` that is a document-start marker begins."""
+    while True:
+        found = text.find("\n---", position)
+        if found < 0:
+            return None
+        after = found + 4
+        if after == len(text) or text[after] in " \t\r\n":
+            return found + 1
+        position = after
+
+
+@dataclass
+class _Part:
+    """One piece of one YAML file, parsed and checked by one process."""
+
+    path: Path
+    text: str
+    whole: bool  # the file's whole text (document numbers and line numbers are the file's own)
+
+
+#: A part's outcome: how many resources it holds, the ones a stack policy reads, its warnings and its
+#: resource-policy violations; None when it could not be read (the file is then read again whole, so
+#: the error names the file's own line and document).
+_PartResult = Optional[tuple[int, list[ResourceView], list[str], list[Violation]]]
+
+
+def _check_parts(parts: Sequence[_Part], config: Mapping[str, Any]) -> list[_PartResult]:
+    """Parse `parts` and run the resource policies over them (in a worker process, or the parent)."""
+    policies = all_policies()
+    settings = resolve_config(policies, config)
+    stack_reads_view = stack_reads(policies, settings)
+    results: list[_PartResult] = []
+    for part in parts:
+        warnings: list[str] = []
+        try:
+            views = _views_from_yaml_text(part.text, part.path, warnings)
+        except InputError:
+            results.append(None)
+            continue
+        if warnings and not part.whole:
+            results.append(None)
+            continue
+        results.append((len(views), [view for view in views if stack_reads_view(view)], warnings,
+                        run_resource_policies(views, policies, settings)))
+    return results
+
+
+def _fork_context():
+    import multiprocessing  # only for large inputs: its import is a tenth of a small check
+
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform
+        return None
+
+
+@dataclass
+class _File:
+    """One input file of one PATH argument: YAML text to parse, or the views of a JSON file."""
+
+    argument: int
+    path: Path
+    text: Optional[str] = None
+    views: Optional[list[ResourceView]] = None
+    parts: int = 0
+
+
+def _read_files(paths: Sequence[str | Path]) -> tuple[list[_File], list[str]]:
+    """Every input file in order (JSON files already read), and a message per unreadable argument."""
+    files: list[_File] = []
+    errors: list[str] = []
+    for argument, raw in enumerate(paths):
+        path = Path(raw)
+        try:
+            if path.is_dir():
+                mine = [_File(argument, file, text=_read_text(file)) for file in _files_under(path)]
+            elif not path.exists():
+                raise InputError(f"{path}: no such file or directory")
+            elif path.suffix.lower() == ".json":
+                mine = [_File(argument, path, views=_load_json_file(path))]
+            else:
+                mine = [_File(argument, path, text=_read_text(path))]
+        except InputError as error:
+            errors.append(str(error))
+            continue
+        files += mine
+    return files, errors
+
+
+@dataclass
+class CheckResult:
+    """What :func:`check_paths` found: how many resources it checked, the violations (resource
+    policies in resource order, then stack policies) and a message per unreadable input (then
+    nothing was checked)."""
+
+    resources: int
+    violations: list[Violation]
+    errors: list[str]
+    processes: int = 1
+
+
+def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]] = None, jobs: int = 1
+                ) -> CheckResult:
+    """:func:`load_paths` then :func:`check_objects`, with the same results in the same order; when
+    the input holds a megabyte of YAML or more, parsing and the resource policies run on up to `jobs`
+    processes. Raises ConfigError for a bad config, before any file is read."""
+    config = dict(config or {})
+    policies = all_policies()
+    settings = resolve_config(policies, config)
+    context = _fork_context() if jobs > 1 else None
+    files, errors = _read_files(paths) if context is not None else ([], [])
+    if context is None or errors or sum(len(file.text or "") for file in files) < PARALLEL_MIN_BYTES:
+        views, errors = load_paths(paths)
+        return CheckResult(len(views), [] if errors else check_objects(views, config, policies), errors)
+
+    tasks = _tasks(files)
+    processes = min(jobs, len(tasks))
+    with context.Pool(processes=processes) as pool:  # each process takes a task when done with the last
+        outcomes = iter([result for task in pool.map(partial(_check_parts, config=config), tasks, chunksize=1)
+                         for result in task])
+
+    resources = 0
+    read: list[ResourceView] = []  # what the stack policies look at
+    violations: list[Violation] = []
+    stack_reads_view = stack_reads(policies, settings)
+    failed_argument = None
+    for file in files:
+        mine = [next(outcomes) for _ in range(file.parts)]
+        if file.argument == failed_argument:
+            continue  # like load_path: an argument's first unreadable file ends it
+        if file.views is None and all(result is not None for result in mine):
+            for count, part_read, warnings, part_violations in mine:
+                for warning in warnings:
+                    _warn(warning)
+                resources += count
+                read += part_read
+                violations += part_violations
+            continue
+        if file.views is not None:  # a JSON file, read in this process
+            file_views = file.views
+        else:  # read again whole: the error or warnings then number lines and documents as the file does
+            try:
+                file_views = _views_from_yaml_text(file.text, file.path)
+            except InputError as error:
+                errors.append(str(error))
+                failed_argument = file.argument
+                continue
+        resources += len(file_views)
+        read += [view for view in file_views if stack_reads_view(view)]
+        violations += run_resource_policies(file_views, policies, settings)
+    if errors:
+        return CheckResult(resources, [], errors, processes)
+    return CheckResult(resources, violations + run_stack_policies(read, policies, settings), errors, processes)
+
+
+def _tasks(files: Sequence[_File]) -> list[list[_Part]]:
+    """The YAML files as tasks of about PART_BYTES: large files cut between documents, small ones grouped."""
+    tasks: list[list[_Part]] = [[]]
+    size = 0
+    for file in files:
+        if file.text is None:
+            continue
+        pieces = split_documents(file.text, -(-len(file.text) // PART_BYTES))
+        file.parts = len(pieces)
+        for piece in pieces:
+            if size >= PART_BYTES:
+                tasks.append([])
+                size = 0
+            tasks[-1].append(_Part(file.path, piece, whole=len(pieces) == 1))
+            size += len(piece)
+    return tasks
+
+
+# ---------------------------------------------------------------------------------------------
 # Renderer integration
 # ---------------------------------------------------------------------------------------------
 
@@ -322,6 +558,16 @@ def report_for_render(resources: Sequence[Mapping[str, Any]], config_path: Optio
 # CLI
 # ---------------------------------------------------------------------------------------------
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, 1 or more, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m policies.check",
@@ -330,6 +576,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE",
                         help="policy config in the `pulumi preview --policy-pack-config` JSON format")
     parser.add_argument("--json", action="store_true", help="print violations as a JSON list")
+    parser.add_argument("--jobs", type=_positive_int, default=default_jobs(), metavar="N",
+                        help="processes for large inputs (default: the cores available, here %(default)s); "
+                             "1 checks in this process alone")
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="YAML file, directory (recursive *.yaml/*.yml) or resources.json")
     return parser
@@ -346,17 +595,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"policies.check: bad --config: {error}", file=sys.stderr)
             return 2
 
-    views, errors = load_paths(args.paths)
-    if errors:
-        for message in errors:
-            print(f"policies.check: cannot read {message}", file=sys.stderr)
-        return 2
-
     try:
-        violations = check_objects(views, config)
+        result = check_paths(args.paths, config, jobs=args.jobs)
     except ConfigError as error:
         where = f"{args.config}: " if args.config else ""
         print(f"policies.check: bad --config: {where}{error}", file=sys.stderr)
+        return 2
+    violations = result.violations
+    if result.errors:
+        for message in result.errors:
+            print(f"policies.check: cannot read {message}", file=sys.stderr)
         return 2
 
     if args.json:
@@ -366,7 +614,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for violation in violations:
             print(violation.format())
     mandatory = sum(1 for v in violations if v.mandatory)
-    print(f"policies.check: {len(views)} resources checked, {len(violations)} violations "
+    where = f" on {result.processes} processes" if result.processes > 1 else ""
+    print(f"policies.check: {result.resources} resources checked{where}, {len(violations)} violations "
           f"({mandatory} mandatory)", file=sys.stderr)
     return 1 if has_mandatory(violations) else 0
 

@@ -73,19 +73,40 @@ class UndecidableError(Exception):
 
 def find_unknown(value: Any, path: str = "") -> Optional[str]:
     """The path of the first unknown value inside `value`, or None."""
-    if value is UNKNOWN:
-        return path or "."
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = find_unknown(item, f"{path}.{key}" if path else str(key))
-            if found:
-                return found
+    steps = _steps_to_unknown(value)
+    if steps is None:
+        return None
+    for key, is_index in reversed(steps):
+        path = f"{path}[{key}]" if is_index else (f"{path}.{key}" if path else str(key))
+    return path or "."
+
+
+def _steps_to_unknown(value: Any) -> Optional[list[tuple[Any, bool]]]:
+    # Paths are spelled only once an unknown is found: the pod policies ask this of every pod spec.
+    kind = type(value)
+    if kind is dict:
+        pairs, is_index = value.items(), False
+    elif kind is list:
+        pairs, is_index = enumerate(value), True
+    elif value is UNKNOWN:
+        return []
+    elif kind in _LEAVES:
+        return None
+    elif isinstance(value, Mapping):
+        pairs, is_index = value.items(), False
     elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = find_unknown(item, f"{path}[{index}]")
-            if found:
-                return found
+        pairs, is_index = enumerate(value), True
+    else:
+        return None
+    for key, item in pairs:
+        steps = _steps_to_unknown(item)
+        if steps is not None:
+            steps.append((key, is_index))
+            return steps
     return None
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,13 +211,12 @@ class ResourceView:
         return self._token.api_version if self._token else str(self.props.get("apiVersion") or "")
 
     def is_kind(self, kind: Union[str, Iterable[str]], group: Optional[Union[str, Iterable[str]]] = None) -> bool:
-        kinds = {kind} if isinstance(kind, str) else set(kind)
-        if self.kind not in kinds:
+        own = self.kind
+        if own != kind if isinstance(kind, str) else own not in kind:
             return False
         if group is None:
             return True
-        groups = {group} if isinstance(group, str) else set(group)
-        return self.group in groups
+        return self.group == group if isinstance(group, str) else self.group in group
 
     def is_toolhive(self, kind: Union[str, Iterable[str]]) -> bool:
         return self.is_kind(kind, typetokens.TOOLHIVE_GROUP)
@@ -299,9 +319,18 @@ class ResourcePolicy(_PolicyBase):
 @dataclass(frozen=True, eq=False)
 class StackPolicy(_PolicyBase):
     """A policy judging the whole set of resources. ``check(views, properties)`` yields
-    ``(view or None, message)``; the view is the resource the violation is reported against."""
+    ``(view or None, message)``; the view is the resource the violation is reported against.
+
+    ``reads(view)`` says which resources the check looks at (default: every one). :meth:`evaluate`
+    hands the check only those, under the engine and offline alike, so a process that checked part of
+    a large input sends back only them."""
 
     check: StackCheck = field(default=lambda views, props: ())
+    reads: Callable[[ResourceView], bool] = field(default=lambda view: True)
+
+    def evaluate(self, views: Iterable[ResourceView], properties: Mapping[str, Any]
+                 ) -> Iterable[tuple[Optional[ResourceView], str]]:
+        return self.check([view for view in views if self.reads(view)], properties)
 
 
 Policy = Union[ResourcePolicy, StackPolicy]
@@ -504,31 +533,51 @@ def check_objects(views: Iterable[ResourceView], config: Optional[Mapping[str, A
         policies = all_policies()
     views = list(views)
     settings = resolve_config(policies, config)
+    return run_resource_policies(views, policies, settings) + run_stack_policies(views, policies, settings)
+
+
+def _enabled(policies: Sequence[Policy], settings: Mapping[str, PolicySettings], kind: type
+             ) -> list[tuple[Policy, PolicySettings]]:
+    return [(policy, settings[policy.name]) for policy in policies
+            if isinstance(policy, kind) and settings[policy.name].enforcement != DISABLED]
+
+
+def run_resource_policies(views: Sequence[ResourceView], policies: Sequence[Policy],
+                          settings: Mapping[str, PolicySettings]) -> list[Violation]:
+    """The resource policies' violations over `views`, in resource order (`settings` from
+    :func:`resolve_config`). Each view is judged alone, so parts of a large input can be checked
+    apart and their results concatenated."""
+    enabled = _enabled(policies, settings, ResourcePolicy)
     violations: list[Violation] = []
     for view in views:
-        for policy in policies:
-            if not isinstance(policy, ResourcePolicy):
-                continue
-            s = settings[policy.name]
-            if s.enforcement == DISABLED:
-                continue
+        for policy, s in enabled:
             try:
                 messages = list(policy.check(view, s.properties))
             except UndecidableError:
                 continue
-            violations += [_violation(view, policy, _reported_level(s.enforcement), m) for m in messages]
-    for policy in policies:
-        if not isinstance(policy, StackPolicy):
-            continue
-        s = settings[policy.name]
-        if s.enforcement == DISABLED:
-            continue
+            if messages:
+                level = _reported_level(s.enforcement)
+                violations += [_violation(view, policy, level, m) for m in messages]
+    return violations
+
+
+def run_stack_policies(views: Sequence[ResourceView], policies: Sequence[Policy],
+                       settings: Mapping[str, PolicySettings]) -> list[Violation]:
+    """The stack policies' violations: each judges all of `views` together."""
+    violations: list[Violation] = []
+    for policy, s in _enabled(policies, settings, StackPolicy):
         try:
-            results = list(policy.check(views, s.properties))
+            results = list(policy.evaluate(views, s.properties))
         except UndecidableError:
             continue
         violations += [_violation(view, policy, _reported_level(s.enforcement), m) for view, m in results]
     return violations
+
+
+def stack_reads(policies: Sequence[Policy], settings: Mapping[str, PolicySettings]) -> Callable[[ResourceView], bool]:
+    """Whether any enabled stack policy looks at a view (what a process checking part of an input keeps)."""
+    readers = [policy.reads for policy, _ in _enabled(policies, settings, StackPolicy)]
+    return lambda view: any(reads(view) for reads in readers)
 
 
 def has_mandatory(violations: Iterable[Violation]) -> bool:

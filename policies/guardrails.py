@@ -341,6 +341,11 @@ def is_tenant_namespace(view: ResourceView) -> bool:
     return _is_namespace(view) and str(value).lower() == "true"
 
 
+def reads_mcp_namespaces(view: ResourceView) -> bool:
+    """What :func:`mcp_namespaces` looks at: Namespaces and MCP workloads."""
+    return _is_namespace(view) or view.is_toolhive(MCP_WORKLOAD_KINDS)
+
+
 def mcp_namespaces(views: Sequence[ResourceView]) -> dict[str, list[ResourceView]]:
     """Namespaces hosting MCP servers -> the MCP resources in them (empty list for namespaces that
     only carry the tenant label), in first-seen order."""
@@ -385,6 +390,7 @@ NAMESPACE_PSA_LABELS = StackPolicy(
                 f"restricted.",
     enforcement=MANDATORY,
     check=check_namespace_psa_labels,
+    reads=reads_mcp_namespaces,
 )
 
 
@@ -426,6 +432,7 @@ NAMESPACE_DEFAULT_DENY = StackPolicy(
                 "(empty podSelector, policyTypes including Ingress, no ingress rules).",
     enforcement=MANDATORY,
     check=check_namespace_default_deny,
+    reads=lambda view: reads_mcp_namespaces(view) or is_default_deny_ingress(view),
 )
 
 

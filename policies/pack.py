@@ -123,7 +123,7 @@ def _stack_validation(policy: StackPolicy) -> Callable[[Any, Callable], None]:
         views = [view_from_resource(r) for r in getattr(args, "resources", None) or []
                  if is_kubernetes_type(getattr(r, "resource_type", ""))]
         try:
-            results = list(policy.check(views, policy.properties(_config(args))))
+            results = list(policy.evaluate(views, policy.properties(_config(args))))
         except UndecidableError as error:
             raise _unknown(error) from None
         for view, message in results:

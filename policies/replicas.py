@@ -161,6 +161,8 @@ HPA_REPLICAS_CONFLICT = StackPolicy(
                 "matching replica field (spec.replicas, spec.backendReplicas) is set.",
     enforcement=MANDATORY,
     check=check_hpa_replicas_conflict,
+    reads=lambda view: (view.is_toolhive(MCP_WORKLOAD_KINDS)
+                        or view.is_kind("HorizontalPodAutoscaler", AUTOSCALING_GROUP)),
 )
 
 

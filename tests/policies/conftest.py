@@ -182,7 +182,8 @@ def violations_of(policy: ResourcePolicy, manifest: dict, opts: Optional[Resourc
 
 def stack_violations_of(policy: StackPolicy, manifests: Iterable[dict], **properties: Any
                         ) -> list[tuple[Optional[ResourceView], str]]:
-    return list(policy.check([view(m) for m in manifests], policy.properties(properties)))
+    """(view, message) pairs of one stack policy, handed only what it `reads`, as the engine and checker do."""
+    return list(policy.evaluate([view(m) for m in manifests], policy.properties(properties)))
 
 
 def write_yaml(directory: Path, filename: str, *documents: dict) -> Path:
