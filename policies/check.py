@@ -18,9 +18,10 @@ message. Exit status: 1 if any mandatory violation, 0 otherwise, 2 for unreadabl
 config. Inputs of a megabyte or more of YAML are parsed and checked on ``--jobs`` processes
 (default: the cores available; large files are cut between documents), with the same output as one.
 
-In-process API (used by the renderer to write policy-report.json)::
+In-process API (the renderer uses the second form to write policy-report.json)::
 
-    from policies.check import check_objects, views_from_resources, load_config
+    from policies.check import check_objects, check_paths, views_from_resources, load_config
+    result = check_paths(["render-out/prod"], load_config("policies/config/prod.json"), jobs=2)
     views = views_from_resources(json.load(open("resources.json")), source="resources.json")
     violations = check_objects(views, load_config("policies/config/prod.json"))
     report = [v.to_dict() for v in violations]        # the --json shape
@@ -49,7 +50,7 @@ from .typetokens import is_kubernetes_type
 
 __all__ = [
     "CheckResult", "ConfigError", "InputError", "ResourceView", "Violation", "check_objects", "check_paths", "has_mandatory",
-    "load_config", "load_paths", "main", "report_for_render", "split_documents", "views_from_manifests",
+    "load_config", "main", "report_for_render", "split_documents", "views_from_manifests",
     "views_from_resources",
 ]
 
@@ -215,10 +216,6 @@ def load_yaml_documents(text: str) -> list[Any]:
     return documents
 
 
-def _load_yaml_file(path: Path) -> list[ResourceView]:
-    return _views_from_yaml_text(_read_text(path), path)
-
-
 def _views_from_yaml_text(text: str, path: Path, warnings: Optional[list[str]] = None) -> list[ResourceView]:
     try:
         documents = load_yaml_documents(text)
@@ -259,30 +256,38 @@ def _files_under(directory: Path) -> list[Path]:
     return found
 
 
-def load_path(path: Path) -> list[ResourceView]:
-    """Views from one PATH argument (file or directory). Raises InputError."""
-    if path.is_dir():
-        views = []
-        for file in _files_under(path):
-            views += _load_yaml_file(file)
-        return views
-    if not path.exists():
-        raise InputError(f"{path}: no such file or directory")
-    if path.suffix.lower() == ".json":
-        return _load_json_file(path)
-    return _load_yaml_file(path)
+@dataclass
+class _File:
+    """One input file of one PATH argument: YAML text to parse, or the views of a JSON file."""
+
+    argument: int
+    path: Path
+    text: Optional[str] = None
+    views: Optional[list[ResourceView]] = None
+    parts: int = 0
 
 
-def load_paths(paths: Sequence[str | Path]) -> tuple[list[ResourceView], list[str]]:
-    """(views, error messages) over all PATH arguments; every unreadable input is reported."""
-    views: list[ResourceView] = []
-    errors: list[str] = []
-    for raw in paths:
+def _read_files(paths: Sequence[str | Path]) -> tuple[list[_File], dict[int, str]]:
+    """Every input file in order (JSON files already read), and a message per unreadable argument
+    (by its index: an argument's first unreadable file ends it)."""
+    files: list[_File] = []
+    errors: dict[int, str] = {}
+    for argument, raw in enumerate(paths):
+        path = Path(raw)
         try:
-            views += load_path(Path(raw))
+            if path.is_dir():
+                mine = [_File(argument, file, text=_read_text(file)) for file in _files_under(path)]
+            elif not path.exists():
+                raise InputError(f"{path}: no such file or directory")
+            elif path.suffix.lower() == ".json":
+                mine = [_File(argument, path, views=_load_json_file(path))]
+            else:
+                mine = [_File(argument, path, text=_read_text(path))]
         except InputError as error:
-            errors.append(str(error))
-    return views, errors
+            errors[argument] = str(error)
+            continue
+        files += mine
+    return files, errors
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -306,7 +311,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Large inputs on several cores
+# Checking, on one process or several
 # ---------------------------------------------------------------------------------------------
 
 #: Less YAML than this is checked in one process: a second one would cost more than it saves.
@@ -402,39 +407,6 @@ def _fork_context():
 
 
 @dataclass
-class _File:
-    """One input file of one PATH argument: YAML text to parse, or the views of a JSON file."""
-
-    argument: int
-    path: Path
-    text: Optional[str] = None
-    views: Optional[list[ResourceView]] = None
-    parts: int = 0
-
-
-def _read_files(paths: Sequence[str | Path]) -> tuple[list[_File], list[str]]:
-    """Every input file in order (JSON files already read), and a message per unreadable argument."""
-    files: list[_File] = []
-    errors: list[str] = []
-    for argument, raw in enumerate(paths):
-        path = Path(raw)
-        try:
-            if path.is_dir():
-                mine = [_File(argument, file, text=_read_text(file)) for file in _files_under(path)]
-            elif not path.exists():
-                raise InputError(f"{path}: no such file or directory")
-            elif path.suffix.lower() == ".json":
-                mine = [_File(argument, path, views=_load_json_file(path))]
-            else:
-                mine = [_File(argument, path, text=_read_text(path))]
-        except InputError as error:
-            errors.append(str(error))
-            continue
-        files += mine
-    return files, errors
-
-
-@dataclass
 class CheckResult:
     """What :func:`check_paths` found: how many resources it checked, the violations (resource
     policies in resource order, then stack policies) and a message per unreadable input (then
@@ -448,33 +420,34 @@ class CheckResult:
 
 def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]] = None, jobs: int = 1
                 ) -> CheckResult:
-    """:func:`load_paths` then :func:`check_objects`, with the same results in the same order; when
-    the input holds a megabyte of YAML or more, parsing and the resource policies run on up to `jobs`
-    processes. Raises ConfigError for a bad config, before any file is read."""
+    """Every policy over the PATH arguments: the resource policies' violations in input order, then the
+    stack policies'. Unreadable inputs are all reported, and then nothing is checked. From
+    PARALLEL_MIN_BYTES of YAML up, parsing and the resource policies run on up to `jobs` processes,
+    with the same result. Raises ConfigError for a bad config, before any file is read."""
     config = dict(config or {})
     policies = all_policies()
     settings = resolve_config(policies, config)
-    context = _fork_context() if jobs > 1 else None
-    files, errors = _read_files(paths) if context is not None else ([], [])
-    if context is None or errors or sum(len(file.text or "") for file in files) < PARALLEL_MIN_BYTES:
-        views, errors = load_paths(paths)
-        return CheckResult(len(views), [] if errors else check_objects(views, config, policies), errors)
-
-    tasks = _tasks(files)
-    processes = min(jobs, len(tasks))
-    with context.Pool(processes=processes) as pool:  # each process takes a task when done with the last
-        outcomes = iter([result for task in pool.map(partial(_check_parts, config=config), tasks, chunksize=1)
-                         for result in task])
+    files, errors = _read_files(paths)
+    yaml_bytes = sum(len(file.text or "") for file in files)
+    context = _fork_context() if jobs > 1 and yaml_bytes >= PARALLEL_MIN_BYTES else None
+    if context is None:
+        processes = 1
+        outcomes = iter(_check_parts(_parts(files, cut=False), config))
+    else:
+        tasks = _tasks(_parts(files, cut=True))
+        processes = min(jobs, len(tasks))
+        with context.Pool(processes=processes) as pool:  # each process takes a task when done with the last
+            outcomes = iter([result for task in pool.map(partial(_check_parts, config=config), tasks, chunksize=1)
+                             for result in task])
 
     resources = 0
     read: list[ResourceView] = []  # what the stack policies look at
     violations: list[Violation] = []
     stack_reads_view = stack_reads(policies, settings)
-    failed_argument = None
     for file in files:
         mine = [next(outcomes) for _ in range(file.parts)]
-        if file.argument == failed_argument:
-            continue  # like load_path: an argument's first unreadable file ends it
+        if file.argument in errors:
+            continue  # an argument's first unreadable file ends it
         if file.views is None and all(result is not None for result in mine):
             for count, part_read, warnings, part_violations in mine:
                 for warning in warnings:
@@ -485,36 +458,41 @@ def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]]
             continue
         if file.views is not None:  # a JSON file, read in this process
             file_views = file.views
-        else:  # read again whole: the error or warnings then number lines and documents as the file does
+        else:  # a part failed: read the file again whole, so the error numbers lines as the file does
             try:
                 file_views = _views_from_yaml_text(file.text, file.path)
             except InputError as error:
-                errors.append(str(error))
-                failed_argument = file.argument
+                errors[file.argument] = str(error)
                 continue
         resources += len(file_views)
         read += [view for view in file_views if stack_reads_view(view)]
         violations += run_resource_policies(file_views, policies, settings)
     if errors:
-        return CheckResult(resources, [], errors, processes)
-    return CheckResult(resources, violations + run_stack_policies(read, policies, settings), errors, processes)
+        return CheckResult(resources, [], [errors[argument] for argument in sorted(errors)], processes)
+    return CheckResult(resources, violations + run_stack_policies(read, policies, settings), [], processes)
 
 
-def _tasks(files: Sequence[_File]) -> list[list[_Part]]:
-    """The YAML files as tasks of about PART_BYTES: large files cut between documents, small ones grouped."""
+def _parts(files: Sequence[_File], cut: bool) -> list[_Part]:
+    """The YAML files' texts, each whole or (`cut`) cut between documents into parts of about PART_BYTES."""
+    parts: list[_Part] = []
+    for file in files:
+        if file.text is not None:
+            pieces = split_documents(file.text, -(-len(file.text) // PART_BYTES)) if cut else [file.text]
+            file.parts = len(pieces)
+            parts += [_Part(file.path, piece, whole=len(pieces) == 1) for piece in pieces]
+    return parts
+
+
+def _tasks(parts: Sequence[_Part]) -> list[list[_Part]]:
+    """Consecutive parts grouped into tasks of about PART_BYTES (small files together)."""
     tasks: list[list[_Part]] = [[]]
     size = 0
-    for file in files:
-        if file.text is None:
-            continue
-        pieces = split_documents(file.text, -(-len(file.text) // PART_BYTES))
-        file.parts = len(pieces)
-        for piece in pieces:
-            if size >= PART_BYTES:
-                tasks.append([])
-                size = 0
-            tasks[-1].append(_Part(file.path, piece, whole=len(pieces) == 1))
-            size += len(piece)
+    for part in parts:
+        if size >= PART_BYTES:
+            tasks.append([])
+            size = 0
+        tasks[-1].append(part)
+        size += len(part.text)
     return tasks
 
 
