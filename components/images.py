@@ -120,14 +120,15 @@ def resolve_images(cfg: ImagesConfig, resolver: DigestResolver | None = None) ->
                               lambda key: f"toolhive:images.overrides.{key}" if overridden.get(key) else "toolhive:images.mirrors")
 
 
-def resolve_references(refs: dict[str, str], cfg: ImagesConfig, resolver: DigestResolver | None,
-                       key_of: Callable[[str], str]) -> dict[str, str]:
+def resolve_references(refs: dict, cfg: ImagesConfig, resolver: DigestResolver | None,
+                       key_of: Callable) -> dict:
     """Mirrored references pinned to digests when the stack asks for it; `key_of(key)` names the config key
-    that chose an image, for the error message. Components with images of their own use it too."""
+    (or server file and field) that chose an image, for the error message. Components with images of their
+    own use it too. Each distinct reference is looked up once, however many servers run it."""
     if cfg.digest_source == "none":
         return dict(refs)
     resolver = resolver or EcrDigestResolver()
-    problems, resolved = [], {}
+    problems, resolved, digests = [], {}, {}
     for key, ref in refs.items():
         parsed = ImageRef.parse(ref)
         if parsed.digest:
@@ -139,14 +140,18 @@ def resolve_references(refs: dict[str, str], cfg: ImagesConfig, resolver: Digest
                 f"toolhive:images.digestSource 'ecr' needs; map {parsed.registry} to an ECR registry in toolhive:images.mirrors"
             )
             continue
-        try:
-            digest = resolver(parsed)
-        except Exception as error:  # an AWS error (credentials, throttling) names the image it was for
-            problems.append(f"toolhive:images.digestSource: could not look up {ref} in Amazon ECR: {error}")
+        if ref not in digests:
+            try:
+                digests[ref] = resolver(parsed)
+            except Exception as error:  # an AWS error (credentials, throttling) names the image it was for
+                digests[ref] = error
+        digest = digests[ref]
+        if isinstance(digest, Exception):
+            problems.append(f"toolhive:images.digestSource: could not look up {ref} ({key_of(key)}) in Amazon ECR: {digest}")
             continue
         if digest is None:
             problems.append(
-                f"toolhive:images.digestSource: image {ref} not found in Amazon ECR "
+                f"toolhive:images.digestSource: image {ref} ({key_of(key)}) not found in Amazon ECR "
                 f"(repository {parsed.repository}, tag {parsed.tag}); push or pull it through the mirror first"
             )
             continue

@@ -13,6 +13,7 @@ import pulumi
 
 from components.config.cluster import require_target
 from components.config.loader import load_stack_config
+from components.errors import all_checked
 from components.images import DigestResolver, resolve_images
 from components.platform.helm_adoption import adoptable_objects, patch_force_transformation
 from components.platform.provider import cluster_provider
@@ -22,6 +23,7 @@ from components.registry.images import registry_images
 from components.registry.plan import plan_registry, registry_secret_requests
 from components.secret_sources import SecretReader, resolve_secrets
 from components.servers.catalog import load_servers, secret_requests, session_store_namespace
+from components.servers.images import SESSION_STORE, server_images
 from components.servers.session_store import SessionStore
 from components.servers.stacks import McpServerStacks, tenant_resources
 
@@ -38,7 +40,8 @@ def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretRead
     config = load_stack_config()
     require_target(config.cluster)
     catalog = load_servers(config, stack=pulumi.get_stack())
-    images = resolve_images(config.images, digest_resolver)
+    images, own_images = all_checked(lambda: resolve_images(config.images, digest_resolver),
+                                     lambda: server_images(catalog, config, digest_resolver))
     secret_values = resolve_secrets([*secret_requests(catalog), *registry_secret_requests(config.registry)],
                                     secret_reader)
     # The registry's data, pins and passwords are checked before anything is registered.
@@ -58,10 +61,10 @@ def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretRead
         store_ns = session_store_namespace(config)
         store = SessionStore("session-store", config.servers.session_store, namespace=store_ns,
                              namespace_resource=namespaces.get(store_ns, platform.operator.namespace),
-                             tenants=namespaces, mirrors=config.images.registry_mirrors,
+                             tenants=namespaces, image=own_images[SESSION_STORE],
                              opts=pulumi.ResourceOptions(providers=[provider]))
     servers = McpServerStacks("servers", catalog, crds=platform.crds, namespaces=namespaces, groups=groups,
-                              mirrors=config.images.registry_mirrors, secret_values=secret_values,
+                              images=own_images, secret_values=secret_values,
                               tenant_clients={ns.name: list(ns.network.allow_from) for ns in config.namespaces},
                               api_server=tuple(config.cluster.api_server),
                               store_secrets={**store.tenant_secrets, store.secret_namespace: store.secret} if store else {},

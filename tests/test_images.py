@@ -10,8 +10,12 @@ from moto import mock_aws
 from components.config.loader import parse_stack_config
 from components.errors import ConfigError
 from components.images import EcrDigestResolver, ImageRef, mirrored, resolve_images
-from tests.conftest import TEST_CLUSTER, deployment_env, render_config
-from tools.mock_runtime import ProgramRun
+from components.program import run
+from components.servers.catalog import load_servers
+from components.servers.images import SESSION_STORE, server_images
+from tests.conftest import PROJECT_ROOT, TEST_CLUSTER, deployment_env, render_config
+from tools.mock_runtime import ProgramRun, run_program
+from tools.render import read_stack_file
 
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 MIRROR = f"{ECR}/ghcr"
@@ -208,7 +212,8 @@ def test_ecr_image_missing_from_the_mirror_fails_naming_it(ecr):
     with pytest.raises(ConfigError) as caught:
         images_of({"mirrors": GHCR_MIRROR, "digestSource": "ecr"}, EcrDigestResolver())
     assert caught.value.problems == [
-        f"toolhive:images.digestSource: image {MIRROR}/stacklok/toolhive/vmcp:v0.44.0 not found in Amazon ECR "
+        f"toolhive:images.digestSource: image {MIRROR}/stacklok/toolhive/vmcp:v0.44.0 (toolhive:images.mirrors) "
+        "not found in Amazon ECR "
         "(repository ghcr/stacklok/toolhive/vmcp, tag v0.44.0); push or pull it through the mirror first"
     ]
 
@@ -255,3 +260,114 @@ def test_overridden_image_outside_ecr_names_its_override_key():
 def test_offline_render_stubs_digests_without_network(preview):
     rendered = render_config({"images": {"mirrors": GHCR_MIRROR, "digestSource": "ecr"}}, preview=preview)
     assert all("@sha256:" in ref for ref in rendered.outputs["images"].values())
+
+
+# ---------------------------------------------------------------------------------------------
+# The servers' own images: MCPServer spec.image and the session store's Valkey
+# ---------------------------------------------------------------------------------------------
+
+SERVER_IMAGE = "ghcr.io/stackloklabs/gofetch/server:1.0.1"
+PINNED_IMAGES = {"mirrors": GHCR_MIRROR, "digestSource": "ecr"}
+
+
+def server_entry(name: str, image: str = SERVER_IMAGE) -> dict:
+    return {"name": name, "namespace": "mcp-dev", "spec": {"image": image}}
+
+
+def fleet_config(*servers: dict, images: dict | None = None, **servers_block) -> dict:
+    return {"namespaces": [{"name": "mcp-dev"}], "images": images or PINNED_IMAGES,
+            "servers": {"mcpServers": list(servers), **servers_block}}
+
+
+def own_images(raw: dict, resolver) -> dict:
+    config = parse_stack_config(raw)
+    return server_images(load_servers(config), config, resolver)
+
+
+def test_ecr_pins_each_server_image_to_its_digest(ecr, preview):
+    for repository, tag in (("ghcr/stacklok/toolhive/operator", "v0.44.0"), ("ghcr/stacklok/toolhive/proxyrunner", "v0.44.0"),
+                            ("ghcr/stacklok/toolhive/vmcp", "v0.44.0"), ("ghcr/stacklok/thv-registry-api", "v1.3.0")):
+        ecr(repository, tag)
+    boto3.client("ecr", region_name="eu-west-1").create_repository(repositoryName="ghcr/stackloklabs/gofetch/server")
+    digest = ecr("ghcr/stackloklabs/gofetch/server", "1.0.1")
+    config = {f"toolhive:{key}": value for key, value in fleet_config(server_entry("fetch")).items()}
+    registered = ProgramRun()
+    run_program(lambda: run(EcrDigestResolver()), preview=preview, result=registered,
+                config={**config, "toolhive:cluster": TEST_CLUSTER})
+    [server] = [r.inputs for r in registered.resources if r.type.endswith(":MCPServer")]
+    assert server["spec"]["image"] == f"{MIRROR}/stackloklabs/gofetch/server:1.0.1@{digest}"
+
+
+def test_a_server_image_missing_from_ecr_fails_naming_the_server_before_any_resource(ecr):
+    registered = ProgramRun()
+    config = {f"toolhive:{key}": value for key, value in fleet_config(server_entry("fetch")).items()}
+    with pytest.raises(ConfigError) as caught:
+        run_program(lambda: run(EcrDigestResolver()), result=registered,
+                    config={**config, "toolhive:cluster": TEST_CLUSTER})
+    assert (f"toolhive:images.digestSource: image {MIRROR}/stackloklabs/gofetch/server:1.0.1 "
+            f"(toolhive:servers.mcpServers[0].spec.image) not found in Amazon ECR") in " ".join(caught.value.problems)
+    assert [r.type for r in registered.resources] == ["pulumi:pulumi:Stack"]
+
+
+def test_each_distinct_server_image_is_looked_up_once():
+    looked_up = []
+    images = own_images(fleet_config(*(server_entry(f"s{index}") for index in range(5))),
+                        lambda ref: looked_up.append(str(ref)) or "sha256:" + "1" * 64)
+    assert looked_up == [f"{MIRROR}/stackloklabs/gofetch/server:1.0.1"]
+    assert set(images.values()) == {f"{MIRROR}/stackloklabs/gofetch/server:1.0.1@sha256:{'1' * 64}"}
+
+
+def test_a_server_image_written_with_a_digest_is_deployed_as_written():
+    pinned = f"{SERVER_IMAGE}@sha256:{'2' * 64}"
+    images = own_images(fleet_config(server_entry("fetch", pinned)), lambda ref: pytest.fail("must not look it up"))
+    assert images["mcp-dev", "fetch"] == f"{MIRROR}/stackloklabs/gofetch/server:1.0.1@sha256:{'2' * 64}"
+
+
+def test_a_server_image_outside_ecr_names_the_server_key():
+    with pytest.raises(ConfigError) as caught:
+        own_images(fleet_config(server_entry("fetch"), server_entry("quay", "quay.io/org/mcp:2")),
+                   lambda ref: "sha256:" + "1" * 64)
+    assert caught.value.problems == [
+        "toolhive:servers.mcpServers[1].spec.image: quay.io/org/mcp:2 is not in an Amazon ECR registry, which "
+        "toolhive:images.digestSource 'ecr' needs; map quay.io to an ECR registry in toolhive:images.mirrors"]
+
+
+def test_a_shipped_server_file_is_named_with_its_field():
+    raw, _ = read_stack_file(PROJECT_ROOT / "Pulumi.prod.yaml")
+    config = parse_stack_config({key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith("toolhive:")})
+    with pytest.raises(ConfigError) as caught:
+        server_images(load_servers(config, stack="prod"), config, lambda ref: None)
+    assert any(problem.startswith("toolhive:images.digestSource: image ") and
+               "(servers/prod/fetch.yaml: spec.image) not found in Amazon ECR" in problem
+               for problem in caught.value.problems)
+
+
+def test_the_session_store_image_is_pinned_too():
+    images = own_images(fleet_config(sessionStore={}, images={"mirrors": {"docker.io": HUB_MIRROR}, "digestSource": "ecr"}),
+                        lambda ref: "sha256:" + "3" * 64)
+    assert images[SESSION_STORE] == f"{HUB_MIRROR}/valkey/valkey:8.1.3-alpine@sha256:{'3' * 64}"
+
+
+def test_the_session_store_image_outside_ecr_names_its_key():
+    with pytest.raises(ConfigError) as caught:
+        own_images(fleet_config(sessionStore={}), lambda ref: "sha256:" + "3" * 64)
+    assert caught.value.problems[0].startswith("toolhive:servers.sessionStore.image: docker.io/valkey/valkey:")
+
+
+def test_image_problems_of_the_platform_and_the_servers_are_reported_together():
+    config = {f"toolhive:{key}": value for key, value in fleet_config(server_entry("quay", "quay.io/org/mcp:2")).items()}
+    with pytest.raises(ConfigError) as caught:
+        run_program(lambda: run(lambda ref: None), config={**config, "toolhive:cluster": TEST_CLUSTER})
+    assert any(problem.startswith("toolhive:images.digestSource: image ") and "(toolhive:images.mirrors)" in problem
+               for problem in caught.value.problems)
+    assert any(problem.startswith("toolhive:servers.mcpServers[0].spec.image: quay.io/org/mcp:2")
+               for problem in caught.value.problems)
+
+
+def test_offline_render_deploys_pinned_server_and_session_store_images(preview):
+    rendered = render_config(fleet_config(server_entry("fetch"), sessionStore={},
+                                          images={"mirrors": {**GHCR_MIRROR, "docker.io": HUB_MIRROR}, "digestSource": "ecr"}),
+                             preview=preview)
+    assert "@sha256:" in rendered.object("MCPServer", "fetch", "mcp-dev")["spec"]["image"]
+    [valkey] = rendered.objects("StatefulSet")
+    assert all("@sha256:" in c["image"] for c in valkey["spec"]["template"]["spec"]["containers"])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import pulumi
 
 from components.config.servers import DEFAULT_PROXY_RESOURCES, McpServerEntry
-from components.images import mirrored
 from components.k8s.security import container_security_context, pod_security_context
 from components.platform.crds import ToolHiveCrds
 from components.registry.publish import registry_annotations
@@ -40,12 +39,12 @@ def mcp_pod_template(entry: McpServerEntry) -> dict:
     return {"spec": pod}
 
 
-def mcp_server_spec(entry: McpServerEntry, *, mirrors: dict[str, str], keys: common.SecretKeys,
+def mcp_server_spec(entry: McpServerEntry, *, image: str, keys: common.SecretKeys,
                     tool_config_name: str | None) -> dict:
     """The MCPServer spec as the config says it; replica rules are applied afterwards."""
     spec = entry.spec
     out: dict = {
-        "image": mirrored(spec.image, mirrors),
+        "image": image,
         "transport": spec.transport,
         "proxyPort": spec.proxy_port,
         "resources": spec.proxy_resources.as_spec() if spec.proxy_resources else DEFAULT_PROXY_RESOURCES,
@@ -76,7 +75,7 @@ def mcp_server_spec(entry: McpServerEntry, *, mirrors: dict[str, str], keys: com
 class McpServer(pulumi.ComponentResource):
     """An MCPServer and the objects around it."""
 
-    def __init__(self, name: str, entry: McpServerEntry, *, source, crds: ToolHiveCrds, mirrors: dict[str, str],
+    def __init__(self, name: str, entry: McpServerEntry, *, source, crds: ToolHiveCrds, image: str,
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
                  surroundings: isolation.Surroundings = isolation.Surroundings(),
                  opts: pulumi.ResourceOptions | None = None):
@@ -97,7 +96,7 @@ class McpServer(pulumi.ComponentResource):
         self.network_policies = isolation.network_policies(entry.kind, server, ns, entry.spec, surroundings,
                                                            labels=labels, parent=self, depends_on=depends_on)
 
-        spec = mcp_server_spec(entry, mirrors=mirrors, keys=keys,
+        spec = mcp_server_spec(entry, image=image, keys=keys,
                                tool_config_name=common.tool_config_name(server) if self.tool_config else None)
         spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec)
         self.server = crds.custom_resource(

@@ -17,7 +17,6 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.config.servers import SessionStoreConfig
-from components.images import mirrored
 from components.k8s import netpol
 from components.k8s.labels import selector_labels, standard_labels
 from components.k8s.naming import resource_name
@@ -74,7 +73,7 @@ def statefulset_spec(config: SessionStoreConfig, image: str) -> dict:
 
 class SessionStore(pulumi.ComponentResource):
     def __init__(self, name: str, config: SessionStoreConfig, *, namespace: str, namespace_resource: pulumi.Resource,
-                 tenants: dict[str, pulumi.Resource], mirrors: dict[str, str],
+                 tenants: dict[str, pulumi.Resource], image: str,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:SessionStore", name, None, opts)
         labels = standard_labels(NAME, "session-store")
@@ -110,7 +109,7 @@ class SessionStore(pulumi.ComponentResource):
         self.statefulset = k8s.apps.v1.StatefulSet(
             resource_name(namespace, "statefulset", NAME),
             metadata={"name": NAME, "namespace": namespace, "labels": labels},
-            spec=statefulset_spec(config, mirrored(config.image, mirrors)),
+            spec=statefulset_spec(config, image),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace_resource, self.secret, self.service,
                                                                  self.network_policy]),
         )

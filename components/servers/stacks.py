@@ -23,7 +23,7 @@ COMPONENTS = {"MCPServer": McpServer, "MCPRemoteProxy": RemoteProxy, "VirtualMCP
 
 class McpServerStacks(pulumi.ComponentResource):
     def __init__(self, name: str, catalog: ServerCatalog, *, crds: ToolHiveCrds, namespaces: dict[str, pulumi.Resource],
-                 groups: dict[tuple[str, str], pulumi.Resource], mirrors: dict[str, str],
+                 groups: dict[tuple[str, str], pulumi.Resource], images: dict,
                  secret_values: dict[str, pulumi.Output], tenant_clients: dict[str, list[str]] | None = None,
                  api_server: tuple = (), store_secrets: dict[str, pulumi.Resource] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
@@ -37,7 +37,7 @@ class McpServerStacks(pulumi.ComponentResource):
             depends_on = [namespaces[entry.namespace], *([group] if group is not None else [])]
             if uses_store_secret(entry) and entry.namespace in (store_secrets or {}):
                 depends_on.append(store_secrets[entry.namespace])  # its passwordRef: the session store's Secret
-            extra = {"mirrors": mirrors} if entry.kind == "MCPServer" else {}
+            extra = {"image": images[entry.namespace, entry.name]} if entry.kind == "MCPServer" else {}
             self.members.append(COMPONENTS[entry.kind](
                 f"{entry.namespace}-{entry.kind.lower()}-{entry.name}", entry, source=declared, crds=crds,
                 secret_values=secret_values, depends_on=depends_on, surroundings=around,
