@@ -42,12 +42,14 @@ def test_smoke_run_prints_the_table_and_writes_json_and_plot(tmp_path):
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "program s" in result.stdout and "floor s" in result.stdout
+    assert "fastest of the rounds" in result.stdout and "render min s" in result.stdout  # min beside median
     rows = json.loads((tmp_path / "bench.json").read_text())
     assert [row["n"] for row in rows] == [10]
     assert JSON_KEYS <= set(rows[0])
     assert rows[0]["resources"] > rows[0]["objects"] > 0
     assert rows[0]["checkov_s"] is None  # --no-checkov
-    for key in ("program_s", "floor_s", "ratio", "render_s", "peak_mib", "policy_check_s"):
+    for key in ("program_s", "floor_s", "ratio", "render_s", "peak_mib", "policy_check_s",
+                "program_min_s", "floor_min_s", "render_min_s", "policy_check_min_s"):
         assert rows[0][key] > 0, key
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
