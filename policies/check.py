@@ -264,7 +264,6 @@ class _File:
     path: Path
     text: Optional[str] = None
     views: Optional[list[ResourceView]] = None
-    parts: int = 0
 
 
 def _read_files(paths: Sequence[str | Path]) -> tuple[list[_File], dict[int, str]]:
@@ -365,6 +364,7 @@ def _document_start(text: str, position: int) -> Optional[int]:
 class _Part:
     """One piece of one YAML file, parsed and checked by one process."""
 
+    file: int  # the index of its file among the inputs
     path: Path
     text: str
     whole: bool  # the file's whole text (document numbers and line numbers are the file's own)
@@ -430,22 +430,26 @@ def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]]
     files, errors = _read_files(paths)
     yaml_bytes = sum(len(file.text or "") for file in files)
     context = _fork_context() if jobs > 1 and yaml_bytes >= PARALLEL_MIN_BYTES else None
+    parts = _parts(files, cut=context is not None)
     if context is None:
         processes = 1
-        outcomes = iter(_check_parts(_parts(files, cut=False), config))
+        results = _check_parts(parts, config)
     else:
-        tasks = _tasks(_parts(files, cut=True))
+        tasks = _tasks(parts)
         processes = min(jobs, len(tasks))
         with context.Pool(processes=processes) as pool:  # each process takes a task when done with the last
-            outcomes = iter([result for task in pool.map(partial(_check_parts, config=config), tasks, chunksize=1)
-                             for result in task])
+            results = [result for task in pool.map(partial(_check_parts, config=config), tasks, chunksize=1)
+                       for result in task]
+    by_file: dict[int, list[_PartResult]] = {}
+    for part, result in zip(parts, results):
+        by_file.setdefault(part.file, []).append(result)
 
     resources = 0
     read: list[ResourceView] = []  # what the stack policies look at
     violations: list[Violation] = []
     stack_reads_view = stack_reads(policies, settings)
-    for file in files:
-        mine = [next(outcomes) for _ in range(file.parts)]
+    for index, file in enumerate(files):
+        mine = by_file.get(index, [])
         if file.argument in errors:
             continue  # an argument's first unreadable file ends it
         if file.views is None and all(result is not None for result in mine):
@@ -475,11 +479,10 @@ def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]]
 def _parts(files: Sequence[_File], cut: bool) -> list[_Part]:
     """The YAML files' texts, each whole or (`cut`) cut between documents into parts of about PART_BYTES."""
     parts: list[_Part] = []
-    for file in files:
+    for index, file in enumerate(files):
         if file.text is not None:
             pieces = split_documents(file.text, -(-len(file.text) // PART_BYTES)) if cut else [file.text]
-            file.parts = len(pieces)
-            parts += [_Part(file.path, piece, whole=len(pieces) == 1) for piece in pieces]
+            parts += [_Part(index, file.path, piece, whole=len(pieces) == 1) for piece in pieces]
     return parts
 
 
