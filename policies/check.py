@@ -431,15 +431,9 @@ def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]]
     yaml_bytes = sum(len(file.text or "") for file in files)
     context = _fork_context() if jobs > 1 and yaml_bytes >= PARALLEL_MIN_BYTES else None
     parts = _parts(files, cut=context is not None)
-    if context is None:
-        processes = 1
+    results, processes = _check_in_processes(parts, config, jobs, context) if context is not None else (None, 1)
+    if results is None:
         results = _check_parts(parts, config)
-    else:
-        tasks = _tasks(parts)
-        processes = min(jobs, len(tasks))
-        with context.Pool(processes=processes) as pool:  # each process takes a task when done with the last
-            results = [result for task in pool.map(partial(_check_parts, config=config), tasks, chunksize=1)
-                       for result in task]
     by_file: dict[int, list[_PartResult]] = {}
     for part, result in zip(parts, results):
         by_file.setdefault(part.file, []).append(result)
@@ -474,6 +468,24 @@ def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]]
     if errors:
         return CheckResult(resources, [], [errors[argument] for argument in sorted(errors)], processes)
     return CheckResult(resources, violations + run_stack_policies(read, policies, settings), [], processes)
+
+
+def _check_in_processes(parts: list[_Part], config: Mapping[str, Any], jobs: int, context
+                        ) -> tuple[Optional[list[_PartResult]], int]:
+    """The parts' results from up to `jobs` forked processes, each taking a task when done with the last;
+    (None, 1) when a process died (killed, out of memory): the caller then checks in this process."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    tasks = _tasks(parts)
+    processes = min(jobs, len(tasks))
+    try:
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+            return [result for task in pool.map(partial(_check_parts, config=config), tasks)
+                    for result in task], processes
+    except BrokenProcessPool:
+        _warn("a checking process died; checking in one process instead")
+        return None, 1
 
 
 def _parts(files: Sequence[_File], cut: bool) -> list[_Part]:

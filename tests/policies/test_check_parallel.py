@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,24 @@ def test_an_unreadable_file_of_a_directory_is_reported_as_by_one_process(tmp_pat
     alone, together = check_paths([tmp_path / "manifests"], jobs=1), check_paths([tmp_path / "manifests"], jobs=2)
     assert together.errors == alone.errors
     assert "not UTF-8" in together.errors[0]
+
+
+def test_when_a_checking_process_dies_the_check_finishes_in_one_process(tmp_path, small_parts, monkeypatch, capsys):
+    """A worker killed (out of memory, a signal) must neither hang the check nor lose its part."""
+    path = write_manifests(tmp_path, "fleet.yaml", *violating_fleet())
+    alone = check_paths([path], jobs=1)
+    parent, parse = os.getpid(), check._views_from_yaml_text
+
+    def dies_in_a_worker(*args, **kwargs):
+        if os.getpid() != parent:
+            os._exit(9)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(check, "_views_from_yaml_text", dies_in_a_worker)
+    result = check_paths([path], jobs=2)
+    assert "a checking process died; checking in one process instead" in capsys.readouterr().err
+    assert result.processes == 1
+    assert report(result) == report(alone) != []
 
 
 def test_small_inputs_stay_in_one_process(tmp_path):
