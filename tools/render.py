@@ -144,14 +144,16 @@ def _manifest_order(obj: dict) -> dict:
 RENDER_FILES = ("manifests.yaml", "resources.json", "outputs.json", "warnings.json", "policy-report.json")
 
 
-def write_outputs(run_result: ProgramRun, out_dir: Path) -> list[dict[str, Any]]:
-    """manifests.yaml, resources.json and outputs.json in out_dir; the same run gives the same bytes."""
+def write_outputs(run_result: ProgramRun, out_dir: Path, entries: list[dict[str, Any]] | None = None
+                  ) -> list[dict[str, Any]]:
+    """manifests.yaml, resources.json (`entries`, when the caller has them already) and outputs.json in
+    out_dir; the same run gives the same bytes. Returns the Kubernetes objects."""
     out_dir.mkdir(parents=True, exist_ok=True)
     objects = kubernetes_objects(run_result.resources)
     with open(out_dir / "manifests.yaml", "w", encoding="utf-8") as handle:
         dump_manifests(objects, handle)
     with open(out_dir / "resources.json", "w", encoding="utf-8") as handle:
-        json.dump(resources_json(run_result.resources), handle, indent=2, sort_keys=True)
+        json.dump(resources_json(run_result.resources) if entries is None else entries, handle, indent=2, sort_keys=True)
         handle.write("\n")
     with open(out_dir / "outputs.json", "w", encoding="utf-8") as handle:
         json.dump(run_result.outputs, handle, indent=2, sort_keys=True)
@@ -297,8 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     try:
-        objects = write_outputs(result, staged)
-        status = _check_policies(args, result, staged, out_dir)
+        entries = resources_json(result.resources)  # written, and checked by the policy pack
+        objects = write_outputs(result, staged, entries)
+        status = _check_policies(args, entries, staged, out_dir)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
@@ -314,12 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _check_policies(args, result: ProgramRun, staged: Path, out_dir: Path) -> int:
-    """Run the policy pack over the render; write policy-report.json; 1 on a mandatory violation, 2 on a bad config."""
+def _check_policies(args, entries: list[dict[str, Any]], staged: Path, out_dir: Path) -> int:
+    """Run the policy pack over the render's resources.json entries; write policy-report.json; 1 on a
+    mandatory violation, 2 on a bad config."""
     from policies import check as policy_check
 
     config_path = args.policy_config or PROJECT_ROOT / "policies" / "config" / f"{args.stack}.json"
-    return policy_check.report_for_render(resources_json(result.resources), config_path if config_path.exists() else None,
+    return policy_check.report_for_render(entries, config_path if config_path.exists() else None,
                                           staged / "policy-report.json", render_dir=out_dir)
 
 if __name__ == "__main__":
