@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     checkov = None if args.no_checkov else checkov_executable(args.checkov)
     # Measure the steady state a developer's machine is in, as checkov's installed venv is: bytecode
     # compiled once, here, not by every timed process (PYTHONDONTWRITEBYTECODE would make it so).
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(args.project / d) for d in COMPILED)], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q",
+                    *(str(args.project / d) for d in COMPILED if (args.project / d).is_dir())], check=True)
     load_start = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
         work = args.work or Path(temporary)
