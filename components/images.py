@@ -122,11 +122,14 @@ def resolve_images(cfg: ImagesConfig, resolver: DigestResolver | None = None) ->
 
 def resolve_references(refs: dict, cfg: ImagesConfig, resolver: DigestResolver | None,
                        key_of: Callable) -> dict:
-    """Mirrored references pinned to digests when the stack asks for it; `key_of(key)` names the config key
-    (or server file and field) that chose an image, for the error message. Components with images of their
-    own use it too. Each distinct reference is looked up once, however many servers run it."""
+    """The references through the stack's mirrors, pinned to digests when the stack asks for it;
+    `key_of(key)` names the config key (or server file and field) that chose an image, for the error
+    message. Every image the stack deploys goes through here (the bundle's, the registry's, the
+    servers'). Each distinct reference is looked up once, however many servers run it."""
+    mirrors = cfg.registry_mirrors
+    refs = {key: mirrored(ref, mirrors) for key, ref in refs.items()}
     if cfg.digest_source == "none":
-        return dict(refs)
+        return refs
     resolver = resolver or EcrDigestResolver()
     problems, resolved, digests = [], {}, {}
     for key, ref in refs.items():

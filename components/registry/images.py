@@ -3,7 +3,7 @@ the setup-pgpass init container. Mirrored and digest-pinned exactly like the bun
 from __future__ import annotations
 
 from components.config import StackConfig
-from components.images import DigestResolver, mirrored, resolve_references
+from components.images import DigestResolver, resolve_references
 
 POSTGRES = "registryPostgres"
 SETUP = "registrySetup"
@@ -16,5 +16,4 @@ def registry_images(config: StackConfig, resolver: DigestResolver | None = None)
     if registry.database.in_cluster is not None:
         refs[POSTGRES] = registry.database.in_cluster.image
         keys[POSTGRES] = "toolhive:registry.database.inCluster.image"
-    through_mirrors = {key: mirrored(ref, config.images.registry_mirrors) for key, ref in refs.items()}
-    return resolve_references(through_mirrors, config.images, resolver, keys.__getitem__)
+    return resolve_references(refs, config.images, resolver, keys.__getitem__)
