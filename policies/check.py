@@ -42,8 +42,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import yaml
 
 from .core import (
-    ConfigError, ResourceOptions, ResourceView, Violation, check_objects, has_mandatory, resolve_config,
-    run_resource_policies, run_stack_policies, stack_reads,
+    ConfigError, PolicySettings, ResourceOptions, ResourceView, Violation, check_objects, has_mandatory,
+    resolve_config, run_resource_policies, run_stack_policies, stack_reads,
 )
 from .registry import all_policies
 from .typetokens import is_kubernetes_type
@@ -376,10 +376,10 @@ class _Part:
 _PartResult = Optional[tuple[int, list[ResourceView], list[str], list[Violation]]]
 
 
-def _check_parts(parts: Sequence[_Part], config: Mapping[str, Any]) -> list[_PartResult]:
-    """Parse `parts` and run the resource policies over them (in a worker process, or the parent)."""
+def _check_parts(parts: Sequence[_Part], settings: Mapping[str, PolicySettings]) -> list[_PartResult]:
+    """Parse `parts` and run the resource policies over them (in a worker process, or the parent);
+    `settings` are the config resolved once, by the parent."""
     policies = all_policies()
-    settings = resolve_config(policies, config)
     stack_reads_view = stack_reads(policies, settings)
     results: list[_PartResult] = []
     for part in parts:
@@ -431,9 +431,9 @@ def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]]
     yaml_bytes = sum(len(file.text or "") for file in files)
     context = _fork_context() if jobs > 1 and yaml_bytes >= PARALLEL_MIN_BYTES else None
     parts = _parts(files, cut=context is not None)
-    results, processes = _check_in_processes(parts, config, jobs, context) if context is not None else (None, 1)
+    results, processes = _check_in_processes(parts, settings, jobs, context) if context is not None else (None, 1)
     if results is None:
-        results = _check_parts(parts, config)
+        results = _check_parts(parts, settings)
     by_file: dict[int, list[_PartResult]] = {}
     for part, result in zip(parts, results):
         by_file.setdefault(part.file, []).append(result)
@@ -470,7 +470,7 @@ def check_paths(paths: Sequence[str | Path], config: Optional[Mapping[str, Any]]
     return CheckResult(resources, violations + run_stack_policies(read, policies, settings), [], processes)
 
 
-def _check_in_processes(parts: list[_Part], config: Mapping[str, Any], jobs: int, context
+def _check_in_processes(parts: list[_Part], settings: Mapping[str, PolicySettings], jobs: int, context
                         ) -> tuple[Optional[list[_PartResult]], int]:
     """The parts' results from up to `jobs` forked processes, each taking a task when done with the last;
     (None, 1) when a process died (killed, out of memory): the caller then checks in this process."""
@@ -481,7 +481,7 @@ def _check_in_processes(parts: list[_Part], config: Mapping[str, Any], jobs: int
     processes = min(jobs, len(tasks))
     try:
         with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            return [result for task in pool.map(partial(_check_parts, config=config), tasks)
+            return [result for task in pool.map(partial(_check_parts, settings=settings), tasks)
                     for result in task], processes
     except BrokenProcessPool:
         _warn("a checking process died; checking in one process instead")
