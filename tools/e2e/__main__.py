@@ -1,0 +1,219 @@
+"""`python -m tools.e2e STACK [--out DIR] [--keep]`: one shipped stack, run for real on this machine.
+
+The real Pulumi CLI and engine, the real kubernetes provider, a real etcd + kube-apiserver +
+kube-controller-manager on loopback, and the real ToolHive operator (v0.44.0). The steps, each a check in
+`DIR/report.json`:
+
+1. the offline render of the same stack (`DIR/render/`), for comparison;
+2. `pulumi preview` with the policy pack started by the CLI: its findings equal the offline report;
+3. `pulumi up --yes`; 4. `pulumi preview --expect-no-changes`; 5. `pulumi stack export` (`DIR/state.json`): its
+   URNs equal the offline `resources.json` URNs;
+6. the operator reconciles every MCP resource; the live objects (`DIR/live.yaml`) are checked: operator-created
+   Deployments/Services as predicted, NetworkPolicies and reachability, PDB/HPA targets, Redis passwords, Pod
+   Security admission of the pods the ReplicaSets create (no kubelet: pods stay Pending);
+7. `pulumi destroy --yes` (`DIR/after-destroy.yaml`): only what is retained on delete remains.
+
+Binaries come from PATH, else from the cache, else are built (tools/e2e/toolchain.py, pins.toml).
+Exit 0 when every check passes, 1 when a check fails, 2 when the run could not be set up.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from tools.e2e import checks
+from tools.e2e.controlplane import ControlPlane, ControlPlaneError, wait_until
+from tools.e2e.engine import PROJECT_ROOT, Engine, EngineError, pack_copy, plugin_bin
+from tools.e2e.operator import OperatorProcess, reconciled, stack_namespaces
+from tools.e2e.readback import read_live
+from tools.e2e.toolchain import Toolchain, ToolchainError, log
+
+BINARIES = ["pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager",
+            "thv-operator"]
+STACKS = ("dev", "staging", "prod")
+
+
+class Report:
+    def __init__(self, out: Path):
+        self.out = out
+        self.checks: list[checks.Check] = []
+        self.timings: dict[str, float] = {}
+        self.notes: list[str] = []
+
+    def add(self, section: str, check: checks.Check) -> checks.Check:
+        check.section = section
+        self.checks.append(check)
+        log(f"{'ok  ' if check.ok else 'FAIL'} [{section}] {check.name}")
+        if not check.ok:
+            log(f"     {json.dumps(check.detail, default=str)[:1500]}")
+        return check
+
+    def write(self) -> None:
+        data = {"ok": all(c.ok for c in self.checks) and bool(self.checks),
+                "checks": [c.as_dict() for c in self.checks], "timings": self.timings, "notes": self.notes}
+        (self.out / "report.json").write_text(json.dumps(data, indent=2, default=str))
+
+
+def stack_config(stack: str, kubeconfig: Path) -> dict:
+    """The shipped `Pulumi.<stack>.yaml` configuration, with `toolhive:cluster` pointed at the local API server."""
+    settings = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    config = dict(settings.get("config") or {})
+    cluster = dict(config.get("toolhive:cluster") or {})
+    cluster.update({"kubeconfig": str(kubeconfig), "context": "e2e"})
+    config["toolhive:cluster"] = cluster
+    return config
+
+
+def render_offline(stack: str, out: Path, report: Report) -> list[dict]:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "tools.render", stack, "--out", str(out)], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True)
+    report.timings["offline_render"] = round(time.monotonic() - started, 1)
+    report.add("render", checks.Check("the offline render of the stack succeeds", proc.returncode == 0,
+                                      proc.stderr.strip().splitlines()[-3:]))
+    return json.loads((out / "resources.json").read_text()) if proc.returncode == 0 else []
+
+
+def run(stack: str, out: Path, keep: bool) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    report = Report(out)
+    rundir = Path(tempfile.mkdtemp(prefix=f"toolhive-e2e-{stack}-"))
+    chain = Toolchain()
+    started = time.monotonic()
+    try:
+        binaries = chain.resolve_all(BINARIES)
+    except ToolchainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report.timings["builds"] = chain.timings
+    report.timings["toolchain"] = round(time.monotonic() - started, 1)
+    report.notes.append({"binaries": {name: chain.sources[name] for name in BINARIES}}.__repr__())
+
+    resources = render_offline(stack, out / "render", report)
+    plane = ControlPlane({k: binaries[k] for k in ("etcd", "kube-apiserver", "kube-controller-manager")},
+                         rundir / "cluster")
+    operator = None
+    try:
+        log("starting etcd, kube-apiserver and kube-controller-manager on loopback")
+        plane.start()
+        report.timings.update(plane.timings)
+        report.add("control-plane", checks.Check("etcd, kube-apiserver and kube-controller-manager are ready", True,
+                                                 plane.server))
+        kube = plane.client()
+        bindir = plugin_bin(rundir, {"pulumi": binaries["pulumi"],
+                                     "pulumi-resource-kubernetes": binaries["pulumi-resource-kubernetes"]})
+        engine = Engine(stack, rundir, bindir, plane.kubeconfig)
+        engine.init(stack_config(stack, plane.kubeconfig))
+        pack = pack_copy(rundir)
+
+        log("pulumi preview --policy-pack (the pack started by the CLI)")
+        preview = engine.operation("preview", policy_pack=pack, policy_config=PROJECT_ROOT / "policies" / "config"
+                                   / f"{stack}.json")
+        report.add("engine", checks.Check("pulumi preview with the policy pack succeeds", preview.get("ok", False),
+                                          preview.get("error", preview.get("changes"))))
+        offline_report = json.loads((out / "render" / "policy-report.json").read_text()) \
+            if (out / "render" / "policy-report.json").exists() else []
+        report.add("engine", checks.policy_findings_equal(preview.get("policy_violations", []), offline_report))
+
+        log("pulumi up --yes")
+        up = engine.operation("up")
+        report.add("engine", checks.Check("pulumi up succeeds", up.get("ok", False),
+                                          up.get("error", up.get("changes"))))
+        log("pulumi preview --expect-no-changes")
+        again = engine.operation("preview", expect_no_changes=True, label="preview-no-changes")
+        changed = [s for s in again.get("steps", []) if s.get("op") not in ("same", "read")]
+        report.add("engine", checks.Check("pulumi preview --expect-no-changes after up (no perpetual diff)",
+                                          again.get("ok", False) and not changed,
+                                          {"error": again.get("error", ""), "steps": changed}))
+        state = engine.export()
+        (out / "state.json").write_text(json.dumps(state, indent=2))
+        report.add("engine", checks.urns_equal(state, resources))
+
+        if up.get("ok"):
+            log("starting the ToolHive operator (v0.44.0) out of cluster")
+            operator = OperatorProcess(binaries["thv-operator"], kube, plane.kubeconfig, rundir / "operator")
+            env_source = operator.start_from_live_deployment()
+            report.add("operator", checks.Check("the operator starts with the env contract of the stack's Deployment",
+                                                True, env_source))
+            namespaces = stack_namespaces(resources)
+            started = time.monotonic()
+            try:
+                wait_until("every MCP resource reconciled", lambda: reconciled(kube, namespaces) == [], 180,
+                           interval=1, proc=operator.proc, log=operator.log)
+                report.add("operator", checks.Check("every MCPServer, MCPRemoteProxy, VirtualMCPServer and MCPGroup "
+                                                    "is reconciled", True))
+            except ControlPlaneError as exc:
+                report.add("operator", checks.Check("every MCPServer, MCPRemoteProxy, VirtualMCPServer and MCPGroup "
+                                                    "is reconciled", False,
+                                                    {"waiting_for": reconciled(kube, namespaces), "error": str(exc)}))
+            report.timings["operator_reconcile"] = round(time.monotonic() - started, 1)
+            live = read_live(kube, resources)
+            (out / "live.yaml").write_text(yaml.safe_dump_all(live.objects, sort_keys=False))
+            report.add("live", checks.operator_objects_predicted(live))
+            report.add("live", checks.network_policies_select_proxies(live))
+            report.add("live", checks.reachability_on_live(live))
+            report.add("live", checks.scaling_targets_exist(live))
+            default_redis = bool((yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+                                  .get("toolhive:operator") or {}).get("defaultRedis"))
+            report.add("live", checks.redis_password_reaches_proxies(live, default_redis))
+            report.add("live", checks.pods_admitted(live, namespaces))
+            operator.stop()
+
+        if keep:
+            report.notes.append("--keep: destroy skipped")
+        else:
+            log("pulumi destroy --yes")
+            destroyed = engine.operation("destroy")
+            report.add("destroy", checks.Check("pulumi destroy succeeds", destroyed.get("ok", False),
+                                               destroyed.get("error", destroyed.get("changes"))))
+            # The namespace and garbage collectors finish asynchronously: wait for what must go, then read.
+            wait_until("garbage collection after destroy",
+                       lambda: checks.destroy_leaves_only_retained(state, read_live(kube, resources)).ok, 60,
+                       interval=1) if destroyed.get("ok") else None
+            after = read_live(kube, resources)
+            (out / "after-destroy.yaml").write_text(yaml.safe_dump_all(after.objects, sort_keys=False))
+            report.add("destroy", checks.destroy_leaves_only_retained(state, after))
+        report.timings["engine"] = engine.timings
+    except (ControlPlaneError, EngineError) as exc:
+        report.add("setup", checks.Check("the run completes", False, str(exc)))
+    finally:
+        if operator is not None:
+            operator.stop()
+        report.write()
+        if keep:
+            print(f"the cluster is still running: export KUBECONFIG={plane.kubeconfig}\n"
+                  f"pulumi: PATH={rundir / 'bin'}:$PATH PULUMI_HOME={rundir / 'pulumi-home'} "
+                  f"PULUMI_BACKEND_URL=file://{rundir / 'state'} PULUMI_CONFIG_PASSPHRASE=toolhive-e2e "
+                  f"pulumi -C {rundir / 'project'} stack -s {stack}\n"
+                  f"stop it with: kill {' '.join(str(p.pid) for p in plane.processes.values())}")
+        else:
+            plane.stop()
+            shutil.rmtree(rundir, ignore_errors=True)
+    ok = all(c.ok for c in report.checks)
+    failed = [c for c in report.checks if not c.ok]
+    print(f"e2e {stack}: {len(report.checks) - len(failed)} of {len(report.checks)} checks passed -> "
+          f"{out / 'report.json'}")
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.e2e", description=__doc__.split("\n")[0])
+    parser.add_argument("stack", choices=STACKS)
+    parser.add_argument("--out", type=Path, help="artifacts directory (default e2e-out/STACK)")
+    parser.add_argument("--keep", action="store_true", help="leave the cluster running and print how to reach it")
+    args = parser.parse_args(argv)
+    os.chdir(PROJECT_ROOT)
+    return run(args.stack, args.out or PROJECT_ROOT / "e2e-out" / args.stack, args.keep)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""What the end-to-end run asserts, as pure functions over three inputs: the offline render (`render/`), the
+engine's state (`pulumi stack export`) and the live objects read back from the API server.
+
+Each check returns a `Check` (name, ok, detail). They take plain data, so each is tested offline
+(tests/e2e/test_checks.py) on small inputs where it must pass and where it must fail.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from components.servers import operator_objects
+from tools.validate import reachability
+
+#: The MCP kinds the operator reconciles into workloads.
+SERVER_KINDS = ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer")
+#: The proxy's session password variable (proxy runner, v0.44.0 pkg/transport/session: THV_SESSION_REDIS_PASSWORD).
+REDIS_PASSWORD_ENV = "THV_SESSION_REDIS_PASSWORD"
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: Any = ""
+    section: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Live:
+    """The live objects, indexed by (kind, namespace, name)."""
+
+    objects: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.index = {key_of(obj): obj for obj in self.objects}
+
+    def get(self, kind: str, namespace: str, name: str) -> dict | None:
+        return self.index.get((kind, namespace or "", name))
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [obj for obj in self.objects if obj.get("kind") == kind]
+
+
+def key_of(obj: dict) -> tuple[str, str, str]:
+    meta = obj.get("metadata", {})
+    return obj.get("kind", ""), meta.get("namespace", "") or "", meta.get("name", "")
+
+
+# -- the engine against the offline render ----------------------------------------------------------------------
+def state_urns(state: dict) -> set[str]:
+    """The URNs of the program's resources in `pulumi stack export` (the stack and default providers aside)."""
+    urns = set()
+    for res in state.get("deployment", {}).get("resources", []):
+        rtype = res.get("type", "")
+        if rtype == "pulumi:pulumi:Stack" or rtype.startswith("pulumi:providers:") and "::default" in res["urn"]:
+            continue
+        urns.add(res["urn"])
+    return urns
+
+
+def render_urns(resources: list[dict]) -> set[str]:
+    return {res["urn"] for res in resources if res.get("type") != "pulumi:pulumi:Stack"}
+
+
+def urns_equal(state: dict, resources: list[dict]) -> Check:
+    live, offline = state_urns(state), render_urns(resources)
+    only_live, only_offline = sorted(live - offline), sorted(offline - live)
+    return Check("state URNs equal the offline render's resources.json URNs", not only_live and not only_offline,
+                 {"only_in_state": only_live, "only_in_render": only_offline, "count": len(live)})
+
+
+def policy_findings_equal(engine_events: list[dict], report: list[dict] | dict) -> Check:
+    """The pack run by the real CLI reports the same (policy, URN) findings as the offline policy report."""
+    findings = report.get("violations", report) if isinstance(report, dict) else report
+
+    def key(item: dict) -> tuple[str, str]:
+        return item.get("policy") or item.get("policyName", ""), item.get("urn") or item.get("resourceUrn", "")
+
+    engine = sorted({key(item) for item in engine_events})
+    offline = sorted({key(item) for item in findings})
+    return Check("policy findings of `pulumi preview --policy-pack` equal the offline policy report",
+                 engine == offline, {"engine": engine, "offline": offline})
+
+
+# -- the operator's objects ---------------------------------------------------------------------------------------
+def servers_of(live: Live) -> list[tuple[str, str, str]]:
+    return sorted(key_of(obj) for kind in SERVER_KINDS for obj in live.of_kind(kind))
+
+
+def operator_objects_predicted(live: Live) -> Check:
+    """Each server's proxy Deployment and Service exist under the names and labels operator_objects.py predicts."""
+    missing, wrong = [], []
+    for kind, namespace, name in servers_of(live):
+        dep_kind, dep_name = operator_objects.proxy_workload(kind, name)
+        deployment = live.get(dep_kind, namespace, dep_name)
+        service = live.get("Service", namespace, operator_objects.service_name(kind, name))
+        if deployment is None:
+            missing.append(f"{dep_kind}/{namespace}/{dep_name} (for {kind} {name})")
+        else:
+            labels = deployment["spec"]["template"]["metadata"].get("labels", {})
+            expected = operator_objects.proxy_selector(kind, name)
+            if any(labels.get(k) != v for k, v in expected.items()):
+                wrong.append(f"{dep_kind}/{namespace}/{dep_name}: pod labels {labels} lack {expected}")
+        if service is None:
+            missing.append(f"Service/{namespace}/{operator_objects.service_name(kind, name)} (for {kind} {name})")
+        elif deployment is not None:
+            selector = service["spec"].get("selector", {})
+            labels = deployment["spec"]["template"]["metadata"].get("labels", {})
+            if not selector or any(labels.get(k) != v for k, v in selector.items()):
+                wrong.append(f"Service/{namespace}/{service['metadata']['name']} selects {selector}, "
+                             f"not the pods of Deployment {dep_name}")
+    return Check("operator-created Deployments and Services are the ones operator_objects.py predicts",
+                 not missing and not wrong, {"missing": missing, "wrong": wrong})
+
+
+def network_policies_select_proxies(live: Live) -> Check:
+    """Every server's own NetworkPolicies (labelled for it) select its live proxy pods."""
+    problems = []
+    for kind, namespace, name in servers_of(live):
+        deployment = live.get("Deployment", namespace, name)
+        if deployment is None:
+            continue
+        labels = deployment["spec"]["template"]["metadata"].get("labels", {})
+        policies = [p for p in live.of_kind("NetworkPolicy") if p["metadata"].get("namespace") == namespace]
+        selecting = [p["metadata"]["name"] for p in policies
+                     if reachability.selector_matches(p["spec"].get("podSelector"), labels)]
+        if not selecting:
+            problems.append(f"no NetworkPolicy in {namespace} selects the pods of {kind} {name} ({labels})")
+    return Check("each server's NetworkPolicies select its proxy pods", not problems, problems)
+
+
+def reachability_on_live(live: Live) -> Check:
+    problems = reachability.check(live.objects)
+    return Check("the reachability check holds over the live objects", not problems, problems)
+
+
+def scaling_targets_exist(live: Live) -> Check:
+    """Every PDB selects a live workload's pods; every HPA's scaleTargetRef names a live object."""
+    problems = []
+    workloads = [o for o in live.objects if o.get("kind") in ("Deployment", "StatefulSet")]
+    for pdb in live.of_kind("PodDisruptionBudget"):
+        ns = pdb["metadata"]["namespace"]
+        if not any(w["metadata"]["namespace"] == ns and reachability.selector_matches(
+                pdb["spec"].get("selector"), w["spec"]["template"]["metadata"].get("labels", {})) for w in workloads):
+            problems.append(f"PodDisruptionBudget/{ns}/{pdb['metadata']['name']} selects no live workload's pods")
+    for hpa in live.of_kind("HorizontalPodAutoscaler"):
+        ns, ref = hpa["metadata"]["namespace"], hpa["spec"]["scaleTargetRef"]
+        if live.get(ref["kind"], ns, ref["name"]) is None:
+            problems.append(f"HorizontalPodAutoscaler/{ns}/{hpa['metadata']['name']} targets "
+                            f"{ref['kind']}/{ref['name']}, which does not exist")
+    return Check("PDB and HPA targets exist", not problems, problems)
+
+
+def _redis_sessions(obj: dict) -> bool:
+    storage = (obj.get("spec") or {}).get("sessionStorage") or {}
+    return storage.get("provider") == "redis"
+
+
+def redis_password_reaches_proxies(live: Live, default_redis: bool) -> Check:
+    """Every proxy that keeps sessions in Redis has THV_SESSION_REDIS_PASSWORD in its Deployment (from a Secret).
+
+    A server keeps sessions in Redis when its spec says so, or, with a default Redis configured for the operator,
+    when it runs more than one replica or scales (the operator then points it at the default Redis)."""
+    problems, checked = [], []
+    for kind, namespace, name in servers_of(live):
+        obj = live.get(kind, namespace, name)
+        if not (_redis_sessions(obj) or (default_redis and _replicated(obj, live))):
+            continue
+        deployment = live.get("Deployment", namespace, name)
+        checked.append(f"{kind}/{namespace}/{name}")
+        if deployment is None:
+            problems.append(f"{kind}/{namespace}/{name}: no proxy Deployment")
+            continue
+        env = [e for c in deployment["spec"]["template"]["spec"].get("containers", []) for e in c.get("env", [])]
+        found = [e for e in env if e.get("name") == REDIS_PASSWORD_ENV]
+        if not found or "secretKeyRef" not in (found[0].get("valueFrom") or {}):
+            problems.append(f"{kind}/{namespace}/{name}: proxy Deployment has no {REDIS_PASSWORD_ENV} from a Secret")
+    return Check(f"every proxy with Redis sessions gets the password ({REDIS_PASSWORD_ENV})", not problems,
+                 {"problems": problems, "checked": checked})
+
+
+def _replicated(obj: dict, live: Live) -> bool:
+    spec = obj.get("spec") or {}
+    meta = obj["metadata"]
+    scaled = any(h["spec"]["scaleTargetRef"].get("name") == meta["name"] and h["metadata"]["namespace"] ==
+                 meta.get("namespace") for h in live.of_kind("HorizontalPodAutoscaler"))
+    return (spec.get("replicas") or 1) > 1 or scaled
+
+
+def pods_admitted(live: Live, namespaces: Iterable[str]) -> Check:
+    """The ReplicaSets' pod creations passed admission (Pod Security included) in the stack's namespaces.
+
+    Without a kubelet the pods stay Pending; a pod that admission refused shows as the ReplicaSet's
+    `ReplicaFailure` condition instead (FailedCreate, "forbidden: violates PodSecurity ...")."""
+    wanted = set(namespaces)
+    refused, admitted = [], []
+    for rs in live.of_kind("ReplicaSet"):
+        ns = rs["metadata"]["namespace"]
+        if ns not in wanted or not (rs.get("spec", {}).get("replicas") or 0):
+            continue
+        failures = [c for c in (rs.get("status") or {}).get("conditions", []) if c.get("type") == "ReplicaFailure"
+                    and c.get("status") == "True"]
+        if failures:
+            refused.append(f"ReplicaSet/{ns}/{rs['metadata']['name']}: {failures[0].get('message', '')}")
+    owners = {(p["metadata"]["namespace"], ref["name"]) for p in live.of_kind("Pod")
+              for ref in p["metadata"].get("ownerReferences", [])}
+    for rs in live.of_kind("ReplicaSet"):
+        key = (rs["metadata"]["namespace"], rs["metadata"]["name"])
+        if key[0] in wanted and key in owners:
+            admitted.append(f"{key[0]}/{key[1]}")
+    return Check("pods created by the ReplicaSets pass admission (Pod Security) in their namespace",
+                 not refused and bool(admitted), {"refused": refused, "admitted": sorted(admitted)})
+
+
+# -- destroy ------------------------------------------------------------------------------------------------------
+def destroy_leaves_only_retained(state: dict, after: Live) -> Check:
+    """After `pulumi destroy`: what the program retains on delete is live, every other object of the stack is gone
+    (or being deleted)."""
+    kept_missing, left_over = [], []
+    for res in state.get("deployment", {}).get("resources", []):
+        if not res.get("type", "").startswith("kubernetes:") or res["type"].startswith("pulumi:providers"):
+            continue
+        outputs = res.get("outputs") or {}
+        meta = outputs.get("metadata") or {}
+        key = (outputs.get("kind", ""), meta.get("namespace", "") or "", meta.get("name", ""))
+        obj = after.index.get(key)
+        present = obj is not None and not obj["metadata"].get("deletionTimestamp")
+        if res.get("retainOnDelete"):
+            if not present:
+                kept_missing.append("/".join(key))
+        elif present:
+            left_over.append("/".join(key))
+    return Check("destroy keeps what is retained on delete and removes everything else",
+                 not kept_missing and not left_over, {"retained_but_gone": kept_missing, "left_over": left_over})
