@@ -1,0 +1,129 @@
+"""The end-to-end run's checks, on small inputs where each must pass and where each must fail.
+
+The checks run for real in `python -m tools.e2e`; here they are held to their rule offline, so a loosened check
+fails a test instead of turning a real run green."""
+from __future__ import annotations
+
+import pytest
+
+from tools.e2e import checks
+from tools.e2e.checks import Live
+
+
+def deployment(name, ns, labels, env=()):
+    return {"kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+            "spec": {"template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "toolhive", "env": list(env)}]}}}}
+
+
+def service(name, ns, selector):
+    return {"kind": "Service", "metadata": {"name": name, "namespace": ns}, "spec": {"selector": selector}}
+
+
+def mcpserver(name, ns, **spec):
+    return {"kind": "MCPServer", "metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+PROXY_LABELS = {"app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "fetch", "toolhive": "true"}
+
+
+def test_operator_objects_pass_when_deployment_and_service_are_named_and_labelled_as_predicted():
+    live = Live([mcpserver("fetch", "mcp"), deployment("fetch", "mcp", PROXY_LABELS),
+                 service("mcp-fetch-proxy", "mcp", {"app.kubernetes.io/instance": "fetch"})])
+    assert checks.operator_objects_predicted(live).ok
+
+
+@pytest.mark.parametrize("objects, problem", [
+    ([deployment("fetch", "mcp", PROXY_LABELS)], "missing"),
+    ([service("mcp-fetch-proxy", "mcp", {"app.kubernetes.io/instance": "fetch"})], "missing"),
+    ([deployment("fetch", "mcp", {"app": "fetch"}), service("mcp-fetch-proxy", "mcp", {"app": "fetch"})], "wrong"),
+    ([deployment("fetch", "mcp", PROXY_LABELS), service("mcp-fetch-proxy", "mcp", {"app": "other"})], "wrong"),
+], ids=["no service", "no deployment", "pod labels differ", "service selects other pods"])
+def test_operator_objects_fail_when_the_prediction_is_wrong(objects, problem):
+    result = checks.operator_objects_predicted(Live([mcpserver("fetch", "mcp"), *objects]))
+    assert not result.ok and result.detail[problem]
+
+
+def test_state_urns_must_equal_the_render_both_ways():
+    state = {"deployment": {"resources": [
+        {"urn": "urn:pulumi:dev::toolhive::pulumi:pulumi:Stack::toolhive-dev", "type": "pulumi:pulumi:Stack"},
+        {"urn": "urn:pulumi:dev::toolhive::pulumi:providers:random::default_4_21_4",
+         "type": "pulumi:providers:random"},
+        {"urn": "urn:a", "type": "kubernetes:core/v1:Namespace"}]}}
+    assert checks.urns_equal(state, [{"urn": "urn:a"}]).ok
+    assert checks.urns_equal(state, [{"urn": "urn:a"}, {"urn": "urn:b"}]).detail["only_in_render"] == ["urn:b"]
+    assert not checks.urns_equal(state, []).ok
+
+
+def test_policy_findings_compare_policy_and_urn():
+    engine = [{"policy": "no-root", "urn": "urn:a", "message": "x"}]
+    assert checks.policy_findings_equal(engine, [{"policy": "no-root", "urn": "urn:a"}]).ok
+    assert not checks.policy_findings_equal(engine, []).ok
+    assert not checks.policy_findings_equal([], [{"policy": "no-root", "urn": "urn:a"}]).ok
+
+
+def redis_server(env):
+    return Live([mcpserver("fetch", "mcp", sessionStorage={"provider": "redis"}),
+                 deployment("fetch", "mcp", PROXY_LABELS, env)])
+
+
+def test_a_redis_session_proxy_needs_the_password_from_a_secret():
+    from_secret = [{"name": "THV_SESSION_REDIS_PASSWORD",
+                    "valueFrom": {"secretKeyRef": {"name": "valkey-auth", "key": "password"}}}]
+    assert checks.redis_password_reaches_proxies(redis_server(from_secret), default_redis=False).ok
+    assert not checks.redis_password_reaches_proxies(redis_server([]), default_redis=False).ok
+    literal = [{"name": "THV_SESSION_REDIS_PASSWORD", "value": "hunter2"}]
+    assert not checks.redis_password_reaches_proxies(redis_server(literal), default_redis=False).ok
+
+
+def test_a_replicated_server_relying_on_the_default_redis_is_checked_too():
+    live = Live([mcpserver("fetch", "mcp", replicas=2), deployment("fetch", "mcp", PROXY_LABELS)])
+    assert not checks.redis_password_reaches_proxies(live, default_redis=True).ok
+    assert checks.redis_password_reaches_proxies(live, default_redis=False).ok
+
+
+def replicaset(name, ns, conditions=()):
+    return {"kind": "ReplicaSet", "metadata": {"name": name, "namespace": ns}, "spec": {"replicas": 1},
+            "status": {"conditions": list(conditions)}}
+
+
+def pod(ns, owner):
+    return {"kind": "Pod", "metadata": {"name": owner + "-x", "namespace": ns,
+                                        "ownerReferences": [{"kind": "ReplicaSet", "name": owner}]}}
+
+
+def test_pods_admitted_fails_on_a_pod_security_refusal_and_on_no_pod_at_all():
+    refused = {"type": "ReplicaFailure", "status": "True",
+               "message": 'pods "x" is forbidden: violates PodSecurity "restricted:latest"'}
+    assert checks.pods_admitted(Live([replicaset("a", "mcp"), pod("mcp", "a")]), ["mcp"]).ok
+    assert not checks.pods_admitted(Live([replicaset("a", "mcp", [refused]), pod("mcp", "b")]), ["mcp"]).ok
+    assert not checks.pods_admitted(Live([replicaset("a", "mcp")]), ["mcp"]).ok
+
+
+def state_with(*resources):
+    return {"deployment": {"resources": [
+        {"type": "kubernetes:core/v1:" + kind, "retainOnDelete": retain,
+         "outputs": {"kind": kind, "metadata": {"name": name, "namespace": ns}}}
+        for kind, ns, name, retain in resources]}}
+
+
+def test_destroy_keeps_exactly_what_is_retained():
+    state = state_with(("Namespace", "", "mcp", True), ("ConfigMap", "mcp", "cfg", False))
+    ns = {"kind": "Namespace", "metadata": {"name": "mcp"}}
+    cfg = {"kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "mcp"}}
+    assert checks.destroy_leaves_only_retained(state, Live([ns])).ok
+    assert not checks.destroy_leaves_only_retained(state, Live([ns, cfg])).ok
+    assert not checks.destroy_leaves_only_retained(state, Live([])).ok
+    going = {"kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "mcp", "deletionTimestamp": "now"}}
+    assert checks.destroy_leaves_only_retained(state, Live([ns, going])).ok
+
+
+def test_scaling_targets_must_exist():
+    hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "mcp"},
+           "spec": {"scaleTargetRef": {"kind": "MCPServer", "name": "fetch"}}}
+    pdb = {"kind": "PodDisruptionBudget", "metadata": {"name": "p", "namespace": "mcp"},
+           "spec": {"selector": {"matchLabels": {"app.kubernetes.io/instance": "fetch"}}}}
+    assert checks.scaling_targets_exist(Live([hpa, pdb, mcpserver("fetch", "mcp"),
+                                              deployment("fetch", "mcp", PROXY_LABELS)])).ok
+    assert not checks.scaling_targets_exist(Live([hpa])).ok
+    assert not checks.scaling_targets_exist(Live([pdb])).ok
