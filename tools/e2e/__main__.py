@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from tools.e2e import checks
+from tools.e2e import checks, corpus
 from tools.e2e.controlplane import ControlPlane, ControlPlaneError, wait_until
 from tools.e2e.engine import PROJECT_ROOT, Engine, EngineError, pack_copy, plugin_bin
 from tools.e2e.operator import OperatorProcess, reconciled, stack_namespaces
@@ -81,6 +81,25 @@ def render_offline(stack: str, out: Path, report: Report) -> list[dict]:
     report.add("render", checks.Check("the offline render of the stack succeeds", proc.returncode == 0,
                                       proc.stderr.strip().splitlines()[-3:]))
     return json.loads((out / "resources.json").read_text()) if proc.returncode == 0 else []
+
+
+def run_corpus(rundir: Path, bindir: Path, kubeconfig: Path, out: Path, report: Report) -> None:
+    """The offline dry run and the real API server judge the same objects (tools/e2e/corpus.py)."""
+    log(f"corpus: {len(corpus.CASES)} objects through the offline dry run and a real `pulumi up`")
+    engine = Engine("corpus", rundir / "corpus", bindir, kubeconfig)
+    engine.init({})
+    result = engine.operation("up", program="corpus", continue_on_error=True, label="corpus-up")
+    failed = {d["urn"]: d["message"] for d in result.get("diagnostics", []) if d.get("severity") == "error"
+              and d.get("urn")}
+    table = corpus.agreement(corpus.offline_verdicts(), corpus.real_verdicts(failed))
+    (out / "corpus.json").write_text(json.dumps(table, indent=2))
+    log(f"corpus: offline and real verdicts agree on {table['agree']} of {table['cases']} cases "
+        f"({table['refused_offline']} refused offline)")
+    report.add("corpus", checks.Check(f"the offline dry run and the API server agree on every corpus case "
+                                      f"({table['agree']}/{table['cases']})",
+                                      table["agree"] == table["cases"], table["disagreements"]))
+    report.timings["corpus_up"] = engine.timings.get("corpus-up")
+    engine.operation("destroy", program="corpus", label="corpus-destroy")
 
 
 def run(stack: str, out: Path, keep: bool) -> int:
@@ -182,6 +201,7 @@ def run(stack: str, out: Path, keep: bool) -> int:
             after = read_live(kube, resources)
             (out / "after-destroy.yaml").write_text(yaml.safe_dump_all(after.objects, sort_keys=False))
             report.add("destroy", checks.destroy_leaves_only_retained(state, after))
+            run_corpus(rundir, bindir, plane.kubeconfig, out, report)
         report.timings["engine"] = engine.timings
     except (ControlPlaneError, EngineError) as exc:
         report.add("setup", checks.Check("the run completes", False, str(exc)))

@@ -141,7 +141,8 @@ class Engine:
             raise EngineError(f"pulumi config set --secret {key} failed: {proc.stderr.strip()}")
 
     def operation(self, op: str, *, policy_pack: Path | None = None, policy_config: Path | None = None,
-                  expect_no_changes: bool = False, label: str | None = None) -> dict:
+                  expect_no_changes: bool = False, label: str | None = None, program: str = "stack",
+                  continue_on_error: bool = False) -> dict:
         """`preview`, `up` or `destroy`, run with the inline program in a process of its own."""
         args = [sys.executable, "-m", "tools.e2e.engine", op, "--stack", self.stack, "--workdir", str(self.workdir),
                 "--result", str(self.rundir / f"{label or op}.result.json")]
@@ -149,6 +150,9 @@ class Engine:
             args += ["--policy-pack", str(policy_pack), "--policy-config", str(policy_config)]
         if expect_no_changes:
             args.append("--expect-no-changes")
+        if continue_on_error:
+            args.append("--continue-on-error")
+        args += ["--program", program]
         started = time.monotonic()
         proc = subprocess.run(args, cwd=PROJECT_ROOT, env=self.env(), capture_output=True, text=True)
         self.timings[label or op] = round(time.monotonic() - started, 1)
@@ -171,6 +175,14 @@ def _program() -> None:
     run(pins=LockedResolver())
 
 
+def _corpus_program() -> None:
+    from tools.e2e.corpus import program
+    program()
+
+
+PROGRAMS = {"stack": _program, "corpus": _corpus_program}
+
+
 def _run_operation(ns: argparse.Namespace) -> int:
     from pulumi import automation as auto
 
@@ -178,13 +190,15 @@ def _run_operation(ns: argparse.Namespace) -> int:
     events: list[dict] = []
     opts = auto.LocalWorkspaceOptions(work_dir=ns.workdir,
                                       pulumi_command=auto.PulumiCommand(root=None, skip_version_check=True))
-    stack = auto.select_stack(stack_name=ns.stack, project_name=PROJECT, program=_program, opts=opts)
+    stack = auto.select_stack(stack_name=ns.stack, project_name=PROJECT, program=PROGRAMS[ns.program], opts=opts)
     kwargs: dict = {"on_output": lambda line: print(line, flush=True),
                     "on_event": lambda event: events.append(_event_summary(event))}
     if ns.policy_pack:
         kwargs.update(policy_packs=[ns.policy_pack], policy_pack_configs=[ns.policy_config])
     if ns.expect_no_changes:
         kwargs["expect_no_changes"] = True
+    if ns.continue_on_error:
+        kwargs["continue_on_error"] = True
     result: dict = {"op": ns.op}
     try:
         if ns.op == "preview":
@@ -232,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-pack")
     parser.add_argument("--policy-config")
     parser.add_argument("--expect-no-changes", action="store_true")
+    parser.add_argument("--continue-on-error", action="store_true")
+    parser.add_argument("--program", choices=sorted(PROGRAMS), default="stack")
     return _run_operation(parser.parse_args(argv))
 
 
