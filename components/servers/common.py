@@ -71,7 +71,8 @@ def tool_config(name: str, namespace: str, tools: Tools | None, crds: ToolHiveCr
         spec["toolsFilter"] = list(tools.allow)
     if tools.rename:
         spec["toolsOverride"] = {
-            actual: {**({"name": r.name} if r.name else {}), **({"annotations": {"title": r.title}} if r.title else {})}
+            actual: {**({"name": r.name} if r.name else {}), **({"description": r.description} if r.description else {}),
+                     **({"annotations": {"title": r.title}} if r.title else {})}
             for actual, r in tools.rename.items()
         }
     return crds.custom_resource("MCPToolConfig", tool_config_name(name), namespace, spec, labels=labels,
