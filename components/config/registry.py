@@ -12,7 +12,9 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config.base import KeyedError, Model, Name, ObjectName, Port, Quantity, _matches
+from components.config.base import (IngressClassName, IngressHost, KeyedError, Model, Name, ObjectName, Port, Quantity,
+                                    SecretKey, StorageClassName, _matches)
+from components.k8s import naming, validation
 from components.config.operator import ResourceAmounts
 from components.secret_sources import SecretRef, parse_reference
 
@@ -89,7 +91,7 @@ RepoPath = Annotated[str, AfterValidator(_matches(
 
 class KeyRef(Model):
     name: ObjectName = Field(description="Name of the Secret (or ConfigMap) in the registry namespace.")
-    key: str = Field(min_length=1, description="Key inside it.")
+    key: SecretKey = Field(description="Key inside it.")
 
 
 class Resources(Model):
@@ -184,7 +186,7 @@ class InClusterDatabase(Model):
 
     image: str = Field(DEFAULT_POSTGRES_IMAGE, description="A postgres image that runs as UID 70 (alpine).")
     storage: Quantity = "1Gi"
-    storage_class_name: Optional[str] = None
+    storage_class_name: Optional[StorageClassName] = None
     resources: Resources = Field(default_factory=lambda: Resources(
         requests=ResourceAmounts(cpu="100m", memory="256Mi"), limits=ResourceAmounts(cpu="1", memory="512Mi")))
 
@@ -261,8 +263,8 @@ class AuthSpec(Model):
 
 
 class IngressSpec(Model):
-    host: str = Field(min_length=1)
-    class_name: Optional[str] = None
+    host: IngressHost = Field(description="A DNS name (a leading '*.' allowed), never an IP address.")
+    class_name: Optional[IngressClassName] = None
     tls_secret: Optional[ObjectName] = None
     annotations: dict[str, str] = Field(default_factory=dict)
     from_namespaces: list[Name] = Field(default_factory=list,
@@ -314,4 +316,28 @@ class RegistryConfig(Model):
                                      f"{name!r} is not a source; sources: {', '.join(names)}")
         if self.mode == "mcpRegistry" and self.replicas != 1:
             raise KeyedError(("replicas",), "the operator runs an MCPRegistry with exactly 1 replica")
+        self._derived_names()
         return self
+
+    def _derived_names(self) -> None:
+        """Objects named after the registry, its sources and providers, each by the API server's rule."""
+        named = [(("name",), "Service", naming.registry_service(self.name, self.mode), validation.service_name),
+                 (("name",), "ServiceAccount", naming.registry_service_account(self.name, self.mode),
+                  validation.service_account_name)]
+        if self.database.in_cluster is not None:
+            database = naming.registry_database(self.name)
+            named += [(("name",), "StatefulSet", database, validation.statefulset_name),
+                      (("name",), "Service", database, validation.service_name)]
+        for index, source in enumerate(self.sources):
+            prefix = "data" if source.file else "git" if source.git and source.git.auth else None
+            if prefix:
+                named.append((("sources", index, "name"), "volume", naming.registry_volume(prefix, source.name),
+                              validation.volume_name))
+        for index, provider in enumerate(self.auth.providers):
+            for prefix, used in (("oauth", provider.client_secret), ("ca", provider.ca_cert)):
+                if used is not None:
+                    named.append((("auth", "providers", index, "name"), "volume",
+                                  naming.registry_volume(prefix, provider.name), validation.volume_name))
+        for path, kind, name, rule in named:
+            if problems := rule(name):
+                raise KeyedError(path, f"names the {kind} {name!r}, which {problems[0]}")

@@ -13,9 +13,11 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config import toolhive_rules
-from components.config.base import EnvName, ImageRef, KeyedError, Model, Name, ObjectName, Port, Quantity, SecretKey
+from components.config.base import EnvName, ImageRef, KeyedError, Model, Name, ObjectName, Port, Quantity, SecretKey, \
+    StorageClassName
 from components.config.tenants import EgressRule
 from components.secret_sources import SecretRef, existing_secret_name
+from components.servers import operator_objects
 from policies import replica_rules
 from policies.guardrails import is_secret_looking
 
@@ -41,23 +43,24 @@ def _image_pinned(value: str) -> str:
     return value
 
 
-def _max_length(limit: int, why: str):
+def _server_name(kind: str):
     def check(value: str) -> str:
-        if len(value) > limit:
-            raise ValueError(f"{value!r} is longer than {limit} characters ({why})")
         if value in RESERVED_NAMES:
             raise ValueError(f"{value!r} is reserved: a server with this name makes the operator's pod "
                              f"selectors ambiguous (never {', '.join(RESERVED_NAMES)})")
+        if problem := operator_objects.name_problem(kind, value):
+            raise ValueError(f"{value!r} {problem}")
         return value
 
     return check
 
 
 PinnedImage = Annotated[ImageRef, AfterValidator(_image_pinned)]
-# The operator names Services after the server: mcp-<name>-headless, mcp-<name>-remote-proxy, vmcp-<name>.
-ServerName = Annotated[Name, AfterValidator(_max_length(50, "the operator's Service mcp-<name>-headless must fit 63"))]
-RemoteProxyName = Annotated[Name, AfterValidator(_max_length(46, "the operator's Service mcp-<name>-remote-proxy must fit 63"))]
-VirtualServerName = Annotated[Name, AfterValidator(_max_length(58, "the operator's Service vmcp-<name> must fit 63"))]
+# The operator names Services, ServiceAccounts and a StatefulSet after the server
+# (components/servers/operator_objects.py): each must satisfy the API server's rule for its kind.
+ServerName = Annotated[Name, AfterValidator(_server_name("MCPServer"))]
+RemoteProxyName = Annotated[Name, AfterValidator(_server_name("MCPRemoteProxy"))]
+VirtualServerName = Annotated[Name, AfterValidator(_server_name("VirtualMCPServer"))]
 
 
 class Amounts(Model):
@@ -240,7 +243,7 @@ class Storage(Model):
     """A PersistentVolumeClaim `<server>-data` mounted into the mcp container."""
 
     size: Quantity = Field(description="Requested storage, e.g. 5Gi.")
-    storage_class: Optional[ObjectName] = Field(None, description="StorageClass; unset: the cluster default.")
+    storage_class: Optional[StorageClassName] = Field(None, description="StorageClass; unset: the cluster default.")
     access_mode: Literal["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"] = Field(
         "ReadWriteOnce", description="ReadWriteMany when several backend replicas mount it.")
     mount_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$")] = Field("/data", description="Where it is mounted.")
@@ -497,7 +500,7 @@ class SessionStoreConfig(Model):
     namespace: Optional[Name] = Field(None, description="Where it runs; unset: the operator namespace.")
     image: PinnedImage = Field("docker.io/valkey/valkey:8.1.3-alpine", description="Valkey image (the mirror applies).")
     size: Quantity = Field("1Gi", description="Its PersistentVolumeClaim (append-only file).")
-    storage_class: Optional[ObjectName] = Field(None, description="StorageClass; unset: the cluster default.")
+    storage_class: Optional[StorageClassName] = Field(None, description="StorageClass; unset: the cluster default.")
     resources: Resources = Field(default_factory=lambda: Resources(
         requests=Amounts(cpu="50m", memory="64Mi"), limits=Amounts(cpu="500m", memory="256Mi")))
 
