@@ -12,10 +12,10 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config.base import (IngressClassName, IngressHost, KeyedError, Model, Name, ObjectName, Port, Quantity,
-                                    SecretKey, StorageClassName, _matches)
-from components.k8s import naming, validation
+from components.config.base import (IngressClassName, IngressHost, KeyedError, Model, Name, ObjectName, PinnedImage, Port,
+                                    Quantity, SecretKey, StorageClassName, _matches)
 from components.config.operator import ResourceAmounts
+from components.k8s import naming, validation
 from components.secret_sources import SecretRef, parse_reference
 
 # Shared with the config.yaml model (components/registry/server_config.py), which imports them from here.
@@ -184,7 +184,8 @@ class RegistrySpec(Model):
 class InClusterDatabase(Model):
     """A single PostgreSQL StatefulSet next to the server: for dev clusters."""
 
-    image: str = Field(DEFAULT_POSTGRES_IMAGE, description="A postgres image that runs as UID 70 (alpine).")
+    image: PinnedImage = Field(DEFAULT_POSTGRES_IMAGE, description="A postgres image that runs as UID 70 (alpine), "
+                               "with a tag or digest.")
     storage: Quantity = "1Gi"
     storage_class_name: Optional[StorageClassName] = None
     resources: Resources = Field(default_factory=lambda: Resources(
@@ -290,8 +291,8 @@ class RegistryConfig(Model):
     name: Name = DEFAULT_NAME
     namespace: Optional[Name] = Field(None, description="Default: the operator namespace.")
     replicas: int = Field(1, ge=1, le=10)
-    setup_image: str = Field(DEFAULT_POSTGRES_IMAGE, description="Image of the setup-pgpass init container "
-                             "(standalone): anything with sh, cp and chmod.")
+    setup_image: PinnedImage = Field(DEFAULT_POSTGRES_IMAGE, description="Image of the setup-pgpass init container "
+                                     "(standalone): anything with sh, cp and chmod, with a tag or digest.")
     resources: Resources = Field(default_factory=Resources)
     sources: list[SourceSpec] = Field(min_length=1)
     registries: list[RegistrySpec] = Field(default_factory=list,

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config import toolhive_rules
-from components.config.base import EnvName, ImageRef, KeyedError, Model, Name, ObjectName, Port, Quantity, SecretKey, \
+from components.config.base import EnvName, KeyedError, PinnedImage, Model, Name, ObjectName, Port, Quantity, SecretKey, \
     StorageClassName
 from components.config.tenants import EgressRule
 from components.secret_sources import SecretRef, existing_secret_name
@@ -33,16 +33,6 @@ SIZES = {
 }
 
 
-def _image_pinned(value: str) -> str:
-    last = value.rsplit("/", 1)[-1]
-    tag = last.split("@", 1)[0].partition(":")[2]
-    if "@sha256:" not in value and not tag:
-        raise ValueError(f"{value!r} has no tag or digest; pin a release tag (image:1.2.3) or a digest (image@sha256:...)")
-    if tag == "latest" and "@sha256:" not in value:
-        raise ValueError(f"{value!r} uses the moving tag 'latest'; pin a release tag or a digest")
-    return value
-
-
 def _server_name(kind: str):
     def check(value: str) -> str:
         if value in RESERVED_NAMES:
@@ -55,7 +45,6 @@ def _server_name(kind: str):
     return check
 
 
-PinnedImage = Annotated[ImageRef, AfterValidator(_image_pinned)]
 # The operator names Services, ServiceAccounts and a StatefulSet after the server
 # (components/servers/operator_objects.py): each must satisfy the API server's rule for its kind.
 ServerName = Annotated[Name, AfterValidator(_server_name("MCPServer"))]

@@ -116,7 +116,13 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
             if not data_file.is_file():
                 problems.append(f"{key}.file.data: {spec.file.data} does not exist in this repository")
                 continue
-            text = data_file.read_text(encoding="utf-8")
+            try:
+                text = data_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                why = f"not UTF-8 text (byte {error.start})" if isinstance(error, UnicodeDecodeError) \
+                    else f"cannot read: {error.strerror or error}"
+                problems.append(f"{key}.file.data: {spec.file.data}: {why}; save it as UTF-8 JSON")
+                continue
             problems += validate_registry_data(text, spec.file.data)
             name = data_configmap_name(config.name, spec.name, text)
             mount = Mount({"name": naming.registry_volume("data", spec.name), "configMap": {"name": name, "items": [

@@ -78,6 +78,12 @@ def _read_directory(directory: str, root: Path, problems: list[str]) -> list[Dec
         shown = file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
         try:
             document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except OSError as error:
+            problems.append(f"{shown}: cannot read: {error.strerror or error}")
+            continue
+        except UnicodeDecodeError as error:
+            problems.append(f"{shown}: not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8")
+            continue
         except yaml.YAMLError as error:
             problems.append(f"{shown}: not valid YAML: {error}")
             continue
@@ -85,7 +91,7 @@ def _read_directory(directory: str, root: Path, problems: list[str]) -> list[Dec
             problems.append(f"{shown}: expected a mapping {{kind, name, namespace, spec}}")
             continue
         kind = document.get("kind", "MCPServer")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             problems.append(f"{shown}: kind: must be one of {', '.join(KINDS)} (got {kind!r})")
             continue
         key = KINDS[kind][0]
