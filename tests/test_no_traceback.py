@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -184,6 +184,9 @@ def test_the_walk_reaches_every_kind_and_deep_fields():
 
 @FUZZ
 @given(target=st.sampled_from(SERVER_PATHS), value=VALUES, preview=st.booleans())
+@example(target=("MCPServer", ("kind",)), value=[], preview=False)  # found by this test: kind [] crashed the catalog
+@example(target=("MCPRemoteProxy", ("spec", "headers", "plaintext")), value={"Host": None}, preview=True)
+@example(target=("MCPServer", ("spec", "tools", "rename")), value={"": {"name": 1}}, preview=False)
 def test_any_value_in_any_server_file_field_is_accepted_or_refused_cleanly(project, target, value, preview):
     kind, path = target
     files = server_files()
