@@ -8,9 +8,12 @@ AWS Secrets Manager.
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
+from components.config import StackConfig
 from components.config.cluster import require_target
 from components.config.loader import load_stack_config
 from components.errors import all_checked
@@ -20,12 +23,46 @@ from components.platform.provider import cluster_provider
 from components.platform.toolhive_platform import ToolHivePlatform
 from components.registry.git_sources import PinResolver
 from components.registry.images import registry_images
-from components.registry.plan import plan_registry, registry_secret_requests
+from components.registry.plan import RegistryPlan, plan_registry, registry_secret_requests
 from components.secret_sources import SecretReader, resolve_secrets
-from components.servers.catalog import load_servers, secret_requests, session_store_namespace
+from components.servers.catalog import PROJECT_ROOT, ServerCatalog, load_servers, secret_requests, session_store_namespace
 from components.servers.images import SESSION_STORE, server_images
 from components.servers.session_store import SessionStore
 from components.servers.stacks import McpServerStacks, tenant_resources
+
+
+@dataclass
+class Inputs:
+    """Everything read and validated before the first resource is registered."""
+
+    config: StackConfig
+    catalog: ServerCatalog
+    images: dict
+    own_images: dict
+    secret_values: dict
+    registry: RegistryPlan | None
+    registry_images: dict
+
+
+def check_inputs(digest_resolver: DigestResolver | None = None, secret_reader: SecretReader | None = None,
+                 pins: PinResolver | None = None, project_root: Path = PROJECT_ROOT) -> Inputs:
+    """Config, server files, images, secrets, registry data and pins: a ConfigError naming the key or file,
+    or the validated inputs. Registers nothing. `project_root`: where server directories and registry data
+    files are read (tests point it elsewhere)."""
+    config = load_stack_config()
+    require_target(config.cluster)
+    catalog = load_servers(config, root=project_root, stack=pulumi.get_stack())
+    images, own_images = all_checked(lambda: resolve_images(config.images, digest_resolver),
+                                     lambda: server_images(catalog, config, digest_resolver))
+    secret_values = resolve_secrets([*secret_requests(catalog), *registry_secret_requests(config.registry)],
+                                    secret_reader)
+    # The registry's data, pins and passwords are checked before anything is registered.
+    registry = (plan_registry(config.registry, namespace=config.registry_namespace,
+                              tenant_namespaces=[ns.name for ns in config.namespaces], pins=pins,
+                              secret_values=secret_values, project_root=project_root)
+                if config.registry is not None else None)
+    extra = registry_images(config, digest_resolver) if config.registry is not None else {}
+    return Inputs(config, catalog, images, own_images, secret_values, registry, extra)
 
 
 def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretReader | None = None,
@@ -37,19 +74,9 @@ def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretRead
     commits in registry/sources.lock.json; the default (the offline renderer, tests) reads that lock only.
     """
     tune_gc()
-    config = load_stack_config()
-    require_target(config.cluster)
-    catalog = load_servers(config, stack=pulumi.get_stack())
-    images, own_images = all_checked(lambda: resolve_images(config.images, digest_resolver),
-                                     lambda: server_images(catalog, config, digest_resolver))
-    secret_values = resolve_secrets([*secret_requests(catalog), *registry_secret_requests(config.registry)],
-                                    secret_reader)
-    # The registry's data, pins and passwords are checked before anything is registered.
-    registry = (plan_registry(config.registry, namespace=config.registry_namespace,
-                              tenant_namespaces=[ns.name for ns in config.namespaces], pins=pins,
-                              secret_values=secret_values)
-                if config.registry is not None else None)
-    extra = registry_images(config, digest_resolver) if config.registry is not None else {}
+    inputs = check_inputs(digest_resolver, secret_reader, pins)
+    config, catalog, images, own_images = inputs.config, inputs.catalog, inputs.images, inputs.own_images
+    secret_values, registry, extra = inputs.secret_values, inputs.registry, inputs.registry_images
     # One explicit provider for every Kubernetes object: the cluster the stack names, never the ambient one.
     provider = cluster_provider(config.cluster)
     adopt = [patch_force_transformation(adoptable_objects(config))] if config.cluster.adopt_existing else []

@@ -23,13 +23,12 @@ from pulumi.runtime import config as runtime_config
 from pydantic import AfterValidator
 
 from components.errors import ConfigError
+from components.k8s import validation
 
 AWS_SM, PULUMI_CONFIG, K8S_SECRET = "aws-sm", "pulumi-config", "k8s-secret"
 _ARN_REGION = re.compile(r"^arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z0-9-]+):[0-9]{12}:secret:.+$")
 _SM_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _CONFIG_KEY = re.compile(r"^(?P<ns>[A-Za-z0-9_-]+):(?P<key>[A-Za-z0-9_.-]+)$")
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_K8S_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def parse_reference(text: str) -> SecretReference:
                              "namespace such as mcp-secrets:<key>")
         return SecretReference(PULUMI_CONFIG, rest, None, text)
     if sep and scheme == K8S_SECRET:
-        if not (_K8S_NAME.match(body) and key and _K8S_KEY.match(key)):
+        if validation.dns1123_subdomain(body) or not key or validation.secret_key(key):
             raise ValueError(f"{text!r}: expected k8s-secret://<secret name>#<key>")
         return SecretReference(K8S_SECRET, body, key, text)
     raise ValueError(f"{text!r} is not a secret reference: aws-sm://<name or arn>[#key], "

@@ -117,6 +117,16 @@ def _pinned_image(value: str) -> str:
     return value
 
 
+def _image_pinned(value: str) -> str:
+    last = value.rsplit("/", 1)[-1]
+    tag = last.split("@", 1)[0].partition(":")[2]
+    if "@sha256:" not in value and not tag:
+        raise ValueError(f"{value!r} has no tag or digest; pin a release tag (image:1.2.3) or a digest (image@sha256:...)")
+    if tag == "latest" and "@sha256:" not in value:
+        raise ValueError(f"{value!r} uses the moving tag 'latest'; pin a release tag or a digest")
+    return value
+
+
 def _registry_host(value: str) -> str:
     """A source registry as Docker names it after normalisation (docker.io, ghcr.io, localhost:5000)."""
     try:
@@ -198,8 +208,15 @@ Name = Annotated[str, AfterValidator(_no_problems(validation.dns1123_label, "a v
 ObjectName = Annotated[str, AfterValidator(_no_problems(validation.dns1123_subdomain, "a valid name"))]
 NamespaceName = Annotated[Name, AfterValidator(_not_reserved_namespace)]
 Quantity = Annotated[str, AfterValidator(_quantity)]
+SecretKey = Annotated[str, Field(min_length=1), AfterValidator(_no_problems(validation.secret_key, "a valid Secret key"))]
+StorageClassName = Annotated[str, AfterValidator(_no_problems(validation.storage_class_name, "a valid storage class name"))]
+IngressHost = Annotated[str, Field(min_length=1), AfterValidator(_no_problems(validation.ingress_host, "a valid Ingress host"))]
+IngressClassName = Annotated[str, AfterValidator(_no_problems(validation.ingress_class_name, "a valid IngressClass name"))]
 GoMemLimit = Annotated[str, AfterValidator(_go_memlimit)]
 ImageRef = Annotated[str, AfterValidator(_pinned_image)]
+#: An image the stack runs beside the release's (MCP servers, session store, registry setup and database):
+#: a reference with a tag or digest, never the moving tag `latest`.
+PinnedImage = Annotated[ImageRef, AfterValidator(_image_pinned)]
 RegistryHost = Annotated[str, AfterValidator(_registry_host)]
 RegistryPrefix = Annotated[str, AfterValidator(_registry_prefix)]
 RegistryMirrors = Annotated[dict[str, str], AfterValidator(_mirror_map)]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config.base import (_HOST_PORT, Annotations, EnvName, GoMemLimit, KeyedError, Labels, Model, Name,
-                                     NamespaceName, ObjectName, Quantity, _matches, unique)
+                                     NamespaceName, ObjectName, Quantity, SecretKey, _matches, unique)
 from components.k8s import validation
 from components.k8s.quantity import parse_go_memlimit, parse_quantity
 from components.platform.operator_env import RESERVED_ENV_NAMES
@@ -78,7 +78,7 @@ class DefaultRedis(Model):
     existing_secret: Optional[Name] = Field(
         None, description="A Secret (in each workload namespace) holding the Redis password."
     )
-    existing_secret_key: str = Field("redis-password", min_length=1, description="The key of the password in that Secret.")
+    existing_secret_key: SecretKey = Field("redis-password", description="The key of the password in that Secret.")
 
 
 class EnvVar(Model):

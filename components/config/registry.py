@@ -12,8 +12,10 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config.base import KeyedError, Model, Name, ObjectName, Port, Quantity, _matches
+from components.config.base import (IngressClassName, IngressHost, KeyedError, Model, Name, ObjectName, PinnedImage, Port,
+                                    Quantity, SecretKey, StorageClassName, _matches)
 from components.config.operator import ResourceAmounts
+from components.k8s import naming, validation
 from components.secret_sources import SecretRef, parse_reference
 
 # Shared with the config.yaml model (components/registry/server_config.py), which imports them from here.
@@ -89,7 +91,7 @@ RepoPath = Annotated[str, AfterValidator(_matches(
 
 class KeyRef(Model):
     name: ObjectName = Field(description="Name of the Secret (or ConfigMap) in the registry namespace.")
-    key: str = Field(min_length=1, description="Key inside it.")
+    key: SecretKey = Field(description="Key inside it.")
 
 
 class Resources(Model):
@@ -182,9 +184,10 @@ class RegistrySpec(Model):
 class InClusterDatabase(Model):
     """A single PostgreSQL StatefulSet next to the server: for dev clusters."""
 
-    image: str = Field(DEFAULT_POSTGRES_IMAGE, description="A postgres image that runs as UID 70 (alpine).")
+    image: PinnedImage = Field(DEFAULT_POSTGRES_IMAGE, description="A postgres image that runs as UID 70 (alpine), "
+                               "with a tag or digest.")
     storage: Quantity = "1Gi"
-    storage_class_name: Optional[str] = None
+    storage_class_name: Optional[StorageClassName] = None
     resources: Resources = Field(default_factory=lambda: Resources(
         requests=ResourceAmounts(cpu="100m", memory="256Mi"), limits=ResourceAmounts(cpu="1", memory="512Mi")))
 
@@ -261,8 +264,8 @@ class AuthSpec(Model):
 
 
 class IngressSpec(Model):
-    host: str = Field(min_length=1)
-    class_name: Optional[str] = None
+    host: IngressHost = Field(description="A DNS name (a leading '*.' allowed), never an IP address.")
+    class_name: Optional[IngressClassName] = None
     tls_secret: Optional[ObjectName] = None
     annotations: dict[str, str] = Field(default_factory=dict)
     from_namespaces: list[Name] = Field(default_factory=list,
@@ -288,8 +291,8 @@ class RegistryConfig(Model):
     name: Name = DEFAULT_NAME
     namespace: Optional[Name] = Field(None, description="Default: the operator namespace.")
     replicas: int = Field(1, ge=1, le=10)
-    setup_image: str = Field(DEFAULT_POSTGRES_IMAGE, description="Image of the setup-pgpass init container "
-                             "(standalone): anything with sh, cp and chmod.")
+    setup_image: PinnedImage = Field(DEFAULT_POSTGRES_IMAGE, description="Image of the setup-pgpass init container "
+                                     "(standalone): anything with sh, cp and chmod, with a tag or digest.")
     resources: Resources = Field(default_factory=Resources)
     sources: list[SourceSpec] = Field(min_length=1)
     registries: list[RegistrySpec] = Field(default_factory=list,
@@ -314,4 +317,28 @@ class RegistryConfig(Model):
                                      f"{name!r} is not a source; sources: {', '.join(names)}")
         if self.mode == "mcpRegistry" and self.replicas != 1:
             raise KeyedError(("replicas",), "the operator runs an MCPRegistry with exactly 1 replica")
+        self._derived_names()
         return self
+
+    def _derived_names(self) -> None:
+        """Objects named after the registry, its sources and providers, each by the API server's rule."""
+        named = [(("name",), "Service", naming.registry_service(self.name, self.mode), validation.service_name),
+                 (("name",), "ServiceAccount", naming.registry_service_account(self.name, self.mode),
+                  validation.service_account_name)]
+        if self.database.in_cluster is not None:
+            database = naming.registry_database(self.name)
+            named += [(("name",), "StatefulSet", database, validation.statefulset_name),
+                      (("name",), "Service", database, validation.service_name)]
+        for index, source in enumerate(self.sources):
+            prefix = "data" if source.file else "git" if source.git and source.git.auth else None
+            if prefix:
+                named.append((("sources", index, "name"), "volume", naming.registry_volume(prefix, source.name),
+                              validation.volume_name))
+        for index, provider in enumerate(self.auth.providers):
+            for prefix, used in (("oauth", provider.client_secret), ("ca", provider.ca_cert)):
+                if used is not None:
+                    named.append((("auth", "providers", index, "name"), "volume",
+                                  naming.registry_volume(prefix, provider.name), validation.volume_name))
+        for path, kind, name, rule in named:
+            if problems := rule(name):
+                raise KeyedError(path, f"names the {kind} {name!r}, which {problems[0]}")

@@ -8,15 +8,16 @@ unique per namespace) are in components/servers/catalog.py.
 """
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Literal, Optional
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config.base import EnvName, ImageRef, KeyedError, Model, Name, ObjectName, Port, Quantity
+from components.config import toolhive_rules
+from components.config.base import EnvName, KeyedError, PinnedImage, Model, Name, ObjectName, Port, Quantity, SecretKey, \
+    StorageClassName
 from components.config.tenants import EgressRule
 from components.secret_sources import SecretRef, existing_secret_name
+from components.servers import operator_objects
 from policies import replica_rules
 from policies.guardrails import is_secret_looking
 
@@ -32,33 +33,23 @@ SIZES = {
 }
 
 
-def _image_pinned(value: str) -> str:
-    last = value.rsplit("/", 1)[-1]
-    tag = last.split("@", 1)[0].partition(":")[2]
-    if "@sha256:" not in value and not tag:
-        raise ValueError(f"{value!r} has no tag or digest; pin a release tag (image:1.2.3) or a digest (image@sha256:...)")
-    if tag == "latest" and "@sha256:" not in value:
-        raise ValueError(f"{value!r} uses the moving tag 'latest'; pin a release tag or a digest")
-    return value
-
-
-def _max_length(limit: int, why: str):
+def _server_name(kind: str):
     def check(value: str) -> str:
-        if len(value) > limit:
-            raise ValueError(f"{value!r} is longer than {limit} characters ({why})")
         if value in RESERVED_NAMES:
             raise ValueError(f"{value!r} is reserved: a server with this name makes the operator's pod "
                              f"selectors ambiguous (never {', '.join(RESERVED_NAMES)})")
+        if problem := operator_objects.name_problem(kind, value):
+            raise ValueError(f"{value!r} {problem}")
         return value
 
     return check
 
 
-PinnedImage = Annotated[ImageRef, AfterValidator(_image_pinned)]
-# The operator names Services after the server: mcp-<name>-headless, mcp-<name>-remote-proxy, vmcp-<name>.
-ServerName = Annotated[Name, AfterValidator(_max_length(50, "the operator's Service mcp-<name>-headless must fit 63"))]
-RemoteProxyName = Annotated[Name, AfterValidator(_max_length(46, "the operator's Service mcp-<name>-remote-proxy must fit 63"))]
-VirtualServerName = Annotated[Name, AfterValidator(_max_length(58, "the operator's Service vmcp-<name> must fit 63"))]
+# The operator names Services, ServiceAccounts and a StatefulSet after the server
+# (components/servers/operator_objects.py): each must satisfy the API server's rule for its kind.
+ServerName = Annotated[Name, AfterValidator(_server_name("MCPServer"))]
+RemoteProxyName = Annotated[Name, AfterValidator(_server_name("MCPRemoteProxy"))]
+VirtualServerName = Annotated[Name, AfterValidator(_server_name("VirtualMCPServer"))]
 
 
 class Amounts(Model):
@@ -82,7 +73,7 @@ class SecretKeyRef(Model):
     """A key of a Kubernetes Secret that already exists in the server's namespace."""
 
     name: ObjectName
-    key: Annotated[str, Field(min_length=1)]
+    key: SecretKey
 
 
 class SessionStorage(Model):
@@ -106,6 +97,8 @@ class SessionStorage(Model):
                                  "password (a secret reference) when provider is redis; never a literal")
         elif self.password_ref or self.password:
             raise KeyedError(("provider",), "a password only applies to provider redis")
+        if self.key_prefix is not None and (problem := toolhive_rules.key_prefix(self.key_prefix)):
+            raise KeyedError(("keyPrefix",), problem)
         return self
 
 
@@ -175,20 +168,40 @@ class NameRef(Model):
 
 class ToolRename(Model):
     name: Optional[str] = Field(None, description="The name clients see.")
-    title: Optional[str] = Field(None, description="A human-readable title (annotations.title).")
+    description: Optional[str] = Field(None, description="The description clients see.")
+    title: Optional[str] = Field(None, description="A human-readable title (annotations.title); not passed to "
+                                 "the proxy runner at v0.44.0, so it needs a name or a description beside it.")
+
+    @model_validator(mode="after")
+    def _name_or_description(self) -> "ToolRename":
+        if not self.name and not self.description:
+            raise KeyedError(("name",), toolhive_rules.TOOL_OVERRIDE_NEEDS)
+        if self.name and (problem := toolhive_rules.tool_name(self.name)):
+            raise KeyedError(("name",), problem)
+        return self
 
 
 class Tools(Model):
     """Tool filtering and renaming: an MCPToolConfig `<server>-tools` referenced by toolConfigRef."""
 
-    allow: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, description="Only these tools are exposed.")
+    allow: list[str] = Field(default_factory=list, description="Only these tools are exposed: the names clients "
+                             "see, i.e. after rename.")
     rename: dict[str, ToolRename] = Field(default_factory=dict, description="Actual tool name -> what clients see.")
 
     @model_validator(mode="after")
     def _unique(self) -> "Tools":
+        for actual in self.rename:
+            if problem := toolhive_rules.tool_name(actual):
+                raise KeyedError(("rename", actual), f"key {problem}")
         for index, name in enumerate(self.allow):
+            if problem := toolhive_rules.tool_name(name):
+                raise KeyedError(("allow", index), problem)
             if self.allow.index(name) != index:
                 raise KeyedError(("allow", index), f"{name!r} is listed twice")
+        renamed = {actual: r.name for actual, r in self.rename.items() if r.name}
+        for index, visible in toolhive_rules.allow_renamed_away(self.allow, renamed).items():
+            raise KeyedError(("allow", index), f"{self.allow[index]!r} is renamed to {visible!r} by rename; allow "
+                             f"lists the names clients see (the proxy filters after renaming): write {visible!r}")
         return self
 
 
@@ -219,7 +232,7 @@ class Storage(Model):
     """A PersistentVolumeClaim `<server>-data` mounted into the mcp container."""
 
     size: Quantity = Field(description="Requested storage, e.g. 5Gi.")
-    storage_class: Optional[ObjectName] = Field(None, description="StorageClass; unset: the cluster default.")
+    storage_class: Optional[StorageClassName] = Field(None, description="StorageClass; unset: the cluster default.")
     access_mode: Literal["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"] = Field(
         "ReadWriteOnce", description="ReadWriteMany when several backend replicas mount it.")
     mount_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$")] = Field("/data", description="Where it is mounted.")
@@ -309,7 +322,9 @@ class McpServerSpec(Scaling):
         if self.storage is not None and several and self.storage.access_mode in ("ReadWriteOnce", "ReadWriteOncePod"):
             raise KeyedError(("storage", "accessMode"), f"{self.storage.access_mode} cannot be mounted by several "
                              "backend replicas (backendReplicas > 1 or autoscaling.backend); use ReadWriteMany")
-        for name in self.env:
+        for name, value in self.env.items():
+            if problem := toolhive_rules.env_value(value):
+                raise KeyedError(("env", name), problem)
             if is_secret_looking(name):
                 raise KeyedError(("env", name), "looks like a secret; env holds non-secret literals only, "
                                  "move it to secrets ({targetEnvName, ref})")
@@ -342,32 +357,24 @@ class McpServerSpec(Scaling):
         return self.resources.as_spec() if self.resources is not None else SIZES[self.size]
 
 
-#: Go's net.IP.IsPrivate, which the operator uses: RFC 1918 and RFC 4193 (ULA), nothing more.
-_PRIVATE_NETWORKS = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")]
-
-
 def _refused_remote_host(url: str) -> str:
-    """The hosts the v0.44.0 operator refuses for remoteUrl at reconcile, refused here at preview."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r} is not an http(s) URL with a host")
-    host = parts.hostname.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost") or host.endswith(".cluster.local") \
-            or host == "cluster.local" or host.startswith("kubernetes.default"):
-        raise ValueError(f"host {host!r} is inside the cluster or the machine; the operator refuses it "
-                         "(remote proxies reach servers outside the cluster)")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return url
-    if address.is_loopback or address.is_link_local or address.is_unspecified or any(
-            address in network for network in _PRIVATE_NETWORKS if network.version == address.version):
-        raise ValueError(f"address {host} is loopback, link-local or private (RFC 1918/ULA); the operator refuses it")
+    """The URLs the v0.44.0 operator refuses for remoteUrl at reconcile, refused here at preview."""
+    if problem := toolhive_rules.remote_url(url):
+        raise ValueError(problem)
     return url
 
 
+def _forwarded_header(name: str) -> str:
+    if problem := toolhive_rules.forwarded_header(name):
+        raise ValueError(f"header {problem}")
+    return name
+
+
+HeaderName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_forwarded_header)]
+
+
 class HeaderFromSecret(Model):
-    header_name: Annotated[str, Field(min_length=1, max_length=255)]
+    header_name: HeaderName
     ref: SecretRef
 
 
@@ -377,7 +384,12 @@ class HeaderForward(Model):
 
     @model_validator(mode="after")
     def _no_secret_literals(self) -> "HeaderForward":
-        for name in self.plaintext:
+        for name, value in self.plaintext.items():
+            if problem := toolhive_rules.forwarded_header(name):
+                raise KeyedError(("plaintext", name), f"header {problem}")
+            if "\n" in value or "\r" in value:
+                raise KeyedError(("plaintext", name), "value contains a newline or carriage return, which no HTTP "
+                                 "request can carry")
             if is_secret_looking(name) or name.lower() in ("authorization", "cookie", "proxy-authorization"):
                 raise KeyedError(("plaintext", name), "carries a credential; use fromSecrets ({headerName, ref})")
         return self
@@ -477,7 +489,7 @@ class SessionStoreConfig(Model):
     namespace: Optional[Name] = Field(None, description="Where it runs; unset: the operator namespace.")
     image: PinnedImage = Field("docker.io/valkey/valkey:8.1.3-alpine", description="Valkey image (the mirror applies).")
     size: Quantity = Field("1Gi", description="Its PersistentVolumeClaim (append-only file).")
-    storage_class: Optional[ObjectName] = Field(None, description="StorageClass; unset: the cluster default.")
+    storage_class: Optional[StorageClassName] = Field(None, description="StorageClass; unset: the cluster default.")
     resources: Resources = Field(default_factory=lambda: Resources(
         requests=Amounts(cpu="50m", memory="64Mi"), limits=Amounts(cpu="500m", memory="256Mi")))
 

@@ -47,3 +47,24 @@ def aggregate_role(builtin: str) -> str:
 def resource_name(*parts: str) -> str:
     """A Pulumi logical name from Kubernetes names: stable, unique per type within the stack."""
     return "-".join(part for part in parts if part)
+
+
+# The registry server (components/registry): objects named after toolhive:registry.name, its sources and
+# its OAuth providers. The config model checks each against the API server's rule for its kind.
+def registry_volume(prefix: str, name: str) -> str:
+    """A volume of the registry-api pod: data-<source>, git-<source>, oauth-<provider>, ca-<provider>."""
+    return f"{prefix}-{name}"
+
+
+def registry_database(registry: str) -> str:
+    """StatefulSet and Service of the in-cluster PostgreSQL."""
+    return f"{registry}-postgres"
+
+
+def registry_service(registry: str, mode: str) -> str:
+    """The registry API's Service: the operator's `<name>-api` for an MCPRegistry (operator-objects.md)."""
+    return f"{registry}-api" if mode == "mcpRegistry" else registry
+
+
+def registry_service_account(registry: str, mode: str) -> str:
+    return f"{registry}-registry-api" if mode == "mcpRegistry" else registry

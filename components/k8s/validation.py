@@ -6,6 +6,7 @@ offline dry-run validator can share them. Messages say what is allowed, never mo
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 
 DNS1123_LABEL_MAX = 63
@@ -85,3 +86,79 @@ def annotations(mapping: dict[str, str]) -> dict[tuple[str, str], list[str]]:
         problems[("", "size")] = [f"annotations take {size} bytes; keys and values together may take at most "
                                   f"{TOTAL_ANNOTATION_SIZE_MAX} (256 KiB)"]
     return problems
+
+
+# --- the rule of the field a name lands in (apimachinery validation, api/core|apps|networking validation) ---
+
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_CONFIG_MAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+#: `controller-revision-hash=<statefulset>-<hash>` on every StatefulSet pod: a label value (<= 63), with a
+#: hash of up to 10 characters (k8s.io/kubernetes pkg/controller ComputeHash, rand.SafeEncodeString of a uint32).
+REVISION_HASH_MAX = 10
+STATEFULSET_NAME_MAX = LABEL_VALUE_MAX - 1 - REVISION_HASH_MAX
+
+
+def dns1035_label(value: str) -> list[str]:
+    if len(value) > DNS1123_LABEL_MAX or not _DNS1035_LABEL.match(value):
+        return [f"must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending "
+                f"with a letter or digit, at most {DNS1123_LABEL_MAX} characters"]
+    return []
+
+
+def secret_key(value: str) -> list[str]:
+    """A key of a Secret or ConfigMap (IsConfigMapKey), wherever a reference names one."""
+    if not value or len(value) > DNS1123_SUBDOMAIN_MAX or not _CONFIG_MAP_KEY.match(value) \
+            or value in (".", "..") or value.startswith(".."):
+        return [f"must be letters, digits, '-', '_' and '.', at most {DNS1123_SUBDOMAIN_MAX} "
+                "characters, not '.' or '..' and not starting with '..'"]
+    return []
+
+
+def volume_name(value: str) -> list[str]:
+    """A pod volume's name (ValidateVolumes): a DNS label."""
+    return [f"volume name {problem}" for problem in dns1123_label(value)]
+
+
+def storage_class_name(value: str) -> list[str]:
+    """storageClassName of a PersistentVolumeClaim (ValidateClassName): a DNS subdomain."""
+    return dns1123_subdomain(value)
+
+
+def ingress_class_name(value: str) -> list[str]:
+    """spec.ingressClassName of an Ingress (ValidateIngressClassName): a DNS subdomain."""
+    return dns1123_subdomain(value)
+
+
+def ingress_host(value: str) -> list[str]:
+    """An Ingress rule's host: a DNS name (a leading '*.' allowed), never an IP address."""
+    try:
+        ipaddress.ip_address(value)
+        is_ip = True
+    except ValueError:  # netutils.ParseIPSloppy also reads IPv4 with leading zeros
+        is_ip = bool(re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", value))
+    if is_ip:
+        return ["must be a DNS name, not an IP address"]
+    if dns1123_subdomain(value[2:] if value.startswith("*.") else value):
+        return [f"must be a DNS name (optionally starting with '*.'): lowercase letters, digits, '-' and '.', "
+                f"at most {DNS1123_SUBDOMAIN_MAX} characters"]
+    return []
+
+
+def service_name(value: str) -> list[str]:
+    """metadata.name of a Service (ValidateServiceName): a DNS-1035 label."""
+    return dns1035_label(value)
+
+
+def service_account_name(value: str) -> list[str]:
+    """metadata.name of a ServiceAccount, and spec.serviceAccountName: a DNS subdomain."""
+    return dns1123_subdomain(value)
+
+
+def statefulset_name(value: str) -> list[str]:
+    """A StatefulSet's name with room for its pods' controller-revision-hash label (`<name>-<hash>`)."""
+    if problems := dns1123_subdomain(value):
+        return problems
+    if len(value) > STATEFULSET_NAME_MAX:
+        return [f"must be at most {STATEFULSET_NAME_MAX} characters: its pods are labelled controller-revision-hash="
+                f"<name>-<hash of up to {REVISION_HASH_MAX}>, a label value of at most {LABEL_VALUE_MAX}"]
+    return []

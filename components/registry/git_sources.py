@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -53,10 +54,34 @@ class PinResolver(Protocol):
     def resolve(self, source_name: str, spec: GitSourceSpec) -> Pin: ...
 
 
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_LOCK_FIELDS = ("repository", "ref", "path", "commit")
+
+
 def read_lock(path: Path = LOCK_FILE) -> dict[str, dict]:
+    """The pins of the lock file; a GitSourceError naming the file when it cannot be used (unreadable, not
+    UTF-8, not JSON — e.g. left with merge-conflict markers — or not shaped like `write_lock` writes it)."""
     if not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8")).get("pins", {})
+    redo = "fix it, or delete it and record the pins again with `python -m tools.registry_pins update <stack>`"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise GitSourceError(f"{_shown(path)}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise GitSourceError(f"{_shown(path)}: not UTF-8 text (byte {error.start}); {redo}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        conflict = " (it has merge-conflict markers)" if re.search(r"^(<<<<<<<|=======|>>>>>>>)", text, re.M) else ""
+        raise GitSourceError(f"{_shown(path)}: not valid JSON{conflict} at line {error.lineno}; {redo}") from None
+    pins = document.get("pins", {}) if isinstance(document, dict) else None
+    if not isinstance(pins, dict) or not all(
+            isinstance(entry, dict) and all(isinstance(entry.get(f), str) for f in _LOCK_FIELDS)
+            and _COMMIT.match(entry["commit"]) for entry in pins.values()):
+        raise GitSourceError(f"{_shown(path)}: expected {{\"pins\": {{<key>: {{repository, ref, path, commit (40 hex "
+                             f"digits)}}}}}}; {redo}")
+    return pins
 
 
 def write_lock(pins: dict[str, dict], path: Path = LOCK_FILE) -> None:
@@ -74,7 +99,14 @@ class LockedResolver:
 
     def __init__(self, lock_path: Path = LOCK_FILE):
         self.lock_path = lock_path
-        self.pins = read_lock(lock_path)
+        self._pins: dict[str, dict] | None = None
+
+    @property
+    def pins(self) -> dict[str, dict]:
+        """Read when a git source needs it: a stack without one never depends on the lock file."""
+        if self._pins is None:
+            self._pins = read_lock(self.lock_path)
+        return self._pins
 
     def resolve(self, source_name: str, spec: GitSourceSpec) -> Pin:
         entry = self.pins.get(lock_key(spec.repository, spec.ref, spec.path))

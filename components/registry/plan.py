@@ -18,6 +18,7 @@ import pulumi
 
 from components.config.registry import RegistryConfig, SourceSpec
 from components.errors import ConfigError
+from components.k8s import naming
 from components.registry import server_config as sc
 from components.registry.data import content_hash, validate_registry_data
 from components.registry.git_sources import GitSourceError, LockedResolver, Pin, PinResolver
@@ -79,7 +80,7 @@ def data_configmap_name(registry: str, source: str, text: str) -> str:
 
 
 def database_service_name(registry: str) -> str:
-    return f"{registry}-postgres"
+    return naming.registry_database(registry)
 
 
 def registry_secret_requests(config: Optional[RegistryConfig]) -> list[tuple[str, str]]:
@@ -115,10 +116,16 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
             if not data_file.is_file():
                 problems.append(f"{key}.file.data: {spec.file.data} does not exist in this repository")
                 continue
-            text = data_file.read_text(encoding="utf-8")
+            try:
+                text = data_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                why = f"not UTF-8 text (byte {error.start})" if isinstance(error, UnicodeDecodeError) \
+                    else f"cannot read: {error.strerror or error}"
+                problems.append(f"{key}.file.data: {spec.file.data}: {why}; save it as UTF-8 JSON")
+                continue
             problems += validate_registry_data(text, spec.file.data)
             name = data_configmap_name(config.name, spec.name, text)
-            mount = Mount({"name": f"data-{spec.name}", "configMap": {"name": name, "items": [
+            mount = Mount({"name": naming.registry_volume("data", spec.name), "configMap": {"name": name, "items": [
                 {"key": "registry.json", "path": "registry.json"}]}}, f"{DATA_ROOT}/{spec.name}")
             mounts.append(mount)
             file_data.append(FileData(spec.name, spec.file.data, text, name))
@@ -139,7 +146,7 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
                 git_entry["tag"] = spec.git.tag
             if spec.git.auth is not None:
                 secret = spec.git.auth.password_secret
-                mount = Mount({"name": f"git-{spec.name}", "secret": {"secretName": secret.name, "defaultMode": 0o440,
+                mount = Mount({"name": naming.registry_volume("git", spec.name), "secret": {"secretName": secret.name, "defaultMode": 0o440,
                                                                       "items": [{"key": secret.key, "path": "password"}]}},
                               f"{GIT_SECRET_ROOT}/{spec.name}")
                 mounts.append(mount)
@@ -193,14 +200,14 @@ def _auth(config: RegistryConfig, mounts: list[Mount]) -> dict:
     for provider in auth.providers:
         entry = provider.model_dump(by_alias=True, exclude_none=True, exclude={"client_secret", "ca_cert"})
         if provider.client_secret is not None:
-            mount = Mount({"name": f"oauth-{provider.name}", "secret": {
+            mount = Mount({"name": naming.registry_volume("oauth", provider.name), "secret": {
                 "secretName": provider.client_secret.name, "defaultMode": 0o440,
                 "items": [{"key": provider.client_secret.key, "path": "client-secret"}]}},
                 f"{OAUTH_SECRET_ROOT}/{provider.name}")
             mounts.append(mount)
             entry["clientSecretFile"] = f"{mount.mount_path}/client-secret"
         if provider.ca_cert is not None:
-            mount = Mount({"name": f"ca-{provider.name}", "configMap": {
+            mount = Mount({"name": naming.registry_volume("ca", provider.name), "configMap": {
                 "name": provider.ca_cert.name, "items": [{"key": provider.ca_cert.key, "path": "ca.crt"}]}},
                 f"{OAUTH_CA_ROOT}/{provider.name}")
             mounts.append(mount)

@@ -50,11 +50,11 @@ def registry_pod_labels(plan: RegistryPlan) -> dict[str, str]:
 
 
 def service_name(plan: RegistryPlan) -> str:
-    return f"{plan.name}-api" if plan.config.mode == "mcpRegistry" else plan.name
+    return naming.registry_service(plan.name, plan.config.mode)
 
 
 def service_account_name(plan: RegistryPlan) -> str:
-    return f"{plan.name}-registry-api" if plan.config.mode == "mcpRegistry" else plan.name
+    return naming.registry_service_account(plan.name, plan.config.mode)
 
 
 def registry_urls(plan: RegistryPlan) -> dict[str, str]:

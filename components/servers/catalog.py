@@ -20,7 +20,10 @@ from components.config.loader import parse_stack_config
 from components.config.servers import KINDS, McpServerEntry, RemoteProxyEntry, VirtualServerEntry
 from components.errors import ConfigError
 from components.k8s.netpol import parse_address
-from components.servers import session_store
+from components.k8s import validation
+from components.secret_sources import parse_reference
+from components.servers import operator_objects, session_store
+from components.servers.common import secret_fields, secret_name
 from components.servers.common import secret_requests as of_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +57,7 @@ def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "d
     if config.servers.directory:
         declared += _read_directory(config.servers.directory, root, problems)
     problems += _stack_rules(declared, config, stack)
+    problems += _object_names(declared)
     problems += _session_store_rules(declared, config)
     if problems:
         raise ConfigError(problems)
@@ -74,6 +78,12 @@ def _read_directory(directory: str, root: Path, problems: list[str]) -> list[Dec
         shown = file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
         try:
             document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except OSError as error:
+            problems.append(f"{shown}: cannot read: {error.strerror or error}")
+            continue
+        except UnicodeDecodeError as error:
+            problems.append(f"{shown}: not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8")
+            continue
         except yaml.YAMLError as error:
             problems.append(f"{shown}: not valid YAML: {error}")
             continue
@@ -81,7 +91,7 @@ def _read_directory(directory: str, root: Path, problems: list[str]) -> list[Dec
             problems.append(f"{shown}: expected a mapping {{kind, name, namespace, spec}}")
             continue
         kind = document.get("kind", "MCPServer")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             problems.append(f"{shown}: kind: must be one of {', '.join(KINDS)} (got {kind!r})")
             continue
         key = KINDS[kind][0]
@@ -127,6 +137,42 @@ def _stack_rules(declared: list[Declared], config: StackConfig, stack: str) -> l
                             f"{entry.namespace} by {other.source} (the operator names its Deployment after it)")
         else:
             seen[(entry.namespace, entry.name)] = item
+    return problems
+
+
+def _object_names(declared: list[Declared]) -> list[str]:
+    """The objects the operator and this program create for each server, named after it: each Secret the
+    program writes has a valid name, and no object is wanted by two servers (or two fields) of a namespace.
+    Servers sharing a name are refused by _stack_rules already."""
+    problems, owners, clashes = [], {}, {}
+    for item in declared:
+        entry = item.entry
+        wanted = [(kind, name, "name") for kind, name in operator_objects.created_objects(
+            entry.kind, entry.name, transport=getattr(entry.spec, "transport", None),
+            service_account=getattr(entry.spec, "service_account", None))]
+        for key, ref, field in secret_fields(entry.spec):
+            if parse_reference(ref).read_at_deploy:
+                secret = secret_name(entry.name, key)
+                if found := validation.dns1123_subdomain(secret):
+                    problems.append(f"{item.where(field)}: its value goes into Secret <name>-secret-<key>, which "
+                                    f"{found[0]}; use a shorter environment variable or header name")
+                    continue
+                wanted.append(("Secret", secret, field))
+        for kind, name, field in wanted:
+            other = owners.setdefault((entry.namespace, kind, name), (item, field))
+            if other == (item, field) or (other[0] is not item and other[0].entry.name == entry.name):
+                continue
+            if other[0] is item:
+                problems.append(f"{item.where(field)}: its value would go into Secret {name!r}, like {other[1]} (the "
+                                "program names a server's Secrets after the key, with '_' as '-'); rename one")
+            else:
+                clashes.setdefault((id(item), id(other[0])), (item, other[0], []))[2].append(f"{kind} {name!r}")
+    for item, other, objects in clashes.values():
+        entry, theirs = item.entry, other.entry
+        more = f" (and {len(objects) - 1} more)" if len(objects) > 1 else ""
+        problems.append(f"{item.where('name')}: the operator's {objects[0]}{more} for this {entry.kind} would also be "
+                        f"created for {theirs.kind} {theirs.name} ({other.source}) in namespace {entry.namespace}; "
+                        "rename one of them")
     return problems
 
 

@@ -71,7 +71,8 @@ def tool_config(name: str, namespace: str, tools: Tools | None, crds: ToolHiveCr
         spec["toolsFilter"] = list(tools.allow)
     if tools.rename:
         spec["toolsOverride"] = {
-            actual: {**({"name": r.name} if r.name else {}), **({"annotations": {"title": r.title}} if r.title else {})}
+            actual: {**({"name": r.name} if r.name else {}), **({"description": r.description} if r.description else {}),
+                     **({"annotations": {"title": r.title}} if r.title else {})}
             for actual, r in tools.rename.items()
         }
     return crds.custom_resource("MCPToolConfig", tool_config_name(name), namespace, spec, labels=labels,
@@ -101,17 +102,26 @@ def auth_refs(spec) -> dict:
     return refs
 
 
+def header_key(header_name: str) -> str:
+    """The key of a forwarded header's value in the server's Secret: a valid Secret key for any header name."""
+    return "header-" + re.sub(r"[^-._a-z0-9]+", "-", header_name.lower())
+
+
+def secret_fields(spec) -> list[tuple[str, str, str]]:
+    """(key in the server Secret, reference, field of the spec) for every secret a server spec references."""
+    found = []
+    for index, secret in enumerate(getattr(spec, "secrets", []) or []):
+        found.append((secret.target_env_name, secret.ref, f"spec.secrets[{index}].ref"))
+    headers = getattr(spec, "headers", None)
+    for index, header in enumerate(headers.from_secrets if headers else []):
+        found.append((header_key(header.header_name), header.ref, f"spec.headers.fromSecrets[{index}].ref"))
+    storage = getattr(spec, "session_storage", None)
+    if storage is not None and storage.password is not None:
+        found.append((REDIS_PASSWORD_KEY, storage.password, "spec.sessionStorage.password"))
+    return found
+
+
 def secret_requests(kind: str, namespace: str, name: str, source, spec) -> list[tuple[str, str, str]]:
     """(key in the server Secret, reference, who asked) for every secret a server spec references."""
     who = f"{kind} {namespace}/{name}"
-    found = []
-    for index, secret in enumerate(getattr(spec, "secrets", []) or []):
-        found.append((secret.target_env_name, secret.ref, f"{who} ({source.where(f'spec.secrets[{index}].ref')})"))
-    headers = getattr(spec, "headers", None)
-    for index, header in enumerate(headers.from_secrets if headers else []):
-        found.append((f"header-{header.header_name.lower()}", header.ref,
-                      f"{who} ({source.where(f'spec.headers.fromSecrets[{index}].ref')})"))
-    storage = getattr(spec, "session_storage", None)
-    if storage is not None and storage.password is not None:
-        found.append((REDIS_PASSWORD_KEY, storage.password, f"{who} ({source.where('spec.sessionStorage.password')})"))
-    return found
+    return [(key, ref, f"{who} ({source.where(field)})") for key, ref, field in secret_fields(spec)]

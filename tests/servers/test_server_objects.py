@@ -17,7 +17,8 @@ def rendered(preview):
         preview,
         servers=[
             server("fetch", group="tools", args=["--verbose"], env={"LOG_LEVEL": "debug"}, proxyMode="sse",
-                   tools={"allow": ["fetch"], "rename": {"fetch": {"name": "get_page", "title": "Get a page"}}}),
+                   tools={"allow": ["get_page"], "rename": {"fetch": {"name": "get_page", "title": "Get a page",
+                                                                       "description": "Fetch a web page"}}}),
             server("web", transport="streamable-http", mcpPort=9000, proxyPort=8081, size="large", replicas=2,
                    backendReplicas=3, sessionStorage=REDIS, sessionAffinity="None", serviceAccount="web-sa",
                    authzConfigRef={"name": "policy"}, proxyResources={"requests": {"cpu": "20m", "memory": "32Mi"},
@@ -75,7 +76,8 @@ def test_a_server_may_opt_out_of_the_read_only_root_and_set_explicit_resources(r
 
 def test_tool_filtering_and_renaming_make_an_mcptoolconfig(rendered):
     assert spec_of(rendered, "MCPToolConfig", "fetch-tools") == {
-        "toolsFilter": ["fetch"], "toolsOverride": {"fetch": {"name": "get_page", "annotations": {"title": "Get a page"}}}}
+        "toolsFilter": ["get_page"], "toolsOverride": {"fetch": {
+            "name": "get_page", "description": "Fetch a web page", "annotations": {"title": "Get a page"}}}}
     assert spec_of(rendered, "MCPToolConfig", "remote-tools") == {"toolsFilter": ["search"]}
     assert spec_of(rendered, "MCPRemoteProxy", "remote")["toolConfigRef"] == {"name": "remote-tools"}
     assert "toolConfigRef" not in spec_of(rendered, "MCPServer", "web")

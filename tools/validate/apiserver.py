@@ -14,7 +14,11 @@ and of server-side apply (list-map keys must be unique) that a render can hit:
 * LimitRange: every quantity valid, min <= defaultRequest <= default <= max;
 * ResourceQuota: every hard limit a valid non-negative quantity;
 * NetworkPolicy: selectors, ipBlock CIDRs (and ``except`` inside them), ports and endPort, policyTypes;
-* Service: selector syntax, ports (range, unique names and port/protocol, targetPort);
+* Service: a DNS-1035 name, selector syntax, ports (range, unique names and port/protocol, targetPort);
+* names and keys by the rule of the field they land in (components/k8s/validation.py, shared with the
+  config models): volume names, Secret and ConfigMap keys of env references and volume items, storage
+  class names (PVCs, volumeClaimTemplates), Ingress hosts (DNS names, never IPs) and class, ServiceAccount
+  names, StatefulSet names with room for the controller-revision-hash label of their pods;
 * PodDisruptionBudget: selector, not both minAvailable and maxUnavailable;
 * RBAC: role rules with verbs (and API groups for resource rules), bindings with a valid roleRef and
   subjects of a known kind with a non-empty name (and a namespace for service accounts where needed).
@@ -27,13 +31,12 @@ import ipaddress
 import re
 from typing import Any, Callable, Iterator
 
+from components.k8s import validation
 from tools.validate import quantity
 from tools.validate.problem import Problem, problem
 
 Issue = tuple[list, str]  # (path parts, message)
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
@@ -70,11 +73,19 @@ def _list(value: Any) -> list:
 
 
 def is_dns1123_label(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
+    return isinstance(value, str) and not validation.dns1123_label(value)
 
 
 def is_dns1123_subdomain(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.match(value))
+    return isinstance(value, str) and not validation.dns1123_subdomain(value)
+
+
+def _rule(check: Callable[[str], list[str]], value: Any, path: list) -> Iterator[Issue]:
+    """A rule of components/k8s/validation.py on one field (the same helper the config models use)."""
+    if not isinstance(value, str):
+        yield path, "must be a string"
+    elif problems := check(value):
+        yield path, f"{value!r} {problems[0]}"
 
 
 def qualified_name_error(key: Any) -> str | None:
@@ -237,6 +248,10 @@ def _container(container: dict, path: list, volumes: set) -> Iterator[Issue]:
             yield [*path, "env", i, "valueFrom"], "may not be set when value is not empty"
         if var.get("valueFrom") is not None and len(_dict(var.get("valueFrom"))) != 1:
             yield [*path, "env", i, "valueFrom"], "must set exactly one source (configMapKeyRef, secretKeyRef, fieldRef, resourceFieldRef, fileKeyRef)"
+        for source in ("secretKeyRef", "configMapKeyRef"):
+            ref = _dict(_dict(var.get("valueFrom")).get(source))
+            if "key" in ref:
+                yield from _rule(validation.secret_key, ref["key"], [*path, "env", i, "valueFrom", source, "key"])
     ports = _list(container.get("ports"))
     for i, port in enumerate(ports):
         port = _dict(port)
@@ -289,6 +304,12 @@ def _pod_spec(spec: Any, path: list, claims: set = frozenset()) -> Iterator[Issu
     volumes = _list(spec.get("volumes"))
     yield from _unique(volumes, lambda v: v.get("name"), [*path, "volumes"], "name", "volume name")
     volume_names = {_dict(v).get("name") for v in volumes} | set(claims)
+    for i, volume in enumerate(volumes):
+        volume = _dict(volume)
+        yield from _rule(validation.volume_name, volume.get("name"), [*path, "volumes", i, "name"])
+        for source in ("secret", "configMap"):
+            for j, item in enumerate(_list(_dict(volume.get(source)).get("items"))):
+                yield from _rule(validation.secret_key, _dict(item).get("key"), [*path, "volumes", i, source, "items", j, "key"])
     seen: dict[str, str] = {}
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for i, container in enumerate(_list(spec.get(group))):
@@ -338,6 +359,10 @@ def _pod(obj: dict) -> Iterator[Issue]:
 
 def _workload(obj: dict) -> Iterator[Issue]:
     spec = _dict(obj.get("spec"))
+    if obj.get("kind") == "StatefulSet":
+        yield from _rule(validation.statefulset_name, _dict(obj.get("metadata")).get("name"), ["metadata", "name"])
+        for i, claim in enumerate(_list(spec.get("volumeClaimTemplates"))):
+            yield from _claim_spec(_dict(_dict(claim).get("spec")), ["spec", "volumeClaimTemplates", i, "spec"])
     template = _dict(spec.get("template"))
     claims = {_dict(_dict(claim).get("metadata")).get("name") for claim in _list(spec.get("volumeClaimTemplates"))}
     yield from _pod_template(template, ["spec", "template"], claims)
@@ -462,8 +487,31 @@ def _policy_port(port: dict, path: list) -> Iterator[Issue]:
 # Services, disruption budgets, RBAC
 
 
+def _claim_spec(spec: dict, path: list) -> Iterator[Issue]:
+    if spec.get("storageClassName"):
+        yield from _rule(validation.storage_class_name, spec["storageClassName"], [*path, "storageClassName"])
+
+
+def _persistent_volume_claim(obj: dict) -> Iterator[Issue]:
+    yield from _claim_spec(_dict(obj.get("spec")), ["spec"])
+
+
+def _ingress(obj: dict) -> Iterator[Issue]:
+    spec = _dict(obj.get("spec"))
+    if "ingressClassName" in spec:
+        yield from _rule(validation.ingress_class_name, spec["ingressClassName"], ["spec", "ingressClassName"])
+    for i, rule in enumerate(_list(spec.get("rules"))):
+        if _dict(rule).get("host"):
+            yield from _rule(validation.ingress_host, rule["host"], ["spec", "rules", i, "host"])
+
+
+def _service_account(obj: dict) -> Iterator[Issue]:
+    yield from _rule(validation.service_account_name, _dict(obj.get("metadata")).get("name"), ["metadata", "name"])
+
+
 def _service(obj: dict) -> Iterator[Issue]:
     spec = _dict(obj.get("spec"))
+    yield from _rule(validation.service_name, _dict(obj.get("metadata")).get("name"), ["metadata", "name"])
     yield from _labels(spec.get("selector"), ["spec", "selector"], "selector")
     ports = _list(spec.get("ports"))
     for i, port in enumerate(ports):
@@ -541,7 +589,8 @@ _RULES: dict[str, tuple[Callable[[dict], Iterator[Issue]], ...]] = {
     "LimitRange": (_limit_range,),
     "ResourceQuota": (_resource_quota,),
     "NetworkPolicy": (_network_policy,),
-    "Service": (_service,),
+    "Service": (_service,), "ServiceAccount": (_service_account,),
+    "PersistentVolumeClaim": (_persistent_volume_claim,), "Ingress": (_ingress,),
     "PodDisruptionBudget": (_pod_disruption_budget,),
     "Role": (_role,), "ClusterRole": (_role,),
     "RoleBinding": (_binding,), "ClusterRoleBinding": (_binding,),

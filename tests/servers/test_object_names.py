@@ -1,0 +1,148 @@
+"""Names the operator and this program derive from a server are valid where they land, and never collide.
+
+The operator names Services, ServiceAccounts, Roles, ConfigMaps and (for an MCPServer) a StatefulSet after
+each server (components/servers/operator_objects.py); this program names a Secret per secret value. A
+server name must make each of them valid, and two servers of one namespace must never want one object.
+"""
+from __future__ import annotations
+
+import pytest
+
+from components.errors import ConfigError
+from tests.conftest import render_config
+from tests.servers.conftest import IMAGE, NS, REDIS, config_with, render_servers, server, spec_of
+from tools.mock_runtime import ProgramRun
+
+
+def refused(preview: bool, store: dict | None = None, **kwargs) -> list[str]:
+    run, config = ProgramRun(), config_with(**kwargs)
+    if store is not None:
+        config["servers"]["sessionStore"] = store
+    with pytest.raises(ConfigError) as raised:
+        render_config(config, preview=preview, stack="dev", into=run)
+    assert [r for r in run.resources if r.type != "pulumi:pulumi:Stack"] == []
+    return raised.value.problems
+
+
+def remote(name: str, **spec) -> dict:
+    return {"name": name, "namespace": NS, "spec": {"remoteUrl": "https://mcp.example.com/mcp", **spec}}
+
+
+def virtual(name: str) -> dict:
+    return {"name": name, "namespace": NS, "spec": {"group": "tools", "incomingAuth": {"type": "anonymous"}}}
+
+
+@pytest.fixture
+def accepted(preview):
+    """Every name at its boundary, in one render per mode."""
+    return render_servers(
+        preview,
+        servers=[server("s" * 50, transport="sse", mcpPort=8080),
+                 # a stdio server makes no backend Service mcp-<name>, so 'a-proxy' beside 'a' is fine
+                 server("a"), server("a-proxy"),
+                 server("hdr", secrets=[{"targetEnvName": "API_TOKEN", "ref": "pulumi-config://mcp-secrets:token"}])],
+        remote=[remote("r" * 46), remote("odd", headers={"fromSecrets": [
+            {"headerName": "X-Api*Key", "ref": "pulumi-config://mcp-secrets:token"}]})],
+        virtual=[virtual("v" * 58)],
+        secret_keys=["mcp-secrets:token"], extra={"mcp-secrets:token": "value-1"},
+    )
+
+
+# --- server names: every object the operator names after them -------------------------------------------
+
+@pytest.mark.parametrize("key, entry, limit, obj", [
+    ("mcpServers", server("s" * 51), 50, "Service mcp-<name>-headless"),
+    ("remoteProxies", remote("r" * 47), 46, "Service mcp-<name>-remote-proxy"),
+    ("virtualServers", virtual("v" * 59), 58, "Service vmcp-<name>"),
+])
+def test_a_server_name_too_long_for_an_object_the_operator_names_after_it_is_refused(preview, key, entry, limit, obj):
+    kind = {"mcpServers": "servers", "remoteProxies": "remote", "virtualServers": "virtual"}[key]
+    problems = refused(preview, **{kind: [entry]})
+    assert len(problems) == 1
+    assert problems[0].startswith(f"toolhive:servers.{key}[0].name: '{entry['name']}' is longer than {limit} "
+                                  f"characters: the operator's {obj} must be a DNS-1035 label")
+
+
+def test_server_names_at_the_limit_of_every_operator_object_render(accepted):
+    assert accepted.object("MCPServer", "s" * 50, NS)
+    assert accepted.object("MCPRemoteProxy", "r" * 46, NS)
+    assert accepted.object("VirtualMCPServer", "v" * 58, NS)
+
+
+# --- no object wanted by two servers of a namespace -----------------------------------------------------
+
+def test_an_mcpserver_whose_objects_would_be_a_remote_proxys_is_refused(preview):
+    # MCPServer a-remote: Service mcp-a-remote-proxy, ServiceAccount/Role/RoleBinding a-remote-proxy-runner,
+    # exactly what the operator creates for MCPRemoteProxy a.
+    problems = refused(preview, servers=[server("a-remote")], remote=[remote("a")])
+    assert problems == ["toolhive:servers.remoteProxies[0].name: the operator's Service 'mcp-a-remote-proxy' (and 3 "
+                        "more) for this MCPRemoteProxy would also be created for MCPServer a-remote "
+                        "(toolhive:servers.mcpServers[0]) in namespace mcp-dev; rename one of them"]
+
+
+def test_an_http_mcpserver_whose_backend_service_is_anothers_proxy_service_is_refused(preview):
+    problems = refused(preview, servers=[server("a-proxy", transport="sse", mcpPort=8080), server("a")])
+    assert problems == ["toolhive:servers.mcpServers[1].name: the operator's Service 'mcp-a-proxy' for this MCPServer "
+                        "would also be created for MCPServer a-proxy (toolhive:servers.mcpServers[0]) in namespace "
+                        "mcp-dev; rename one of them"]
+
+
+def test_a_stdio_server_has_no_backend_service_to_collide(accepted):
+    assert accepted.object("MCPServer", "a-proxy", NS) and accepted.object("MCPServer", "a", NS)
+
+
+def test_the_same_names_in_two_namespaces_do_not_collide(preview):
+    rendered = render_servers(preview, servers=[server("a-remote")], remote=[{**remote("a"), "namespace": "mcp-data"}])
+    assert rendered.object("MCPRemoteProxy", "a", "mcp-data")
+
+
+# --- the Secrets this program writes per value ----------------------------------------------------------
+
+def test_two_secret_values_that_would_share_one_secret_are_refused(preview):
+    secrets = [{"targetEnvName": "API_TOKEN", "ref": "aws-sm://mcp/a"}, {"targetEnvName": "API__TOKEN", "ref": "aws-sm://mcp/b"}]
+    problems = refused(preview, servers=[server("x", secrets=secrets)])
+    assert problems == ["toolhive:servers.mcpServers[0].spec.secrets[1].ref: its value would go into Secret "
+                        "'x-secret-api-token', like spec.secrets[0].ref (the program names a server's Secrets after the "
+                        "key, with '_' as '-'); rename one"]
+
+
+def test_a_secret_value_whose_secret_name_would_be_too_long_is_refused(preview):
+    problems = refused(preview, servers=[server("x", secrets=[{"targetEnvName": "T" * 250, "ref": "aws-sm://mcp/a"}])])
+    assert problems == ["toolhive:servers.mcpServers[0].spec.secrets[0].ref: its value goes into Secret "
+                        "<name>-secret-<key>, which must be a DNS subdomain: lowercase letters, digits, '-' and '.', "
+                        "starting and ending with a letter or digit, at most 253 characters; use a shorter environment "
+                        "variable or header name"]
+
+
+def test_a_header_value_is_kept_under_a_valid_secret_key_whatever_the_header_name(accepted):
+    forward = spec_of(accepted, "MCPRemoteProxy", "odd")["headerForward"]["addHeadersFromSecret"]
+    assert forward == [{"headerName": "X-Api*Key", "valueSecretRef": {"name": "odd-secret-header-x-api-key",
+                                                                      "key": "header-x-api-key"}}]
+    assert set(accepted.object("Secret", "odd-secret-header-x-api-key", NS)["stringData"]) == {"header-x-api-key"}
+
+
+# --- Secret keys in every reference, storage classes ------------------------------------------------------
+
+@pytest.mark.parametrize("spec, key", [
+    ({"transport": "sse", "mcpPort": 8080, "sessionStorage": {**REDIS, "passwordRef": {"name": "r", "key": "pass word"}}},
+     "spec.sessionStorage.passwordRef.key"),
+    ({"secrets": [{"targetEnvName": "T", "ref": "k8s-secret://creds#..token"}]}, "spec.secrets[0].ref"),
+    ({"secrets": [{"targetEnvName": "T", "ref": "k8s-secret://creds#" + "k" * 254}]}, "spec.secrets[0].ref"),
+    ({"storage": {"size": "1Gi", "storageClass": "Fast_SSD"}}, "spec.storage.storageClass"),
+])
+def test_a_secret_key_or_storage_class_outside_the_api_servers_rule_is_refused(preview, spec, key):
+    problems = refused(preview, servers=[{"name": "x", "namespace": NS, "spec": {"image": IMAGE, **spec}}])
+    assert len(problems) == 1 and problems[0].startswith(f"toolhive:servers.mcpServers[0].{key}: ")
+
+
+def test_the_session_store_storage_class_follows_the_api_servers_rule(preview):
+    problems = refused(preview, servers=[server("x")], store={"storageClass": "Fast_SSD"})
+    assert len(problems) == 1 and problems[0].startswith("toolhive:servers.sessionStore.storageClass: 'Fast_SSD' is not "
+                                                         "a valid storage class name")
+
+
+def test_the_default_redis_secret_key_follows_the_api_servers_rule(preview):
+    problems = refused(preview, servers=[server("x")], operator={"defaultRedis": {
+        "addr": "redis.example.com:6379", "existingSecret": "redis", "existingSecretKey": "pass word"}})
+    assert problems == ["toolhive:operator.defaultRedis.existingSecretKey: 'pass word' is not a valid Secret key: must be "
+                        "letters, digits, '-', '_' and '.', at most 253 characters, not '.' or '..' and not starting with '..'"]
