@@ -24,7 +24,9 @@ from components.registry.plan import plan_registry, registry_secret_requests
 from components.secret_sources import SecretReader, resolve_secrets
 from components.servers.catalog import load_servers, secret_requests, session_store_namespace
 from components.servers.images import SESSION_STORE, server_images
+from components.servers import default_redis, session_store
 from components.servers.session_store import SessionStore
+from components.k8s.naming import DEFAULT_REDIS_SECRET
 from components.servers.stacks import McpServerStacks, tenant_resources
 
 
@@ -67,11 +69,22 @@ def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretRead
                               images=own_images, secret_values=secret_values,
                               tenant_clients={ns.name: list(ns.network.allow_from) for ns in config.namespaces},
                               api_server=tuple(config.cluster.api_server),
-                              store_secrets={**store.tenant_secrets, store.secret_namespace: store.secret} if store else {},
+                              written_secrets=written_secrets(platform, store), default=default_redis.of_stack(config),
                               opts=pulumi.ResourceOptions(providers=[provider]))
     for key, value in {**platform.outputs, **servers.outputs}.items():
         pulumi.export(key, value)
     return platform
+
+
+def written_secrets(platform: ToolHivePlatform, store: SessionStore | None) -> dict[tuple[str, str], pulumi.Resource]:
+    """(namespace, name) -> the Secrets the stack writes that servers reference by passwordRef: the session
+    store's in its own and every tenant namespace, the default Redis password in every tenant namespace."""
+    written = {(ns, DEFAULT_REDIS_SECRET): tenant.redis_secret for ns, tenant in platform.tenants.items()
+               if tenant.redis_secret is not None}
+    if store is not None:
+        written.update({(ns, session_store.SECRET): secret
+                        for ns, secret in {**store.tenant_secrets, store.secret_namespace: store.secret}.items()})
+    return written
 
 
 #: Collect young objects every 500k allocations instead of 700: a run allocates millions of short-lived
