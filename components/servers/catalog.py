@@ -20,7 +20,7 @@ from components.config.loader import parse_stack_config
 from components.config.servers import KINDS, McpServerEntry, RemoteProxyEntry, VirtualServerEntry
 from components.errors import ConfigError
 from components.k8s.netpol import parse_address
-from components.servers import session_store
+from components.servers import redis_tls, session_store
 from components.servers.common import secret_requests as of_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +55,7 @@ def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "d
         declared += _read_directory(config.servers.directory, root, problems)
     problems += _stack_rules(declared, config, stack)
     problems += _session_store_rules(declared, config)
+    problems += _session_tls_rules(declared, config)
     if problems:
         raise ConfigError(problems)
     return ServerCatalog(declared)
@@ -166,6 +167,20 @@ def _session_store_rules(declared: list[Declared], config: StackConfig) -> list[
         problems.append(f"toolhive:operator.defaultRedis: points at the stack's session store ({redis.addr}), whose "
                         f"password is generated: set existingSecret: {session_store.SECRET} and existingSecretKey: "
                         f"{session_store.SECRET_KEY}")
+    return problems
+
+
+def _session_tls_rules(declared: list[Declared], config: StackConfig) -> list[str]:
+    """A password against a managed Redis that takes one only over TLS (components/servers/redis_tls.py)."""
+    problems = []
+    redis = config.operator.default_redis
+    if redis is not None and config.default_redis_secret is not None and redis_tls.refusal(redis.addr):
+        problems.append(f"toolhive:operator.defaultRedis.addr: {redis_tls.refusal(redis.addr)}")
+    for item in declared:
+        storage = getattr(item.entry.spec, "session_storage", None)
+        if storage is None or storage.provider != "redis" or not redis_tls.refusal(storage.address):
+            continue
+        problems.append(f"{item.where('spec.sessionStorage.address')}: {redis_tls.refusal(storage.address)}")
     return problems
 
 
