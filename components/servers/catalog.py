@@ -20,7 +20,7 @@ from components.config.loader import parse_stack_config
 from components.config.servers import KINDS, McpServerEntry, RemoteProxyEntry, VirtualServerEntry
 from components.errors import ConfigError
 from components.k8s.netpol import parse_address
-from components.servers import redis_tls, session_store
+from components.servers import redis_tls, references, session_store
 from components.servers.common import secret_requests as of_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,9 @@ def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "d
     problems += _stack_rules(declared, config, stack)
     problems += _session_store_rules(declared, config)
     problems += _session_tls_rules(declared, config)
+    problems += references.declaration_problems(config)
+    problems += references.reference_problems(
+        declared, config, session_store_namespace(config) if config.servers.session_store is not None else None)
     if problems:
         raise ConfigError(problems)
     return ServerCatalog(declared)

@@ -11,6 +11,7 @@ import pulumi
 
 from components.platform.crds import ToolHiveCrds
 from components.servers import default_redis
+from components.servers.references import auth_references
 from components.servers.catalog import ServerCatalog
 from components.servers.isolation import Surroundings
 from components.servers.remote_proxy import RemoteProxy
@@ -26,7 +27,8 @@ class McpServerStacks(pulumi.ComponentResource):
                  groups: dict[tuple[str, str], pulumi.Resource], images: dict,
                  secret_values: dict[str, pulumi.Output], tenant_clients: dict[str, list[str]] | None = None,
                  api_server: tuple = (), written_secrets: dict[tuple[str, str], pulumi.Resource] | None = None,
-                 default: default_redis.DefaultRedis | None = None, opts: pulumi.ResourceOptions | None = None):
+                 default: default_redis.DefaultRedis | None = None,
+                 auth_objects: dict[tuple[str, str, str], pulumi.Resource] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:Servers", name, None, opts)
         self.members: list[pulumi.ComponentResource] = []
         by_group_key = group_index(catalog)
@@ -39,6 +41,10 @@ class McpServerStacks(pulumi.ComponentResource):
             secret = (written_secrets or {}).get((entry.namespace, password_secret(entry, default)))
             if secret is not None:
                 depends_on.append(secret)
+            # The MCPOIDCConfig / MCPExternalAuthConfig it references, when the stack creates them.
+            depends_on += [(auth_objects or {})[key] for key in
+                           ((kind, entry.namespace, name) for kind, name, _ in auth_references(entry))
+                           if key in (auth_objects or {})]
             extra = {"image": images[entry.namespace, entry.name]} if entry.kind == "MCPServer" else {}
             if entry.kind in default_redis.PASSWORDLESS_FALLBACK_KINDS:
                 extra["default_redis"] = default
