@@ -129,7 +129,21 @@ def _registry(config: dict[str, Any], n: int) -> None:
             entry.update(publish=True, description=f"Bench server {entry['name']}")
 
 
-EXTENSIONS: list[Callable[[dict[str, Any], int], None]] = [_registry]
+def _existing(config: dict[str, Any], n: int) -> None:
+    """The objects the servers reference and a platform team keeps outside the stack (the Redis password,
+    the upstream key, the company MCPOIDCConfig), declared once the program checks references."""
+    from components.config.servers import ServersConfig
+
+    if "existing" not in {field.alias or name for name, field in ServersConfig.model_fields.items()}:
+        return
+    tenants = [ns["name"] for ns in config["toolhive:namespaces"]]
+    config["toolhive:servers"]["existing"] = {
+        "secrets": [{"namespace": ns, "name": name} for ns in tenants for name in ("valkey-auth", "upstream")],
+        "oidcConfigs": [{"namespace": ns, "name": "corp-sso"} for ns in tenants],
+    }
+
+
+EXTENSIONS: list[Callable[[dict[str, Any], int], None]] = [_registry, _existing]
 
 
 def stack_file(n: int) -> dict[str, Any]:

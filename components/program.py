@@ -27,7 +27,10 @@ from components.registry.plan import RegistryPlan, plan_registry, registry_secre
 from components.secret_sources import SecretReader, resolve_secrets
 from components.servers.catalog import PROJECT_ROOT, ServerCatalog, load_servers, secret_requests, session_store_namespace
 from components.servers.images import SESSION_STORE, server_images
+from components.servers import auth_configs, default_redis, session_store
+from components.servers.auth_configs import AuthConfigs
 from components.servers.session_store import SessionStore
+from components.k8s.naming import DEFAULT_REDIS_SECRET
 from components.servers.stacks import McpServerStacks, tenant_resources
 
 
@@ -54,8 +57,8 @@ def check_inputs(digest_resolver: DigestResolver | None = None, secret_reader: S
     catalog = load_servers(config, root=project_root, stack=pulumi.get_stack())
     images, own_images = all_checked(lambda: resolve_images(config.images, digest_resolver),
                                      lambda: server_images(catalog, config, digest_resolver))
-    secret_values = resolve_secrets([*secret_requests(catalog), *registry_secret_requests(config.registry)],
-                                    secret_reader)
+    secret_values = resolve_secrets([*secret_requests(catalog), *auth_configs.secret_requests(config.servers),
+                                     *registry_secret_requests(config.registry)], secret_reader)
     # The registry's data, pins and passwords are checked before anything is registered.
     registry = (plan_registry(config.registry, namespace=config.registry_namespace,
                               tenant_namespaces=[ns.name for ns in config.namespaces], pins=pins,
@@ -90,15 +93,30 @@ def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretRead
                              namespace_resource=namespaces.get(store_ns, platform.operator.namespace),
                              tenants=namespaces, image=own_images[SESSION_STORE],
                              opts=pulumi.ResourceOptions(providers=[provider]))
+    auth = (AuthConfigs("auth-configs", config.servers, crds=platform.crds, namespaces=namespaces,
+                        secret_values=secret_values, opts=pulumi.ResourceOptions(providers=[provider]))
+            if config.servers.oidc_configs or config.servers.external_auth_configs else None)
     servers = McpServerStacks("servers", catalog, crds=platform.crds, namespaces=namespaces, groups=groups,
                               images=own_images, secret_values=secret_values,
                               tenant_clients={ns.name: list(ns.network.allow_from) for ns in config.namespaces},
                               api_server=tuple(config.cluster.api_server),
-                              store_secrets={**store.tenant_secrets, store.secret_namespace: store.secret} if store else {},
+                              written_secrets=written_secrets(platform, store), default=default_redis.of_stack(config),
+                              auth_objects=auth.objects if auth else {},
                               opts=pulumi.ResourceOptions(providers=[provider]))
     for key, value in {**platform.outputs, **servers.outputs}.items():
         pulumi.export(key, value)
     return platform
+
+
+def written_secrets(platform: ToolHivePlatform, store: SessionStore | None) -> dict[tuple[str, str], pulumi.Resource]:
+    """(namespace, name) -> the Secrets the stack writes that servers reference by passwordRef: the session
+    store's in its own and every tenant namespace, the default Redis password in every tenant namespace."""
+    written = {(ns, DEFAULT_REDIS_SECRET): tenant.redis_secret for ns, tenant in platform.tenants.items()
+               if tenant.redis_secret is not None}
+    if store is not None:
+        written.update({(ns, session_store.SECRET): secret
+                        for ns, secret in {**store.tenant_secrets, store.secret_namespace: store.secret}.items()})
+    return written
 
 
 #: Collect young objects every 500k allocations instead of 700: a run allocates millions of short-lived

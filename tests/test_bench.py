@@ -58,7 +58,7 @@ def test_generated_stack_mixes_kinds_transports_replicas_and_secret_sources():
     config = stack_file(2 * PER_TENANT)["config"]
     servers = config["toolhive:servers"]
     assert len(config["toolhive:namespaces"]) == 2
-    assert sum(len(entries) for entries in servers.values()) == 2 * PER_TENANT
+    assert sum(len(servers[kind]) for kind in ("mcpServers", "remoteProxies", "virtualServers")) == 2 * PER_TENANT
     assert len(servers["virtualServers"]) == 2 and servers["remoteProxies"]
     specs = [entry["spec"] for entry in servers["mcpServers"]]
     assert {spec["transport"] for spec in specs} == {"stdio", "sse", "streamable-http"}

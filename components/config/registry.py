@@ -7,13 +7,15 @@ secret config key), never written.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
+from urllib.parse import urlsplit
 from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.config.base import (IngressClassName, IngressHost, KeyedError, Model, Name, ObjectName, PinnedImage, Port,
-                                    Quantity, SecretKey, StorageClassName, _matches)
+from components.config.base import (Cidr, IngressClassName, IngressHost, KeyedError, Model, Name, ObjectName, PinnedImage,
+                                    Port, Quantity, SecretKey, StorageClassName, _matches)
 from components.config.operator import ResourceAmounts
 from components.k8s import naming, validation
 from components.secret_sources import SecretRef, parse_reference
@@ -34,27 +36,122 @@ def _absolute(value: str) -> str:
     return value
 
 
-def _https(value: str) -> str:
-    if not value.startswith("https://"):
-        raise ValueError(f"{value!r} must be an https:// URL")
+# The registry server's start-up checks (internal/config, v1.3.0). Its Go source is not available to this
+# project: these rules are taken from its documentation (docs/configuration.md, authentication.md,
+# database.md) and examples, and restated here so the stack refuses what the server would refuse at start.
+# URLs are absolute with a host (the server dials them); an explicit port must be a number.
+_SCP_LIKE = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):[^\s]+$")
+
+
+def _host_and_port(value: str, schemes: tuple[str, ...]) -> str:
+    """The URL itself when it has one of `schemes`, a host, and (if given) a numeric port."""
+    if any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} contains whitespace")
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise ValueError(f"{value!r} must be an {' or '.join(s + '://' for s in schemes)} URL with a host")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError(f"{value!r} has no host")
     return value
+
+
+def _https(value: str) -> str:
+    return _host_and_port(value, ("https",))
+
+
+def _http(value: str) -> str:
+    return _host_and_port(value, ("https", "http"))
 
 
 def _url(value: str) -> str:
-    if not re.match(r"^(https?|ssh|git|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$", value):
-        raise ValueError(f"{value!r} is not a URL (https://, http://, ssh://, file:// or user@host:path)")
+    """A git repository: http(s)://, ssh:// or git:// with a host, scp-like user@host:path, or a local file://."""
+    if _SCP_LIKE.match(value) or value.startswith("file:///"):
+        return value
+    return _host_and_port(value, ("https", "http", "ssh", "git"))
+
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _database_host(value: str) -> str:
+    """A hostname or IP address alone: the port has a field of its own (libpq would read `host:5432` as a name)."""
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if "://" in value or "/" in value:
+        raise ValueError(f"{value!r} is not a host name: give the host alone (no scheme or path)")
+    if ":" in value:
+        raise ValueError(f"{value!r} carries a port: give the host alone and the port in port")
+    if not _HOSTNAME.match(value):
+        raise ValueError(f"{value!r} is not a valid host name or IP address")
     return value
 
 
+def _unique_items(values: list) -> list:
+    for index, value in enumerate(values):
+        if values.index(value) != index:
+            raise ValueError(f"{value!r} is listed twice (item {index})")
+    return values
+
+
+def _glob(value: str) -> str:
+    """A pattern Go's path.Match accepts (the server filters names and tags with it): brackets closed."""
+    depth, escaped = 0, False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            if depth:
+                raise ValueError(f"{value!r} is not a valid glob pattern (nested '[')")
+            depth = 1
+        elif char == "]" and depth:
+            depth = 0
+    if depth or escaped or value.count("]") > value.count("["):
+        raise ValueError(f"{value!r} is not a valid glob pattern (unbalanced '[' ']' or trailing '\\')")
+    return value
+
+
+def _positive_duration(value: str) -> str:
+    if not re.search(r"[1-9]", value):
+        raise ValueError(f"{value!r} is zero; a sync interval must be positive")
+    return value
+
+
+def endpoint_port(url: str) -> int | None:
+    """The TCP port the server dials for a git/api/OIDC URL: explicit, else its scheme's (https 443, http 80,
+    ssh 22, git 9418); None for a local file:// repository."""
+    match = _SCP_LIKE.match(url)
+    if match:
+        return 22
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return None
+    return parts.port or {"https": 443, "http": 80, "ssh": 22, "git": 9418}[parts.scheme]
+
+
 GoDuration = Annotated[str, AfterValidator(_go_duration)]
+SyncInterval = Annotated[str, AfterValidator(_go_duration), AfterValidator(_positive_duration)]
+DatabaseHost = Annotated[str, AfterValidator(_database_host)]
+Glob = Annotated[str, Field(min_length=1), AfterValidator(_glob)]
+UniqueNames = Annotated[list[Name], AfterValidator(_unique_items)]
+PublicPath = Annotated[str, Field(pattern=r"^/[^\s]*$", description="A URL path of the API, starting with /.")]
 AbsolutePath = Annotated[str, AfterValidator(_absolute)]
 HttpsUrl = Annotated[str, AfterValidator(_https)]
+HttpUrl = Annotated[str, AfterValidator(_http)]
 Url = Annotated[str, AfterValidator(_url)]
 
 
 class Patterns(Model):
-    include: Optional[list[str]] = Field(None, description="Glob patterns to keep.")
-    exclude: Optional[list[str]] = Field(None, description="Glob patterns to drop (applied after include).")
+    include: Optional[list[Glob]] = Field(None, description="Glob patterns to keep.")
+    exclude: Optional[list[Glob]] = Field(None, description="Glob patterns to drop (applied after include).")
 
 
 class Filter(Model):
@@ -136,13 +233,13 @@ class GitSourceSpec(Model):
 
 
 class ApiSourceSpec(Model):
-    endpoint: Url
-    egress_cidr: Optional[str] = Field(None, description="Where the endpoint lives, for the egress NetworkPolicy "
-                                                          "(default: anywhere on 443).")
+    endpoint: HttpUrl = Field(description="Base URL of an MCP registry API (http(s)://host[:port], no path needed).")
+    egress_cidr: Optional[Cidr] = Field(None, description="Where the endpoint lives, for the egress NetworkPolicy "
+                                                          "(default: anywhere on the endpoint's port).")
 
 
 class KubernetesSourceSpec(Model):
-    namespaces: list[Name] = Field(default_factory=list,
+    namespaces: UniqueNames = Field(default_factory=list,
                                    description="Namespaces to list MCP servers in. Empty: every tenant namespace.")
 
 
@@ -157,7 +254,7 @@ class SourceSpec(Model):
     api: Optional[ApiSourceSpec] = None
     managed: Optional[ManagedSourceSpec] = None
     kubernetes: Optional[KubernetesSourceSpec] = None
-    sync_interval: Optional[GoDuration] = Field(None, description="syncPolicy.interval (git, api, file; default 30m).")
+    sync_interval: Optional[SyncInterval] = Field(None, description="syncPolicy.interval (git, api, file; default 30m).")
     filter: Optional[Filter] = None
     claims: Optional[Claims] = None
 
@@ -193,9 +290,9 @@ class InClusterDatabase(Model):
 
 
 class ExternalDatabase(Model):
-    host: str = Field(min_length=1)
+    host: DatabaseHost = Field(description="Host name or IP address alone (the port goes in port).")
     port: Port = 5432
-    cidr: Optional[str] = Field(None, description="Network of the database, for the egress NetworkPolicy.")
+    cidr: Optional[Cidr] = Field(None, description="Network of the database, for the egress NetworkPolicy.")
     password: SecretSource = Field(description="Password of `user`: aws-sm://<name>[#key] or pulumi-config://<namespace>:<key>.")
     migration_user: Optional[str] = None
     migration_password: Optional[SecretSource] = Field(None, description="Password of migrationUser.")
@@ -205,6 +302,10 @@ class ExternalDatabase(Model):
         if (self.migration_user is None) != (self.migration_password is None):
             raise KeyedError(("migrationPassword",), "migrationUser and migrationPassword go together")
         return self
+
+
+#: sslMode values where libpq (and pgx, which the server uses) verify the server certificate against a CA.
+VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 
 
 class DatabaseSpec(Model):
@@ -217,6 +318,10 @@ class DatabaseSpec(Model):
     max_open_conns: Optional[int] = Field(None, ge=1)
     max_idle_conns: Optional[int] = Field(None, ge=0)
     conn_max_lifetime: Optional[GoDuration] = None
+    ca_bundle: Optional[KeyRef] = Field(
+        None, description="A ConfigMap (in the registry namespace) with the CA bundle the database certificate is "
+        "verified against, e.g. the RDS bundle global-bundle.pem; mounted, and PGSSLROOTCERT points at it. "
+        "Required with sslMode verify-ca or verify-full on an external database.")
 
     @model_validator(mode="before")
     @classmethod
@@ -231,6 +336,13 @@ class DatabaseSpec(Model):
             raise KeyedError(("inCluster",), "set exactly one of inCluster and external")
         if self.ssl_mode is None:
             self.ssl_mode = "disable" if self.in_cluster is not None else "verify-full"
+        if self.external is not None and self.ssl_mode in VERIFYING_SSL_MODES and self.ca_bundle is None:
+            raise KeyedError(("caBundle",), f"is required with sslMode {self.ssl_mode}: the server verifies the "
+                             "database certificate against a CA bundle (managed databases such as RDS use their "
+                             "own CA, e.g. https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem); "
+                             "name the ConfigMap holding it ({name, key})")
+        if self.ca_bundle is not None and self.ssl_mode == "disable":
+            raise KeyedError(("caBundle",), "does not apply with sslMode disable (no TLS)")
         return self
 
 
@@ -251,7 +363,7 @@ class AuthSpec(Model):
     resource_url: Optional[HttpsUrl] = None
     realm: Optional[str] = None
     scopes_supported: Optional[list[str]] = None
-    public_paths: Optional[list[str]] = None
+    public_paths: Optional[list[PublicPath]] = None
     providers: list[OAuthProviderSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")

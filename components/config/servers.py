@@ -13,8 +13,9 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config import toolhive_rules
-from components.config.base import EnvName, KeyedError, PinnedImage, Model, Name, ObjectName, Port, Quantity, SecretKey, \
-    StorageClassName
+from components.config.auth import ExistingObjects, ExternalAuthConfigEntry, OidcConfigEntry
+from components.config.base import EnvName, ImageRef, KeyedError, PinnedImage, Model, Name, ObjectName, Port, Quantity, \
+    SecretKey, StorageClassName
 from components.config.tenants import EgressRule
 from components.secret_sources import SecretRef, existing_secret_name
 from components.servers import operator_objects
@@ -504,5 +505,12 @@ class ServersConfig(Model):
     remote_proxies: list[RemoteProxyEntry] = Field(default_factory=list)
     virtual_servers: list[VirtualServerEntry] = Field(default_factory=list)
     session_store: Optional[SessionStoreConfig] = Field(
-        None, description="Run a Redis-compatible session store (Valkey) in the cluster: for dev stacks; "
-        "staging and prod point sessionStorage and operator.defaultRedis at a managed endpoint.")
+        None, description="Run a Redis-compatible session store (Valkey) in the cluster (v0.44.0 session storage "
+        "has no TLS, so a managed Redis that takes a password only over TLS cannot serve it).")
+    oidc_configs: list[OidcConfigEntry] = Field(
+        default_factory=list, description="MCPOIDCConfig objects the stack creates (for oidcConfigRef).")
+    external_auth_configs: list[ExternalAuthConfigEntry] = Field(
+        default_factory=list, description="MCPExternalAuthConfig objects the stack creates (for externalAuthConfigRef).")
+    existing: ExistingObjects = Field(
+        default_factory=ExistingObjects, description="Objects servers reference that exist outside the stack; any "
+        "other reference must name an object the stack creates.")

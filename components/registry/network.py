@@ -1,16 +1,15 @@
 """NetworkPolicies of the registry: only the configured client namespaces in; out only what it needs.
 
 Out: DNS, the database, the Kubernetes API server (kubernetes source), and the git/api/OIDC endpoints
-(HTTPS, SSH for ssh:// repositories; a configured CIDR where one is given, else anywhere on those ports).
+(each on the port its URL names; an API source's egressCidr where given, else anywhere on those ports).
 The in-cluster PostgreSQL accepts only the registry pods and talks to nothing.
 """
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.config.registry import endpoint_port
 from components.k8s import naming
 from components.k8s.labels import selector_labels
 from components.k8s.netpol import selector
@@ -43,13 +42,30 @@ def registry_egress(plan: RegistryPlan) -> list[dict]:
         rules.append(_to(config.database.external.cidr, config.database.external.port))
     if plan.watch_namespaces:
         rules.append(_to(config.network.api_server_cidr, 443, 6443))
-    endpoints = [s.git.repository for s in config.sources if s.git] + [s.api.endpoint for s in config.sources if s.api]
-    endpoints += [p.issuer_url for p in config.auth.providers]
-    ports = sorted({22 if urlparse(url).scheme == "ssh" or "@" in url.split("/")[0] else 443 for url in endpoints})
-    if ports:
-        rules.append(_to(None, *ports))
+    rules += endpoint_egress(config)
     rules += [_to(rule.cidr, *rule.ports) for rule in config.network.egress]
     return rules
+
+
+def endpoints(config) -> list[tuple[str, str | None]]:
+    """(URL, CIDR or None for anywhere) of every endpoint the server dials: git repositories, API sources
+    (their egressCidr), and each OIDC provider's issuer, JWKS and introspection URLs."""
+    found: list[tuple[str, str | None]] = [(s.git.repository, None) for s in config.sources if s.git]
+    found += [(s.api.endpoint, s.api.egress_cidr) for s in config.sources if s.api]
+    for provider in config.auth.providers:
+        found += [(url, None) for url in (provider.issuer_url, provider.jwks_url, provider.introspection_url) if url]
+    return found
+
+
+def endpoint_egress(config) -> list[dict]:
+    """One rule per destination network, on exactly the ports the URLs name (explicit, else https 443,
+    http 80, ssh 22, git 9418)."""
+    by_cidr: dict[str | None, set[int]] = {}
+    for url, cidr in endpoints(config):
+        port = endpoint_port(url)
+        if port is not None:
+            by_cidr.setdefault(cidr, set()).add(port)
+    return [_to(cidr, *sorted(ports)) for cidr, ports in sorted(by_cidr.items(), key=lambda item: item[0] or "")]
 
 
 def registry_clients(plan: RegistryPlan) -> list[str]:

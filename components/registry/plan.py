@@ -29,6 +29,8 @@ DATA_ROOT = "/data/sources"
 GIT_SECRET_ROOT = "/secrets/git"
 OAUTH_SECRET_ROOT = "/secrets/oauth"
 OAUTH_CA_ROOT = "/certs/oauth"
+DATABASE_CA_DIR = "/certs/database"
+DATABASE_CA_FILE = f"{DATABASE_CA_DIR}/ca.crt"
 PGPASS_DIR = "/pgpass"
 PGPASS_FILE = f"{PGPASS_DIR}/.pgpass"
 PGPASS_KEY = ".pgpass"
@@ -66,6 +68,8 @@ class RegistryPlan:
     watch_namespaces: list[str]
     database_host: str
     db_passwords: dict[str, pulumi.Output] = field(default_factory=dict)
+    #: PGSSLROOTCERT: the mounted CA bundle the database certificate is verified against, if any
+    ssl_root_cert: Optional[str] = None
 
     @property
     def name(self) -> str:
@@ -107,6 +111,7 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
     resolved: dict[str, Pin] = {}
     sources: list[dict] = []
     watch: list[str] = []
+    expanded: dict[str, list[str]] = {}  # a kubernetes source -> the per-namespace sources it became
 
     for index, spec in enumerate(config.sources):
         key = f"toolhive:registry.sources[{index}]"
@@ -159,17 +164,31 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
         else:
             namespaces = spec.kubernetes.namespaces or list(tenant_namespaces)
             watch += [ns for ns in namespaces if ns not in watch]
-            entry["kubernetes"] = {"namespaces": namespaces}
+            split = kubernetes_source_names(spec.name, namespaces)
+            expanded[spec.name] = list(split)
+            for split_name, watched in split.items():
+                sources.append({**entry, "name": split_name, "kubernetes": {"namespaces": [watched]},
+                                **({"claims": spec.claims} if spec.claims else {})})
+            continue
         _sync_and_filter(spec, entry)
         sources.append(entry)
+    problems += _split_name_problems(config, expanded)
 
     auth = _auth(config, mounts)
+    ssl_root_cert = None
+    if config.database.ca_bundle is not None:
+        bundle = config.database.ca_bundle
+        mounts.append(Mount({"name": "database-ca", "configMap": {"name": bundle.name, "items": [
+            {"key": bundle.key, "path": "ca.crt"}]}}, DATABASE_CA_DIR))
+        ssl_root_cert = DATABASE_CA_FILE
     database, host, passwords = _database(config, namespace, secret_values or {}, problems)
     if problems:
         raise ConfigError(problems)
     document = {
         "sources": sources,
-        "registries": [r.model_dump(by_alias=True, exclude_none=True) for r in config.registries],
+        "registries": [{**r.model_dump(by_alias=True, exclude_none=True),
+                        "sources": [name for source in r.sources for name in expanded.get(source, [source])]}
+                       for r in config.registries],
         "database": database,
         "auth": auth,
     }
@@ -177,7 +196,36 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
         server_config = sc.ServerConfig.model_validate(document)
     except Exception as error:  # a rule of the server the stack model let through: still the user's input
         raise ConfigError([f"toolhive:registry: the generated config.yaml breaks a registry server rule: {error}"])
-    return RegistryPlan(config, namespace, server_config, mounts, file_data, resolved, watch, host, passwords)
+    return RegistryPlan(config, namespace, server_config, mounts, file_data, resolved, watch, host, passwords,
+                        ssl_root_cert)
+
+
+def kubernetes_source_names(name: str, namespaces: list[str]) -> dict[str, str]:
+    """One kubernetes source per namespace (source name -> namespace): over several namespaces, v1.3.0 keeps
+    one entry set per source and each namespace's event deletes the others' entries as orphans (upstream
+    toolhive-registry-server issue #886). A source over one namespace keeps its name; over several, each
+    becomes `<name>-<namespace>`, and every registry that lists the source lists them all."""
+    if len(namespaces) == 1:
+        return {name: namespaces[0]}
+    return {f"{name}-{namespace}": namespace for namespace in namespaces}
+
+
+def _split_name_problems(config: RegistryConfig, expanded: dict[str, list[str]]) -> list[str]:
+    declared = [source.name for source in config.sources]
+    problems = []
+    for index, source in enumerate(config.sources):
+        for name in expanded.get(source.name, []):
+            if name == source.name:
+                continue
+            if len(name) > 63:
+                problems.append(f"toolhive:registry.sources[{index}].name: the per-namespace source {name!r} "
+                                "(one kubernetes source per namespace, upstream issue #886) is longer than 63 "
+                                "characters; shorten the source name or declare one source per namespace")
+            elif name in declared:
+                problems.append(f"toolhive:registry.sources[{index}].name: the per-namespace source {name!r} "
+                                "(one kubernetes source per namespace, upstream issue #886) clashes with the "
+                                "source of that name; rename one of them")
+    return problems
 
 
 def _sync_and_filter(spec: SourceSpec, entry: dict) -> None:

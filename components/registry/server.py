@@ -314,6 +314,9 @@ def registry_env(plan: RegistryPlan) -> list[dict]:
         env.append({"name": "PGPASSFILE", "value": paths.PGPASS_FILE})
     if plan.watch_namespaces:
         env.append({"name": "THV_REGISTRY_WATCH_NAMESPACE", "value": ",".join(plan.watch_namespaces)})
+    if plan.ssl_root_cert:
+        # libpq's variable, which pgx reads too: sslMode verify-ca/verify-full check the database against it.
+        env.append({"name": "PGSSLROOTCERT", "value": plan.ssl_root_cert})
     return env
 
 

@@ -1,6 +1,7 @@
 """The registry server's `config.yaml` (thv-registry-api v1.3.0), typed, and rendered by the program.
 
-Field names and rules follow the upstream configuration reference (`../shared/registry-server/v1.3.0/
+The registry server's Go source (internal/config) is not available to this project: field names and the
+start-up checks follow the upstream configuration reference (`../shared/registry-server/v1.3.0/
 docs/configuration.md`, `database.md`, `authentication.md`). Unknown keys are rejected, and so is every
 field that would put a credential into the file (`database.password`, `migrationPassword`, inline
 secrets): config.yaml lands in a ConfigMap, so credentials only ever appear as *paths* (passwordFile,
@@ -16,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.config.base import KeyedError, Name, Port
-from components.config.registry import (SOURCE_KINDS, SYNCED_KINDS, configured_kinds, AbsolutePath, Claims, Filter, GoDuration,
-                                         HttpsUrl, Url)
+from components.config.registry import (SOURCE_KINDS, SYNCED_KINDS, configured_kinds, AbsolutePath, Claims, DatabaseHost,
+                                         Filter, GoDuration, HttpsUrl, HttpUrl, PublicPath, SyncInterval, UniqueNames,
+                                         Url)
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
@@ -44,12 +46,12 @@ class GitSource(_Model):
 
 
 class ApiSource(_Model):
-    endpoint: Url
+    endpoint: HttpUrl
 
 
 class FileSource(_Model):
     path: Optional[AbsolutePath] = None
-    url: Optional[Url] = None
+    url: Optional[HttpUrl] = None
 
     @model_validator(mode="after")
     def _one_location(self) -> "FileSource":
@@ -63,11 +65,21 @@ class ManagedSource(_Model):
 
 
 class KubernetesSource(_Model):
-    namespaces: list[Name] = Field(default_factory=list)
+    namespaces: UniqueNames = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_namespace(self) -> "KubernetesSource":
+        # v1.3.0 keeps one entry set per source: each namespace's event deletes the other namespaces' entries
+        # as orphans (toolhive-registry-server issue #886). One source per namespace is a stable union.
+        if len(self.namespaces) > 1:
+            raise KeyedError(("namespaces",), "one namespace per kubernetes source: over several, v1.3.0 deletes "
+                             "each namespace's entries when another namespace changes (upstream issue #886); "
+                             "declare one kubernetes source per namespace")
+        return self
 
 
 class SyncPolicy(_Model):
-    interval: GoDuration
+    interval: SyncInterval
 
 
 class Source(_Model):
@@ -107,7 +119,7 @@ class Registry(_Model):
 class Database(_Model):
     """No password fields: extra keys are forbidden, so `password` in config.yaml cannot even be written."""
 
-    host: str = Field(min_length=1)
+    host: DatabaseHost
     port: Port
     user: str = Field(min_length=1)
     migration_user: Optional[str] = None
@@ -140,7 +152,7 @@ class OAuth(_Model):
 
 class Auth(_Model):
     mode: Literal["anonymous", "oauth"]
-    public_paths: Optional[list[str]] = None
+    public_paths: Optional[list[PublicPath]] = None
     oauth: Optional[OAuth] = None
 
     @model_validator(mode="after")

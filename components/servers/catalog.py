@@ -22,7 +22,7 @@ from components.errors import ConfigError
 from components.k8s.netpol import parse_address
 from components.k8s import validation
 from components.secret_sources import parse_reference
-from components.servers import operator_objects, session_store
+from components.servers import operator_objects, redis_tls, references, session_store
 from components.servers.common import secret_fields, secret_name
 from components.servers.common import secret_requests as of_server
 
@@ -59,6 +59,10 @@ def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "d
     problems += _stack_rules(declared, config, stack)
     problems += _object_names(declared)
     problems += _session_store_rules(declared, config)
+    problems += _session_tls_rules(declared, config)
+    problems += references.declaration_problems(config)
+    problems += references.reference_problems(
+        declared, config, session_store_namespace(config) if config.servers.session_store is not None else None)
     if problems:
         raise ConfigError(problems)
     return ServerCatalog(declared)
@@ -212,6 +216,20 @@ def _session_store_rules(declared: list[Declared], config: StackConfig) -> list[
         problems.append(f"toolhive:operator.defaultRedis: points at the stack's session store ({redis.addr}), whose "
                         f"password is generated: set existingSecret: {session_store.SECRET} and existingSecretKey: "
                         f"{session_store.SECRET_KEY}")
+    return problems
+
+
+def _session_tls_rules(declared: list[Declared], config: StackConfig) -> list[str]:
+    """A password against a managed Redis that takes one only over TLS (components/servers/redis_tls.py)."""
+    problems = []
+    redis = config.operator.default_redis
+    if redis is not None and config.default_redis_secret is not None and redis_tls.refusal(redis.addr):
+        problems.append(f"toolhive:operator.defaultRedis.addr: {redis_tls.refusal(redis.addr)}")
+    for item in declared:
+        storage = getattr(item.entry.spec, "session_storage", None)
+        if storage is None or storage.provider != "redis" or not redis_tls.refusal(storage.address):
+            continue
+        problems.append(f"{item.where('spec.sessionStorage.address')}: {redis_tls.refusal(storage.address)}")
     return problems
 
 

@@ -13,6 +13,7 @@ from components.k8s.labels import standard_labels
 from components.k8s.naming import resource_name
 from components.platform.crds import ToolHiveCrds
 from components.secret_sources import parse_reference
+from components.servers import default_redis
 
 REDIS_PASSWORD_KEY = "redis-password"
 
@@ -79,7 +80,13 @@ def tool_config(name: str, namespace: str, tools: Tools | None, crds: ToolHiveCr
                                 parent=parent, depends_on=depends_on)
 
 
-def session_storage_spec(storage: SessionStorage | None, keys: SecretKeys) -> dict | None:
+def session_storage_spec(storage: SessionStorage | None, keys: SecretKeys, *, kind: str | None = None,
+                         default: default_redis.DefaultRedis | None = None) -> dict | None:
+    """The CRD's sessionStorage; explicit (the default Redis with its password) where the v0.44.0 operator
+    would hand the default Redis out without its password (components/servers/default_redis.py)."""
+    explicit = default_redis.explicit_storage(kind, storage.provider if storage else None, default) if kind else None
+    if explicit is not None:
+        return explicit
     if storage is None:
         return None
     spec = storage.model_dump(by_alias=True, exclude_none=True, exclude={"password_ref", "password"})
@@ -125,3 +132,12 @@ def secret_requests(kind: str, namespace: str, name: str, source, spec) -> list[
     """(key in the server Secret, reference, who asked) for every secret a server spec references."""
     who = f"{kind} {namespace}/{name}"
     return [(key, ref, f"{who} ({source.where(field)})") for key, ref, field in secret_fields(spec)]
+
+
+def default_redis_warnings(kind: str, namespace: str, name: str, storage: SessionStorage | None,
+                           default: default_redis.DefaultRedis | None) -> list[str]:
+    if not default_redis.memory_overridden(kind, storage.provider if storage else None, default):
+        return []
+    return [f"{kind} {namespace}/{name}: sessionStorage provider memory is ignored by the v0.44.0 operator, which "
+            f"gives the server the default Redis ({default.address}) instead; rendered with that Redis"
+            + (" and its password" if default.secret else "")]

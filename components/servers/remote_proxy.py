@@ -8,10 +8,12 @@ from components.config.servers import DEFAULT_PROXY_RESOURCES, RemoteProxyEntry
 from components.platform.crds import ToolHiveCrds
 from components.registry.publish import registry_annotations
 from components.servers import common, isolation, operator_objects
+from components.servers.default_redis import DefaultRedis
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
 
-def remote_proxy_spec(entry: RemoteProxyEntry, *, keys: common.SecretKeys, tool_config_name: str | None) -> dict:
+def remote_proxy_spec(entry: RemoteProxyEntry, *, keys: common.SecretKeys, tool_config_name: str | None,
+                      default_redis: DefaultRedis | None = None) -> dict:
     spec = entry.spec
     out: dict = {
         "remoteUrl": spec.remote_url,
@@ -33,7 +35,7 @@ def remote_proxy_spec(entry: RemoteProxyEntry, *, keys: common.SecretKeys, tool_
         "toolConfigRef": {"name": tool_config_name} if tool_config_name else None,
         "serviceAccount": spec.service_account,
         "replicas": spec.replicas,
-        "sessionStorage": common.session_storage_spec(spec.session_storage, keys),
+        "sessionStorage": common.session_storage_spec(spec.session_storage, keys, kind=entry.kind, default=default_redis),
         "sessionAffinity": spec.session_affinity,
         **common.auth_refs(spec),
     }
@@ -45,7 +47,7 @@ class RemoteProxy(pulumi.ComponentResource):
     def __init__(self, name: str, entry: RemoteProxyEntry, *, source, crds: ToolHiveCrds,
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
                  surroundings: isolation.Surroundings = isolation.Surroundings(),
-                 opts: pulumi.ResourceOptions | None = None):
+                 default_redis: DefaultRedis | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:RemoteProxy", name, None, opts)
         ns, proxy = entry.namespace, entry.name
         labels = common.server_labels(proxy, entry.kind)
@@ -60,7 +62,8 @@ class RemoteProxy(pulumi.ComponentResource):
                                                            labels=labels, parent=self, depends_on=depends_on)
 
         spec = remote_proxy_spec(entry, keys=keys,
-                                 tool_config_name=common.tool_config_name(proxy) if self.tool_config else None)
+                                 tool_config_name=common.tool_config_name(proxy) if self.tool_config else None,
+                                 default_redis=default_redis)
         spec, self.warnings = apply_replica_rules(entry.kind, proxy, ns, spec)
         self.proxy = crds.custom_resource(
             "MCPRemoteProxy", proxy, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
@@ -78,6 +81,6 @@ class RemoteProxy(pulumi.ComponentResource):
             "remoteUrl": entry.spec.remote_url, "transport": entry.spec.transport,
             "replicas": spec.get("replicas"),
             "autoscaled": ["proxy"] if entry.spec.autoscaling and entry.spec.autoscaling.proxy else [],
-            "sessionStorage": entry.spec.session_storage.provider if entry.spec.session_storage else None,
+            "sessionStorage": spec.get("sessionStorage", {}).get("provider"),
         }
         self.register_outputs(self.summary)

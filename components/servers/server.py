@@ -17,6 +17,7 @@ from components.k8s.security import container_security_context, pod_security_con
 from components.platform.crds import ToolHiveCrds
 from components.registry.publish import registry_annotations
 from components.servers import common, isolation, operator_objects, placement
+from components.servers.default_redis import DefaultRedis
 from components.servers.scaling import apply_replica_rules, scaling_objects
 
 TMP_VOLUME = "tmp"
@@ -40,7 +41,7 @@ def mcp_pod_template(entry: McpServerEntry) -> dict:
 
 
 def mcp_server_spec(entry: McpServerEntry, *, image: str, keys: common.SecretKeys,
-                    tool_config_name: str | None) -> dict:
+                    tool_config_name: str | None, default_redis: DefaultRedis | None = None) -> dict:
     """The MCPServer spec as the config says it; replica rules are applied afterwards."""
     spec = entry.spec
     out: dict = {
@@ -62,7 +63,7 @@ def mcp_server_spec(entry: McpServerEntry, *, image: str, keys: common.SecretKey
         "serviceAccount": spec.service_account,
         "replicas": spec.replicas,
         "backendReplicas": spec.backend_replicas,
-        "sessionStorage": common.session_storage_spec(spec.session_storage, keys),
+        "sessionStorage": common.session_storage_spec(spec.session_storage, keys, kind=entry.kind, default=default_redis),
         "sessionAffinity": spec.session_affinity,
         "rateLimiting": spec.rate_limiting.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
         if spec.rate_limiting else None,
@@ -78,7 +79,7 @@ class McpServer(pulumi.ComponentResource):
     def __init__(self, name: str, entry: McpServerEntry, *, source, crds: ToolHiveCrds, image: str,
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
                  surroundings: isolation.Surroundings = isolation.Surroundings(),
-                 opts: pulumi.ResourceOptions | None = None):
+                 default_redis: DefaultRedis | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:McpServer", name, None, opts)
         ns, server = entry.namespace, entry.name
         labels = common.server_labels(server, entry.kind)
@@ -97,8 +98,10 @@ class McpServer(pulumi.ComponentResource):
                                                            labels=labels, parent=self, depends_on=depends_on)
 
         spec = mcp_server_spec(entry, image=image, keys=keys,
-                               tool_config_name=common.tool_config_name(server) if self.tool_config else None)
+                               tool_config_name=common.tool_config_name(server) if self.tool_config else None,
+                               default_redis=default_redis)
         spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec)
+        self.warnings += common.default_redis_warnings(entry.kind, ns, server, entry.spec.session_storage, default_redis)
         self.server = crds.custom_resource(
             "MCPServer", server, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
             depends_on=[*depends_on, *self.secrets, *(r for r in (self.tool_config, self.claim) if r is not None),
@@ -120,6 +123,6 @@ class McpServer(pulumi.ComponentResource):
             "backendReplicas": spec.get("backendReplicas"),
             "autoscaled": [obj_role for obj_role in ("proxy", "backend")
                            if getattr(entry.spec.autoscaling, obj_role, None) is not None],
-            "sessionStorage": (entry.spec.session_storage.provider if entry.spec.session_storage else None),
+            "sessionStorage": spec.get("sessionStorage", {}).get("provider"),
         }
         self.register_outputs(self.summary)

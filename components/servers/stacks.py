@@ -10,7 +10,8 @@ from __future__ import annotations
 import pulumi
 
 from components.platform.crds import ToolHiveCrds
-from components.servers import session_store
+from components.servers import default_redis
+from components.servers.references import auth_references
 from components.servers.catalog import ServerCatalog
 from components.servers.isolation import Surroundings
 from components.servers.remote_proxy import RemoteProxy
@@ -25,8 +26,9 @@ class McpServerStacks(pulumi.ComponentResource):
     def __init__(self, name: str, catalog: ServerCatalog, *, crds: ToolHiveCrds, namespaces: dict[str, pulumi.Resource],
                  groups: dict[tuple[str, str], pulumi.Resource], images: dict,
                  secret_values: dict[str, pulumi.Output], tenant_clients: dict[str, list[str]] | None = None,
-                 api_server: tuple = (), store_secrets: dict[str, pulumi.Resource] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 api_server: tuple = (), written_secrets: dict[tuple[str, str], pulumi.Resource] | None = None,
+                 default: default_redis.DefaultRedis | None = None,
+                 auth_objects: dict[tuple[str, str, str], pulumi.Resource] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:Servers", name, None, opts)
         self.members: list[pulumi.ComponentResource] = []
         by_group_key = group_index(catalog)
@@ -35,9 +37,17 @@ class McpServerStacks(pulumi.ComponentResource):
             around = surroundings(by_group_key, entry, (tenant_clients or {}).get(entry.namespace, []), api_server)
             group = groups.get((entry.namespace, entry.spec.group)) if entry.spec.group else None
             depends_on = [namespaces[entry.namespace], *([group] if group is not None else [])]
-            if uses_store_secret(entry) and entry.namespace in (store_secrets or {}):
-                depends_on.append(store_secrets[entry.namespace])  # its passwordRef: the session store's Secret
+            # Its passwordRef names a Secret the stack writes: the session store's, or the default Redis one.
+            secret = (written_secrets or {}).get((entry.namespace, password_secret(entry, default)))
+            if secret is not None:
+                depends_on.append(secret)
+            # The MCPOIDCConfig / MCPExternalAuthConfig it references, when the stack creates them.
+            depends_on += [(auth_objects or {})[key] for key in
+                           ((kind, entry.namespace, name) for kind, name, _ in auth_references(entry))
+                           if key in (auth_objects or {})]
             extra = {"image": images[entry.namespace, entry.name]} if entry.kind == "MCPServer" else {}
+            if entry.kind in default_redis.PASSWORDLESS_FALLBACK_KINDS:
+                extra["default_redis"] = default
             self.members.append(COMPONENTS[entry.kind](
                 f"{entry.namespace}-{entry.kind.lower()}-{entry.name}", entry, source=declared, crds=crds,
                 secret_values=secret_values, depends_on=depends_on, surroundings=around,
@@ -49,9 +59,13 @@ class McpServerStacks(pulumi.ComponentResource):
         self.register_outputs(self.outputs)
 
 
-def uses_store_secret(entry) -> bool:
+def password_secret(entry, default: default_redis.DefaultRedis | None) -> str | None:
+    """The Secret the server's rendered sessionStorage.passwordRef names (its own, or the default Redis one)."""
     storage = entry.spec.session_storage
-    return storage is not None and storage.password_ref is not None and storage.password_ref.name == session_store.SECRET
+    explicit = default_redis.explicit_storage(entry.kind, storage.provider if storage else None, default)
+    if explicit is not None:
+        return explicit["passwordRef"]["name"]
+    return storage.password_ref.name if storage is not None and storage.password_ref is not None else None
 
 
 def group_index(catalog: ServerCatalog) -> dict[tuple[str, str], list]:

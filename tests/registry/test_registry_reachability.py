@@ -42,7 +42,7 @@ def test_without_egress_to_outside_addresses_the_api_server_and_endpoints_are_re
     outside = lambda rule: any("ipBlock" in peer for peer in rule.get("to", []))  # noqa: E731
     problems = reachability.check(with_policy_egress(objects, "toolhive-registry-api", lambda rule: not outside(rule)))
     assert [p.split(" is blocked")[0] for p in problems] == [
-        "reachability: registry to the Kubernetes API server", "reachability: registry to its git/api endpoints"]
+        "reachability: registry to the Kubernetes API server", "reachability: registry to https://registry.example.com"]
 
 
 def test_the_database_refusing_the_registry_is_reported(objects):

@@ -30,7 +30,8 @@ FULL = {
         {"name": "cluster", "kubernetes": {}},
     ],
     "database": {"external": {"host": "db.example.com", "cidr": "10.0.0.0/16", "password": "pulumi-config://registry:dbPassword",
-                              "migrationUser": "migrator", "migrationPassword": "pulumi-config://registry:dbMigrationPassword"}},
+                              "migrationUser": "migrator", "migrationPassword": "pulumi-config://registry:dbMigrationPassword"},
+                 "caBundle": {"name": "db-ca", "key": "bundle.pem"}},
     "auth": {"mode": "oauth", "resourceUrl": "https://registry.example.com", "providers": [
         {"name": "sso", "issuerUrl": "https://auth.example.com", "audience": "api://registry", "clientId": "registry",
          "clientSecret": {"name": "sso-client", "key": "secret"}, "caCert": {"name": "sso-ca", "key": "ca.crt"}}]},
@@ -73,14 +74,18 @@ def pod(rendered, which: str) -> tuple[dict, list[dict], list[dict]]:
 def test_generated_config_yaml_parses_back_to_every_source_kind_with_derived_paths(which, preview):
     config = server_config(render(mode(FULL, which), preview=preview), which)
     by_name = {source.name: source for source in config.sources}
+    # The kubernetes source over both tenants is one source per namespace (upstream issue #886).
     assert {name: s.kind for name, s in by_name.items()} == {
-        "platform": "file", "upstream": "git", "federated": "api", "custom": "managed", "cluster": "kubernetes"}
+        "platform": "file", "upstream": "git", "federated": "api", "custom": "managed",
+        "cluster-mcp-dev": "kubernetes", "cluster-mcp-data": "kubernetes"}
     assert by_name["platform"].file.path == "/data/sources/platform/registry.json"
     assert by_name["upstream"].git.commit == V130 and by_name["upstream"].git.tag is None
     assert by_name["upstream"].git.auth.password_file == "/secrets/git/upstream/password"
     assert by_name["federated"].sync_policy.interval == "1h" and by_name["platform"].sync_policy.interval == "30m"
-    assert by_name["cluster"].kubernetes.namespaces == ["mcp-dev", "mcp-data"]
-    assert [r.sources for r in config.registries] == [["platform", "upstream", "federated", "custom", "cluster"]]
+    assert by_name["cluster-mcp-dev"].kubernetes.namespaces == ["mcp-dev"]
+    assert by_name["cluster-mcp-data"].kubernetes.namespaces == ["mcp-data"]
+    assert [r.sources for r in config.registries] == [
+        ["platform", "upstream", "federated", "custom", "cluster-mcp-dev", "cluster-mcp-data"]]
     assert config.database.host == "db.example.com" and config.database.migration_user == "migrator"
     assert config.database.ssl_mode == "verify-full"
     provider = config.auth.oauth.providers[0]
@@ -307,7 +312,7 @@ def test_outputs_name_the_registry_its_urls_and_every_source_with_its_pin(which,
     assert outputs["urls"] == {"default": f"http://{service}.{NS}.svc.cluster.local:8080/registry/default/v0.1/servers"}
     assert outputs["sources"]["upstream"] == {"kind": "git", "repository": "https://github.com/stacklok/toolhive-registry-server.git",
                                               "ref": "refs/tags/v1.3.0", "commit": V130, "deployed": "commit"}
-    assert set(outputs["sources"]) == {"platform", "upstream", "federated", "custom", "cluster"}
+    assert set(outputs["sources"]) == {"platform", "upstream", "federated", "custom", "cluster-mcp-dev", "cluster-mcp-data"}
 
 
 @pytest.mark.parametrize("toolhive, message", [
@@ -361,7 +366,7 @@ def test_staging_and_prod_use_an_external_database_oauth_and_git_pinned_to_a_com
     assert git.commit == V130 and git.tag is None and git.branch is None
     assert config.auth.mode == "oauth" and config.database.ssl_mode == "verify-full"
     assert config.database.migration_user
-    assert not rendered.objects("StatefulSet")
+    assert not [s for s in rendered.objects("StatefulSet") if s["metadata"]["name"] == "toolhive-registry-postgres"]
 
 
 @pytest.mark.parametrize("protect", [True, False])

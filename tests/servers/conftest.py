@@ -21,9 +21,19 @@ def server(name: str = "fetch", namespace: str = NS, **spec: Any) -> dict:
     return {"name": name, "namespace": namespace, "spec": {"image": IMAGE, **spec}}
 
 
+#: Objects the helpers' servers reference that a real cluster would hold (toolhive:servers.existing): the
+#: Secrets and the MCPOIDCConfig of the fixtures above and of older tests, in both tenant namespaces. Tests of
+#: the reference rule itself (test_references.py) use other names, or pass `existing` explicitly.
+FIXTURE_EXISTING = {
+    "secrets": [{"namespace": ns, "name": name} for ns in (NS, "mcp-data")
+                for name in ("valkey-auth", "redis-auth", "team-creds", "own", "auth")],
+    "oidcConfigs": [{"namespace": ns, "name": "corp"} for ns in (NS, "mcp-data")],
+}
+
+
 def config_with(*, servers: list | None = None, remote: list | None = None, virtual: list | None = None,
-                **extra: Any) -> dict:
-    block: dict = {}
+                existing: dict | None = None, **extra: Any) -> dict:
+    block: dict = {"existing": copy.deepcopy(FIXTURE_EXISTING if existing is None else existing)}
     if servers:
         block["mcpServers"] = servers
     if remote:

@@ -46,6 +46,7 @@ def rendered(preview):
             "remoteProxies": [{"name": "docs", "namespace": NS, "spec": {"remoteUrl": "https://mcp.example.com:8443/mcp",
                                                                          "group": "tools"}}],
             "virtualServers": [{"name": "all", "namespace": NS, "spec": {"group": "tools", "incomingAuth": {"type": "anonymous"}}}],
+            "existing": {"secrets": [{"namespace": NS, "name": "redis-auth"}]},
         },
     }, preview=preview, stack="dev")
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Union
 from urllib.parse import urlsplit
 
+from components.config.registry import endpoint_port
 from components.k8s.labels import TENANT_LABEL
 from components.k8s.netpol import (ALLOW_FROM_ANNOTATION, API_SERVER_ANNOTATION, DNS_PORT, KUBE_DNS_LABELS, NAMESPACE_NAME_LABEL,
                                    NODE_LOCAL_DNS_ANNOTATION, parse_address)
@@ -595,6 +596,16 @@ def _registry_pods(objects: list[dict]) -> list[tuple[Pod, dict, dict]]:
     return found
 
 
+def _registry_endpoints(config: dict) -> list[str]:
+    """Every URL config.yaml makes the registry server dial: git repositories, API sources, OIDC endpoints."""
+    urls = []
+    for source in config.get("sources") or []:
+        urls += [(source.get("git") or {}).get("repository"), (source.get("api") or {}).get("endpoint")]
+    for provider in ((config.get("auth") or {}).get("oauth") or {}).get("providers") or []:
+        urls += [provider.get(key) for key in ("issuerUrl", "jwksUrl", "introspectionUrl")]
+    return [url for url in urls if isinstance(url, str) and url]
+
+
 def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]:
     """The registry's required flows: clients in, DNS, its database, the API server (kubernetes source) and
     its git/api endpoints out."""
@@ -637,8 +648,10 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
                     require(Flow("registry to the Kubernetes API server", pod, Address(ip, "API server"), api_port), ns)
             else:
                 require_some("registry to the Kubernetes API server", pod, list(cluster.api_server_ports))
-        if any("git" in source or "api" in source for source in sources):
-            require_some("registry to its git/api endpoints", pod, [443, 22])
+        for url in _registry_endpoints(config):
+            port = endpoint_port(url)
+            if port is not None:
+                require_some(f"registry to {url}", pod, [port])
         for client in _split(intent.get(ALLOW_FROM_ANNOTATION)):
             require(Flow(f"clients in {client!r} to the registry", Pod.of(client, {}, what=f"a client pod in {client}"),
                          pod, 8080), ns)

@@ -1,0 +1,173 @@
+"""References to objects of a server's namespace: MCPOIDCConfig, MCPExternalAuthConfig and Secrets are created by
+the stack (oidcConfigs, externalAuthConfigs, its own Secrets) or declared existing (toolhive:servers.existing);
+any other reference stops the preview before anything is registered, naming the server and the reference."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.errors import ConfigError
+from tests.conftest import render_config, render_stack
+from tests.servers.conftest import NS, config_with, server
+from tools.mock_runtime import ProgramRun
+
+HTTP = {"transport": "streamable-http", "mcpPort": 8080}
+OIDC_REF = {"name": "corp-sso", "audience": "mcp"}
+CORP_SSO = {"name": "corp-sso", "namespace": NS, "inline": {"issuer": "https://auth.example.com"}}
+
+
+def refused(config: dict, preview: bool) -> list[str]:
+    run = ProgramRun()
+    with pytest.raises(ConfigError) as raised:
+        render_config(config, stack="dev", into=run, preview=preview)
+    assert [r for r in run.resources if r.type != "pulumi:pulumi:Stack"] == [], "nothing may be registered"
+    return raised.value.problems
+
+
+def with_servers_block(config: dict, **block) -> dict:
+    config["servers"].update(block)
+    return config
+
+
+# -- MCPOIDCConfig ------------------------------------------------------------------------------------------------
+
+def test_an_oidc_reference_to_nothing_is_refused_naming_the_server_and_the_reference(preview):
+    problems = refused(config_with(servers=[server("web", oidcConfigRef=OIDC_REF, **HTTP)]), preview)
+    assert problems == [
+        "toolhive:servers.mcpServers[0].spec.oidcConfigRef.name: MCPServer mcp-dev/web references MCPOIDCConfig "
+        "mcp-dev/corp-sso, which is neither created by this stack (toolhive:servers.oidcConfigs) nor declared existing "
+        "(toolhive:servers.existing.oidcConfigs: {namespace: mcp-dev, name: corp-sso}); the operator fails the "
+        "reconcile without it"]
+
+
+def test_a_virtual_servers_oidc_reference_to_nothing_is_refused(preview):
+    vmcp = {"name": "all", "namespace": NS, "spec": {"group": "tools", "incomingAuth": {"type": "oidc",
+                                                                                      "oidcConfigRef": OIDC_REF}}}
+    [problem] = refused(config_with(virtual=[vmcp]), preview)
+    assert problem.startswith("toolhive:servers.virtualServers[0].spec.incomingAuth.oidcConfigRef.name: "
+                              "VirtualMCPServer mcp-dev/all references MCPOIDCConfig mcp-dev/corp-sso")
+
+
+def test_a_reference_in_another_namespace_is_not_satisfied(preview):
+    config = with_servers_block(config_with(servers=[server("web", namespace="mcp-data", oidcConfigRef=OIDC_REF, **HTTP)]),
+                                oidcConfigs=[CORP_SSO])
+    [problem] = refused(config, preview)
+    assert "references MCPOIDCConfig mcp-data/corp-sso" in problem
+
+
+def test_an_oidc_config_the_stack_creates_is_rendered_and_waited_for(preview):
+    config = with_servers_block(config_with(servers=[server("web", oidcConfigRef=OIDC_REF, **HTTP)]), oidcConfigs=[{
+        **CORP_SSO, "inline": {"issuer": "https://auth.example.com", "clientId": "mcp",
+                               "clientSecret": "pulumi-config://mcp-secrets:ssoClientSecret",
+                               "jwksUrl": "https://auth.example.com/jwks", "caBundle": {"name": "corp-ca", "key": "ca.crt"}}}])
+    rendered = render_config(config, preview=preview, stack="dev", secret_keys=["mcp-secrets:ssoClientSecret"],
+                             extra={"mcp-secrets:ssoClientSecret": "very-secret-client"})
+    oidc = rendered.resource("MCPOIDCConfig", "corp-sso", NS)
+    assert oidc.inputs["apiVersion"] == "toolhive.stacklok.dev/v1beta1"
+    assert oidc.inputs["spec"] == {"type": "inline", "inline": {
+        "issuer": "https://auth.example.com", "clientId": "mcp", "jwksUrl": "https://auth.example.com/jwks",
+        "clientSecretRef": {"name": "corp-sso-oidc-secret-client-secret", "key": "client-secret"},
+        "caBundleRef": {"configMapRef": {"name": "corp-ca", "key": "ca.crt"}}}}
+    secret = rendered.resource("Secret", "corp-sso-oidc-secret-client-secret", NS)
+    assert secret.urn in rendered.waits_for(oidc)
+    assert oidc.urn in rendered.waits_for(rendered.resource("MCPServer", "web", NS)), "the server waits for its MCPOIDCConfig"
+    assert "very-secret-client" not in json.dumps([r.as_json() for r in rendered.resources])
+
+
+def test_an_oidc_config_declared_existing_satisfies_the_reference_and_is_not_created(preview):
+    config = with_servers_block(config_with(servers=[server("web", oidcConfigRef=OIDC_REF, **HTTP)]),
+                                existing={"oidcConfigs": [{"namespace": NS, "name": "corp-sso"}]})
+    rendered = render_config(config, preview=preview, stack="dev")
+    assert rendered.object("MCPServer", "web", NS)["spec"]["oidcConfigRef"] == OIDC_REF
+    assert rendered.objects("MCPOIDCConfig") == []
+
+
+@pytest.mark.parametrize("block, message", [
+    ({"oidcConfigs": [CORP_SSO], "existing": {"oidcConfigs": [{"namespace": NS, "name": "corp-sso"}]}},
+     "toolhive:servers.oidcConfigs[0].name: MCPOIDCConfig mcp-dev/corp-sso is also declared existing"),
+    ({"oidcConfigs": [CORP_SSO, CORP_SSO]}, "toolhive:servers.oidcConfigs[1].name: MCPOIDCConfig mcp-dev/corp-sso is declared twice"),
+    ({"oidcConfigs": [{**CORP_SSO, "namespace": "elsewhere"}]},
+     "toolhive:servers.oidcConfigs[0].namespace: 'elsewhere' is not a tenant namespace of this stack"),
+    ({"oidcConfigs": [{"name": "x", "namespace": NS}]},
+     "toolhive:servers.oidcConfigs[0].inline: set exactly one of inline and kubernetesServiceAccount"),
+    ({"oidcConfigs": [{"name": "x", "namespace": NS, "inline": {"issuer": "http://auth.example.com"}}]},
+     "toolhive:servers.oidcConfigs[0].inline.issuer: 'http://auth.example.com' must be an https:// URL"),
+])
+def test_bad_auth_object_declarations_are_refused_naming_the_key(block, message, preview):
+    problems = refused(with_servers_block(config_with(), **block), preview)
+    assert any(p.startswith(message) for p in problems), problems
+
+
+# -- MCPExternalAuthConfig ----------------------------------------------------------------------------------------
+
+def test_an_external_auth_reference_to_nothing_is_refused(preview):
+    [problem] = refused(config_with(servers=[server("web", externalAuthConfigRef={"name": "github-exchange"}, **HTTP)]),
+                        preview)
+    assert problem.startswith("toolhive:servers.mcpServers[0].spec.externalAuthConfigRef.name: MCPServer mcp-dev/web "
+                              "references MCPExternalAuthConfig mcp-dev/github-exchange, which is neither created")
+
+
+def test_an_external_auth_config_the_stack_creates_keeps_its_secret_by_reference(preview):
+    remote = {"name": "far", "namespace": NS, "spec": {"remoteUrl": "https://mcp.example.com/mcp",
+                                                       "externalAuthConfigRef": {"name": "upstream-key"}}}
+    config = with_servers_block(config_with(remote=[remote]), externalAuthConfigs=[
+        {"name": "upstream-key", "namespace": NS, "headerInjection": {"headerName": "X-Api-Key",
+                                                                       "value": "k8s-secret://upstream#key"}}],
+        existing={"secrets": [{"namespace": NS, "name": "upstream"}]})
+    rendered = render_config(config, preview=preview, stack="dev")
+    auth = rendered.resource("MCPExternalAuthConfig", "upstream-key", NS)
+    assert auth.inputs["spec"] == {"type": "headerInjection", "headerInjection": {
+        "headerName": "X-Api-Key", "valueSecretRef": {"name": "upstream", "key": "key"}}}
+    assert auth.urn in rendered.waits_for(rendered.resource("MCPRemoteProxy", "far", NS))
+
+
+def test_an_auth_objects_existing_secret_must_be_declared(preview):
+    config = with_servers_block(config_with(), externalAuthConfigs=[
+        {"name": "bearer", "namespace": NS, "bearerToken": {"token": "k8s-secret://upstream#token"}}])
+    [problem] = refused(config, preview)
+    assert problem.startswith("toolhive:servers.externalAuthConfigs[0].bearerToken.token: MCPExternalAuthConfig "
+                              "mcp-dev/bearer references Secret mcp-dev/upstream, which is neither written by this stack")
+
+
+# -- existing Secrets ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec, field", [
+    ({"secrets": [{"targetEnvName": "API_TOKEN", "ref": "k8s-secret://other-creds#api"}]}, "spec.secrets[0].ref"),
+    ({"sessionStorage": {"provider": "redis", "address": "valkey.cache:6379",
+                         "passwordRef": {"name": "other-creds", "key": "redis"}}}, "spec.sessionStorage.passwordRef.name"),
+])
+def test_a_secret_nobody_creates_or_declares_is_refused(spec, field, preview):
+    [problem] = refused(config_with(servers=[server("web", **spec)]), preview)
+    assert problem.startswith(f"toolhive:servers.mcpServers[0].{field}: MCPServer mcp-dev/web references Secret "
+                              "mcp-dev/other-creds, which is neither written by this stack nor declared existing")
+    assert "its pods would never start without it" in problem
+
+
+def test_the_default_redis_secret_must_exist_where_proxies_read_it(preview):
+    config = config_with(servers=[server("web")], operator={"defaultRedis": {"addr": "valkey.cache:6379",
+                                                                            "existingSecret": "other-auth"}})
+    [problem] = refused(config, preview)
+    assert problem.startswith("toolhive:servers.mcpServers[0].spec.sessionStorage (unset: the operator's default Redis, "
+                              "toolhive:operator.defaultRedis.existingSecret): MCPServer mcp-dev/web references Secret "
+                              "mcp-dev/other-auth")
+
+
+def test_secrets_the_stack_writes_need_no_declaration(preview):
+    config = config_with(servers=[server("web", sessionStorage={
+        "provider": "redis", "address": "valkey.toolhive-system.svc.cluster.local:6379",
+        "passwordRef": {"name": "valkey-auth", "key": "password"}})])
+    config["servers"]["sessionStore"] = {}
+    assert render_config(config, preview=preview, stack="dev").object("MCPServer", "web", NS)
+
+
+# -- the shipped stacks -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_create_the_mcpoidcconfig_their_virtual_server_uses(stack):
+    rendered = render_stack(stack)
+    vmcp = rendered.resource("VirtualMCPServer", "shared", "mcp-platform")
+    name = vmcp.inputs["spec"]["incomingAuth"]["oidcConfigRef"]["name"]
+    oidc = rendered.resource("MCPOIDCConfig", name, "mcp-platform")
+    assert oidc.inputs["spec"]["inline"]["issuer"].startswith("https://")
+    assert oidc.urn in rendered.waits_for(vmcp)
