@@ -72,7 +72,7 @@ _MUST_SPECIFY = {"cpu": ("requests", "cpu"), "requests.cpu": ("requests", "cpu")
                  "limits.memory": ("limits", "memory")}
 _STORAGE_CLASS = ".storageclass.storage.k8s.io/"
 _CORE_COUNTS = {"services": "Service", "secrets": "Secret", "configmaps": "ConfigMap",
-                "persistentvolumeclaims": "PersistentVolumeClaim", "replicationcontrollers": "ReplicationController",
+                "replicationcontrollers": "ReplicationController",
                 "resourcequotas": "ResourceQuota"}
 _MAX_MILLI = Decimal(2**63 - 1) / 1000  # resource.MaxMilliValue: above it, compare whole units
 _SHOWN = 3  # the largest users a quota problem names
@@ -434,6 +434,7 @@ def _quota_problems(quotas: list[dict], objects: list[dict], pods: list[tuple[Po
         storage = _value(_dict(_dict(claim.spec.get("resources")).get("requests")).get("storage")) or Decimal(0)
         use = _Use(claim.owner, [*claim.path, "resources", "requests", "storage"])
         use.amounts["persistentvolumeclaims"] += claim.count
+        use.amounts["count/persistentvolumeclaims"] += claim.count
         use.amounts["requests.storage"] += storage * claim.count
         storage_class = claim.spec.get("storageClassName")
         if isinstance(storage_class, str) and storage_class:
@@ -507,6 +508,8 @@ def _object_counts(obj: dict) -> dict[str, Decimal]:
     """What one object (and the workloads and Services the operator makes from it) counts against a quota."""
     kind = obj.get("kind")
     counts: dict[str, Decimal] = defaultdict(Decimal)
+    if kind == "PersistentVolumeClaim":
+        return counts  # counted as a claim
     api_version = str(obj.get("apiVersion", ""))
     group = api_version.rpartition("/")[0]
     counts[f"count/{_plural(str(kind))}{'.' + group if group else ''}"] += 1
@@ -595,7 +598,7 @@ def _quantity_text(value: Decimal) -> str:
                 return f"{whole // size}{suffix}"
         return str(whole)
     milli = value * 1000
-    if milli == milli.to_integral_value():
+    if milli == milli.to_integral_value() and value < 1:
         return f"{int(milli)}m"
     return format(value.normalize(), "f")
 
