@@ -336,3 +336,19 @@ def test_servers_beyond_the_tenants_quota_fail_naming_the_quota_and_the_servers(
 
 def test_nothing_else_is_refused(preview):
     assert len(problems(preview)) == 8  # the seven above and the quota
+
+
+def test_the_tenants_min_and_ratio_reach_its_limit_range_and_hold_every_container(preview):
+    limits = {"min": {"cpu": "100m"}, "maxLimitRequestRatio": {"cpu": "4"},
+              "defaultRequest": {"cpu": "100m", "memory": "64Mi"}, "default": {"cpu": "400m", "memory": "512Mi"}}
+    rendered = render_config({"namespaces": [{"name": "mcp-dev", "limits": limits}], "servers": {"mcpServers": [
+        {"name": "fetch", "namespace": "mcp-dev", "spec": {"image": IMAGE, "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "401m", "memory": "512Mi"}}}}]}},
+        preview=preview, allow_problems=True)
+    [item] = rendered.object("LimitRange", "mcp-limits", "mcp-dev")["spec"]["limits"]
+    assert item["min"] == {"cpu": "100m"} and item["maxLimitRequestRatio"] == {"cpu": "4"}
+    assert sorted(str(found).rsplit(": ", 1)[1] + " @ " + str(found).split(": ")[0] for found in rendered.problems) == [
+        "cpu max limit to request ratio per Container is 4, but provided ratio is 4.010000 @ "
+        "toolhive:servers.mcpServers[0].spec.resources.limits.cpu",
+        "minimum cpu usage per Container is 100m, but request is 50m @ "
+        "toolhive:servers.mcpServers[0].spec.proxyResources.requests.cpu"]
