@@ -352,3 +352,13 @@ def test_the_tenants_min_and_ratio_reach_its_limit_range_and_hold_every_containe
         "toolhive:servers.mcpServers[0].spec.resources.limits.cpu",
         "minimum cpu usage per Container is 100m, but request is 50m @ "
         "toolhive:servers.mcpServers[0].spec.proxyResources.requests.cpu"]
+
+
+def test_the_registry_in_a_tenant_namespace_is_held_to_its_fences(preview):
+    registry = {"namespace": "mcp-dev", "sources": [{"name": "platform", "file": {"data": "registry/data/registry.json"}}],
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "3", "memory": "512Mi"}},
+                "database": {"inCluster": {"storage": "0"}}}
+    rendered = render_config({"namespaces": [{"name": "mcp-dev"}], "registry": registry}, preview=preview,
+                             allow_problems=True)
+    assert sorted(str(found).split(": ")[0] for found in rendered.problems) == [
+        "toolhive:registry.database.inCluster.storage", "toolhive:registry.resources.limits.cpu"]
