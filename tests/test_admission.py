@@ -330,8 +330,9 @@ def test_servers_beyond_the_tenants_quota_fail_naming_the_quota_and_the_servers(
     [found] = named(preview, "toolhive:namespaces[0].quota")
     assert found.startswith("toolhive:namespaces[0].quota: ResourceQuota/mcp-dev/mcp-quota: $.spec.hard.pods: "
                             "the stack's objects in namespace mcp-dev need pods 11 in total, above this quota's 7")
-    assert found.endswith(f"(from toolhive:servers.mcpServers[0].spec.replicas; toolhive:servers.mcpServers[1].spec.replicas; "
-                          f"{SERVERS_DIR}/at-max.yaml: spec.replicas)")
+    assert found.endswith(f"the most: MCPServer at-max 2, MCPServer big 2, MCPServer fetch 2 and 4 more (from "
+                          f"{SERVERS_DIR}/at-max.yaml: spec.replicas; toolhive:servers.mcpServers[0].spec.replicas; "
+                          f"{SERVERS_DIR}/fetch.yaml: spec.replicas)")
 
 
 def test_nothing_else_is_refused(preview):

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 
 from policies import check
-from tests.conftest import render_config
+from tests.conftest import PROJECT_ROOT, render_config, render_stack
 from tests.policies.conftest import container, deployment
-from tools.render import write_outputs
-from tools.validate import Sources
+from tools import validate
+from tools.render import read_stack_file, write_outputs
+from tools.validate import Sources, dry_run
+from tools.validate.problem import problem
 
 STACK = "urn:pulumi:dev::toolhive::pulumi:pulumi:Stack::toolhive-dev"
 SERVERS = "urn:pulumi:dev::toolhive::toolhive:servers:Servers::servers"
@@ -82,3 +84,26 @@ def test_warnings_json_names_the_server_behind_each_warning(tmp_path, preview):
     [warning] = json.loads((tmp_path / "warnings.json").read_text())
     assert warning["message"].startswith("MCPServer mcp-dev/fetch: spec.replicas is 2")
     assert warning["source"] == "toolhive:servers.mcpServers[0]"
+
+
+def test_every_problem_in_a_servers_the_session_stores_or_the_registrys_objects_names_its_source(monkeypatch, preview):
+    """Flag every object of the shipped dev stack: each problem names a server file (one of servers/dev/), a
+    `toolhive:servers.sessionStore` or `toolhive:registry` key, or another `toolhive:` key; never only the object."""
+    rendered = render_stack("dev", preview=preview)
+    config, _ = read_stack_file(PROJECT_ROOT / "Pulumi.dev.yaml")
+    monkeypatch.setattr(validate, "CHECKS", (lambda objects: [problem(obj, "$", "flagged") for obj in objects],))
+    flagged = dry_run(rendered.resources, config)
+    assert flagged and all(found.config_key for found in flagged), [str(f) for f in flagged if not f.config_key]
+    files = {f"servers/dev/{path.name}" for path in (PROJECT_ROOT / "servers" / "dev").glob("*.yaml")}
+    by_component = {r.urn: r.parent for r in rendered.resources}
+    for found in flagged:
+        urn = Sources(rendered.resources).urn_of(found.kind, found.namespace, found.name)
+        chain = by_component.get(urn, "")
+        if "toolhive:servers:McpServer" in chain or "toolhive:servers:RemoteProxy" in chain or \
+                "toolhive:servers:VirtualServer" in chain:
+            assert found.config_key in files, str(found)
+        elif "toolhive:servers:SessionStore" in chain:
+            assert found.config_key.startswith("toolhive:servers.sessionStore"), str(found)
+        elif "toolhive:registry:" in chain:
+            assert found.config_key.startswith("toolhive:registry"), str(found)
+    assert {found.config_key for found in flagged if found.kind in ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer")} == files

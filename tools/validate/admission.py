@@ -137,12 +137,12 @@ def check(objects: list[dict]) -> list[Problem]:
 
 def _namespace(objects: list[dict], items: list[list[dict]], limit_ranges: list[dict], quotas: list[dict]
                ) -> Iterator[Problem]:
-    pod_sets = list(_pod_sets(objects))
     claims = list(_claims(objects))
     for claim in claims:
         yield from _claim_problems(claim, items, limit_ranges)
     if not limit_ranges and not quotas:
         return
+    pod_sets = list(_pod_sets(objects))
     pods = []
     for pod_set in pod_sets:
         admitted, problems = _admit_pod(pod_set, items, limit_ranges, quotas)
@@ -456,7 +456,8 @@ def _quota_problems(quotas: list[dict], objects: list[dict], pods: list[tuple[Po
             hard = _value(raw)
             if hard is None or name not in totals or totals[name] <= hard:
                 continue
-            users = sorted((use for use in uses if use.amounts.get(name)), key=lambda use: -use.amounts[name])
+            users = sorted((use for use in uses if use.amounts.get(name)),
+                           key=lambda use: (-use.amounts[name], identity(use.owner)))
             shown = ", ".join(f"{identity(use.owner)[0]} {identity(use.owner)[2]} {_quantity_text(use.amounts[name])}"
                               for use in users[:_SHOWN])
             more = f" and {len(users) - _SHOWN} more" if len(users) > _SHOWN else ""
