@@ -18,6 +18,8 @@ REDIS = "valkey.toolhive-system.svc.cluster.local:6379"
 #: A `secure:` value: the renderer masks it without decrypting (any ciphertext does).
 SECURE = {"secure": "AAABAJ0bench0ciphertext0never0decrypted"}
 TOKEN_KEY = "bench:githubToken"
+#: Room for PER_TENANT servers' pods (the dry run holds them to the tenant's quota, as the API server does).
+QUOTA = {"requestsCpu": "16", "requestsMemory": "32Gi", "limitsCpu": "48", "limitsMemory": "96Gi", "pods": 120}
 
 
 def _redis(i: int) -> dict:
@@ -68,7 +70,8 @@ def virtual_server(namespace: str) -> dict:
 def tenant(index: int) -> dict:
     name = f"team-{index:04d}"
     return {"name": name, "groups": [{"name": "default"}], "network": {"allowFrom": ["agents"]},
-            "access": {"editors": {"groups": [name]}, "viewers": {"groups": ["engineering"]}}}
+            "access": {"editors": {"groups": [name]}, "viewers": {"groups": ["engineering"]}},
+            "quota": QUOTA}
 
 
 def stack_config(n: int) -> dict[str, Any]:

@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import yaml
 
@@ -516,11 +516,13 @@ def _tasks(parts: Sequence[_Part]) -> list[list[_Part]]:
 # ---------------------------------------------------------------------------------------------
 
 def report_for_render(resources: Sequence[Mapping[str, Any]], config_path: Optional[str | Path],
-                      report_path: str | Path, *, render_dir: Optional[str | Path] = None) -> int:
+                      report_path: str | Path, *, render_dir: Optional[str | Path] = None,
+                      sources: Optional[Callable[[str], Optional[str]]] = None) -> int:
     """Check a render (resources.json-shaped entries) and write ``report_path`` (policy-report.json:
     the ``--json`` list). Violations are listed on stderr. Returns the checker's exit status: 1 if
     any violation is mandatory, 0 otherwise, 2 (nothing written) for a bad config or malformed
-    entries."""
+    entries. ``sources`` (URN -> the config that produced the resource, given by the renderer) adds a
+    ``source`` to each finding and names it first on stderr."""
     report_path = Path(report_path)
     # Where the render finally lands (a renderer writes the report while the render is staged elsewhere).
     final_dir = Path(render_dir) if render_dir is not None else report_path.parent
@@ -537,14 +539,20 @@ def report_for_render(resources: Sequence[Mapping[str, Any]], config_path: Optio
         return 2
     report_path.parent.mkdir(parents=True, exist_ok=True)
     with open(report_path, "w", encoding="utf-8") as handle:
-        json.dump([v.to_dict() for v in violations], handle, indent=2)
+        json.dump([{**v.to_dict(), "source": _source(sources, v)} if sources else v.to_dict() for v in violations],
+                  handle, indent=2)
         handle.write("\n")
     for violation in violations:
-        print(f"policy {violation.format()}", file=sys.stderr)
+        source = _source(sources, violation) if sources else ""
+        print(f"policy {source + ': ' if source else ''}{violation.format()}", file=sys.stderr)
     mandatory = sum(1 for v in violations if v.mandatory)
     print(f"policies: {len(violations)} violations ({mandatory} mandatory) -> {final_dir / report_path.name}",
           file=sys.stderr)
     return 1 if mandatory else 0
+
+
+def _source(sources: Callable[[str], Optional[str]], violation: Violation) -> str:
+    return (sources(violation.urn) if violation.urn else None) or ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -227,6 +227,14 @@ OUT_OF_BOUNDS = {
     "namespaces[0].quota.pods=0": ({"namespaces": [{"name": "a", "quota": {"pods": 0}}]}, "toolhive:namespaces[0].quota.pods"),
     "namespaces[0].quota.mcpServers=-1": (
         {"namespaces": [{"name": "a", "quota": {"mcpServers": -1}}]}, "toolhive:namespaces[0].quota.mcpServers"),
+    "namespaces[0].limits.min.cpu above defaultRequest": (
+        {"namespaces": [{"name": "a", "limits": {"min": {"cpu": "51m"}}}]}, "toolhive:namespaces[0].limits.min.cpu"),
+    "namespaces[0].limits.maxLimitRequestRatio.cpu=0.9": (
+        {"namespaces": [{"name": "a", "limits": {"maxLimitRequestRatio": {"cpu": "0.9"}}}]},
+        "toolhive:namespaces[0].limits.maxLimitRequestRatio.cpu"),
+    "namespaces[0].limits.maxLimitRequestRatio.cpu below default/defaultRequest": (
+        {"namespaces": [{"name": "a", "limits": {"maxLimitRequestRatio": {"cpu": "9.9"}}}]},
+        "toolhive:namespaces[0].limits.maxLimitRequestRatio.cpu"),
     "namespaces[0].limits.max.memory=lots": (
         {"namespaces": [{"name": "a", "limits": {"max": {"cpu": "2", "memory": "lots"}}}]},
         "toolhive:namespaces[0].limits.max.memory"),
@@ -246,6 +254,9 @@ AT_THE_BOUNDARY = {
         {"operator": {"env": [{"name": "_A1", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}],
     "namespaces[0].quota.mcpServers=0 and pods=1": [{"namespaces": [{"name": "a", "quota": {"mcpServers": 0, "pods": 1}}]}],
     "namespaces[0].podSecurity.version=latest": [{"namespaces": [{"name": "a", "podSecurity": {"version": "latest"}}]}],
+    "namespaces[0].limits.min=defaultRequest, maxLimitRequestRatio=default/defaultRequest": [
+        {"namespaces": [{"name": "a", "limits": {"min": {"cpu": "50m", "memory": "64Mi"},
+                                                 "maxLimitRequestRatio": {"cpu": "10", "memory": "8"}}}]}],
 }
 
 

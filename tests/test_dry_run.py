@@ -168,7 +168,8 @@ def limit_range(**item) -> dict:
 
 def test_limit_range_in_order_passes():
     assert messages(limit_range(min={"cpu": "10m"}, defaultRequest={"cpu": "50m", "memory": "64Mi"},
-                                default={"cpu": "0.5", "memory": "512Mi"}, max={"cpu": "2", "memory": "4Gi"})) == []
+                                default={"cpu": "0.5", "memory": "512Mi"}, max={"cpu": "2", "memory": "4Gi"},
+                                maxLimitRequestRatio={"cpu": "10"})) == []
 
 
 @pytest.mark.parametrize(("item", "expected"), [
@@ -179,6 +180,8 @@ def test_limit_range_in_order_passes():
      "$.spec.limits[0].defaultRequest.cpu: defaultRequest '50m' must be greater than or equal to min '100m'"),
     ({"min": {"cpu": "3"}, "max": {"cpu": "2"}}, "$.spec.limits[0].max.cpu: max '2' must be greater than or equal to min '3'"),
     ({"max": {"cpu": "lots"}}, "$.spec.limits[0].max.cpu: 'lots' is not a valid non-negative quantity"),
+    ({"defaultRequest": {"cpu": "100m"}, "default": {"cpu": "401m"}, "maxLimitRequestRatio": {"cpu": "4"}},
+     "$.spec.limits[0].maxLimitRequestRatio.cpu: ratio 4.01 of default to defaultRequest is greater than max ratio '4'"),
 ])
 def test_limit_range_out_of_order_is_rejected(item, expected):
     assert messages(limit_range(**item)) == [expected]
@@ -320,8 +323,8 @@ def test_an_object_no_trace_rule_knows_is_named_by_kind_namespace_name_and_field
 
 
 def test_checks_run_schema_cel_and_api_server_rules_and_plug_ins_return_strings(monkeypatch):
-    from tools.validate import cel, reachability, schema
-    assert validate.CHECKS == (schema.check, cel.check, apiserver.check, reachability.check)
+    from tools.validate import admission, cel, reachability, schema
+    assert validate.CHECKS == (schema.check, cel.check, apiserver.check, admission.check, reachability.check)
 
     def plug_in(objects):
         return [f"ConfigMap/{o['metadata']['namespace']}/{o['metadata']['name']}: $.data: blocked" for o in objects] + ["global note"]

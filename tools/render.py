@@ -7,7 +7,9 @@ Runs the same program as `pulumi up` with the configuration of Pulumi.STACK.yaml
 format) and writes DIR/manifests.yaml (every Kubernetes object, in an order that applies cleanly),
 DIR/resources.json (every registered resource with its options), DIR/outputs.json (stack outputs),
 DIR/warnings.json (what `pulumi preview` would print as warnings, with the resource's URN) and
-DIR/policy-report.json (the policy pack over what was rendered, with the stack's policy config).
+DIR/policy-report.json (the policy pack over what was rendered, with the stack's policy config); each
+warning and finding names its `source`, the server file or `toolhive:` key behind the object
+(`tools.validate.sources`), as the dry run's problems do.
 `secure:` values are never decrypted: they render as a fixed placeholder. Digest lookups (ECR) are
 replaced by a stable offline stand-in; secret references (AWS Secrets Manager) by
 placeholders, so AWS is never called.
@@ -42,7 +44,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from components.errors import ConfigError  # noqa: E402
 from tools.mock_runtime import SECRET_PLACEHOLDER, ProgramRun, RegisteredResource, run_program  # noqa: E402
-from tools.validate import dry_run  # noqa: E402
+from tools.validate import Sources, dry_run  # noqa: E402
 
 PROJECT = "toolhive"
 #: libyaml's C loader and dumper when PyYAML has them: same documents and bytes, ~10x faster at scale.
@@ -144,10 +146,12 @@ def _manifest_order(obj: dict) -> dict:
 RENDER_FILES = ("manifests.yaml", "resources.json", "outputs.json", "warnings.json", "policy-report.json")
 
 
-def write_outputs(run_result: ProgramRun, out_dir: Path, entries: list[dict[str, Any]] | None = None
-                  ) -> list[dict[str, Any]]:
-    """manifests.yaml, resources.json (`entries`, when the caller has them already) and outputs.json in
+def write_outputs(run_result: ProgramRun, out_dir: Path, entries: list[dict[str, Any]] | None = None,
+                  sources: Sources | None = None) -> list[dict[str, Any]]:
+    """manifests.yaml, resources.json (`entries`, when the caller has them already), outputs.json and
+    warnings.json (each warning with the `source` of its resource: the server file or `toolhive:` key) in
     out_dir; the same run gives the same bytes. Returns the Kubernetes objects."""
+    sources = sources if sources is not None else Sources(run_result.resources)
     out_dir.mkdir(parents=True, exist_ok=True)
     objects = kubernetes_objects(run_result.resources)
     with open(out_dir / "manifests.yaml", "w", encoding="utf-8") as handle:
@@ -159,7 +163,8 @@ def write_outputs(run_result: ProgramRun, out_dir: Path, entries: list[dict[str,
         json.dump(run_result.outputs, handle, indent=2, sort_keys=True)
         handle.write("\n")
     with open(out_dir / "warnings.json", "w", encoding="utf-8") as handle:
-        json.dump(sorted((w.as_json() for w in run_result.warnings), key=lambda w: (w["urn"], w["message"])),
+        json.dump(sorted(({**w.as_json(), "source": sources.of(w.urn) or ""} for w in run_result.warnings),
+                         key=lambda w: (w["urn"], w["message"])),
                   handle, indent=2, sort_keys=True)
         handle.write("\n")
     return objects
@@ -300,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     staged = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     try:
         entries = resources_json(result.resources)  # written, and checked by the policy pack
-        objects = write_outputs(result, staged, entries)
-        status = _check_policies(args, entries, staged, out_dir)
+        sources = Sources(result.resources, config)  # what warnings and policy findings name
+        objects = write_outputs(result, staged, entries, sources)
+        status = _check_policies(args, entries, staged, out_dir, sources)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
@@ -311,20 +317,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     replace_dir(staged, out_dir)
     for warning in sorted(result.warnings, key=lambda w: w.message):
-        print(f"warning: {warning.message}", file=sys.stderr)
+        source = sources.of(warning.urn)
+        print(f"warning: {source + ': ' if source else ''}{warning.message}", file=sys.stderr)
     print(f"rendered stack {args.stack}: {len(objects)} Kubernetes objects, {len(result.resources)} resources, "
           f"dry run clean -> {out_dir}")
     return status
 
 
-def _check_policies(args, entries: list[dict[str, Any]], staged: Path, out_dir: Path) -> int:
-    """Run the policy pack over the render's resources.json entries; write policy-report.json; 1 on a
-    mandatory violation, 2 on a bad config."""
+def _check_policies(args, entries: list[dict[str, Any]], staged: Path, out_dir: Path, sources: Sources) -> int:
+    """Run the policy pack over the render's resources.json entries; write policy-report.json (each finding
+    with the `source` of its resource); 1 on a mandatory violation, 2 on a bad config."""
     from policies import check as policy_check
 
     config_path = args.policy_config or PROJECT_ROOT / "policies" / "config" / f"{args.stack}.json"
     return policy_check.report_for_render(entries, config_path if config_path.exists() else None,
-                                          staged / "policy-report.json", render_dir=out_dir)
+                                          staged / "policy-report.json", render_dir=out_dir, sources=sources.of)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -42,12 +42,22 @@ class LimitAmounts(Model):
     memory: Quantity
 
 
+class SomeAmounts(Model):
+    cpu: Optional[Quantity] = None
+    memory: Optional[Quantity] = None
+
+
 class Limits(Model):
-    """Container defaults and bounds (LimitRange), so a pod without resources still lands under the quota."""
+    """Container defaults and bounds (LimitRange), so a pod without resources still lands under the quota.
+    Every container of the namespace is held to them when its pod is created (the LimitRanger admission
+    plugin), also those the operator creates; the dry run checks every server against them."""
 
     default_request: LimitAmounts = Field(default_factory=lambda: LimitAmounts(cpu="50m", memory="64Mi"))
     default: LimitAmounts = Field(default_factory=lambda: LimitAmounts(cpu="500m", memory="512Mi"))
     max: LimitAmounts = Field(default_factory=lambda: LimitAmounts(cpu="2", memory="4Gi"))
+    min: Optional[SomeAmounts] = Field(None, description="Smallest request (and limit) a container may state.")
+    max_limit_request_ratio: Optional[SomeAmounts] = Field(
+        None, description="Largest limit/request a container may have, e.g. cpu: '4' (at least 1).")
 
 
 class EgressRule(Model):
@@ -154,12 +164,28 @@ class TenantNamespace(Model):
             if parse_quantity(limit) < parse_quantity(request):
                 raise KeyedError(("quota", f"limits{resource.capitalize()}"),
                                  f"{limit} is below quota.requests{resource.capitalize()} ({request}); limits are never below requests")
-            steps = [("defaultRequest", self.limits.default_request), ("default", self.limits.default), ("max", self.limits.max)]
+            steps = [("min", self.limits.min), ("defaultRequest", self.limits.default_request),
+                     ("default", self.limits.default), ("max", self.limits.max)]
+            steps = [(key, amounts) for key, amounts in steps if amounts is not None and getattr(amounts, resource)]
             for (lower_key, lower), (upper_key, upper) in zip(steps, steps[1:]):
                 low, high = getattr(lower, resource), getattr(upper, resource)
                 if parse_quantity(low) > parse_quantity(high):
                     raise KeyedError(("limits", lower_key, resource),
                                      f"{low} is above limits.{upper_key}.{resource} ({high}); "
-                                     "the LimitRange needs defaultRequest <= default <= max")
+                                     "the LimitRange needs min <= defaultRequest <= default <= max")
+            ratio = getattr(self.limits.max_limit_request_ratio, resource, None) if self.limits.max_limit_request_ratio else None
+            if ratio is not None:
+                bound = parse_quantity(ratio)
+                if bound < 1:
+                    raise KeyedError(("limits", "maxLimitRequestRatio", resource), f"{ratio} is below 1; a limit is "
+                                     "never below its request")
+                request = parse_quantity(getattr(self.limits.default_request, resource))
+                default = parse_quantity(getattr(self.limits.default, resource))
+                if request == 0 or default / request > bound:
+                    raise KeyedError(("limits", "maxLimitRequestRatio", resource),
+                                     f"{ratio} is below limits.default.{resource} / limits.defaultRequest.{resource} "
+                                     f"({getattr(self.limits.default, resource)} / "
+                                     f"{getattr(self.limits.default_request, resource)}); the API server refuses the "
+                                     "LimitRange")
         return self
 

@@ -84,6 +84,9 @@ class TenantNamespace(pulumi.ComponentResource):
                 "defaultRequest": limits.default_request.model_dump(),
                 "default": limits.default.model_dump(),
                 "max": limits.max.model_dump(),
+                **({"min": limits.min.model_dump(exclude_none=True)} if limits.min else {}),
+                **({"maxLimitRequestRatio": limits.max_limit_request_ratio.model_dump(exclude_none=True)}
+                   if limits.max_limit_request_ratio else {}),
             }]},
             opts=fence,
         )

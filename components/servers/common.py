@@ -18,6 +18,16 @@ from components.servers import default_redis
 REDIS_PASSWORD_KEY = "redis-password"
 
 
+def source_props(source, *, sized_by_preset: bool = False) -> dict[str, str]:
+    """The inputs of a server's component: the file (or inline entry) it was declared in, so every finding
+    about its objects names it (tools/validate/sources.py); `mcpResources: size` when the size preset, not
+    spec.resources, sizes the mcp container."""
+    props = {"source": source.source}
+    if sized_by_preset:
+        props["mcpResources"] = "size"
+    return props
+
+
 def server_labels(name: str, kind: str) -> dict[str, str]:
     return standard_labels(name, f"mcp-{kind.lower()}")
 

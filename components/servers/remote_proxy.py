@@ -48,7 +48,7 @@ class RemoteProxy(pulumi.ComponentResource):
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
                  surroundings: isolation.Surroundings = isolation.Surroundings(),
                  default_redis: DefaultRedis | None = None, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("toolhive:servers:RemoteProxy", name, None, opts)
+        super().__init__("toolhive:servers:RemoteProxy", name, common.source_props(source), opts)
         ns, proxy = entry.namespace, entry.name
         labels = common.server_labels(proxy, entry.kind)
 

@@ -80,7 +80,8 @@ class McpServer(pulumi.ComponentResource):
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
                  surroundings: isolation.Surroundings = isolation.Surroundings(),
                  default_redis: DefaultRedis | None = None, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("toolhive:servers:McpServer", name, None, opts)
+        super().__init__("toolhive:servers:McpServer", name,
+                         common.source_props(source, sized_by_preset=entry.spec.resources is None), opts)
         ns, server = entry.namespace, entry.name
         labels = common.server_labels(server, entry.kind)
 

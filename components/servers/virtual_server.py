@@ -43,7 +43,7 @@ class VirtualServer(pulumi.ComponentResource):
                  secret_values: dict[str, pulumi.Output], depends_on: list[pulumi.Resource],
                  surroundings: isolation.Surroundings = isolation.Surroundings(),
                  opts: pulumi.ResourceOptions | None = None):
-        super().__init__("toolhive:servers:VirtualServer", name, None, opts)
+        super().__init__("toolhive:servers:VirtualServer", name, common.source_props(source), opts)
         ns, vmcp = entry.namespace, entry.name
         labels = common.server_labels(vmcp, entry.kind)
 

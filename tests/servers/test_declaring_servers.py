@@ -74,6 +74,13 @@ def test_names_are_unique_per_namespace_across_kinds_and_files(tmp_path):
                mcpServers=[server("fetch")])
 
 
+def test_a_name_declared_in_two_files_blames_the_file_that_came_second(tmp_path):
+    problems = problems_of(tmp_path, {"b-fetch.yml": {"name": "fetch", "namespace": NS, "spec": {"image": IMAGE}},
+                                      "a-fetch.yaml": {"name": "fetch", "namespace": NS, "spec": {"image": IMAGE}}})
+    assert problems == ["servers/t/b-fetch.yml: name: 'fetch' is already declared in namespace mcp-dev by "
+                        "servers/t/a-fetch.yaml (the operator names its Deployment after it)"]
+
+
 def test_the_namespace_must_be_a_tenant_namespace_of_the_stack_and_the_group_declared_on_it():
     problems, run = config_error(servers=[server("a", namespace="kube-system"), server("b", group="nope")])
     assert problems == [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.pod_security import check_object
-from tests.servers.conftest import IMAGE, NS, REDIS, render_servers, server, spec_of
+from tests.servers.conftest import IMAGE, NS, REDIS, TENANTS, render_servers, server, spec_of
 from tools.schema_check import validate_object
 
 TOOLHIVE_KINDS = ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer", "MCPToolConfig", "MCPGroup")
@@ -15,6 +15,9 @@ TOOLHIVE_KINDS = ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer", "MCPToolCon
 def rendered(preview):
     return render_servers(
         preview,
+        # Room for web's 2 proxies (the LimitRange's default cpu limit, 500m each) and 3 large backends (2 each):
+        # the default quota's limits.cpu 8 would refuse some of their pods.
+        namespaces=[{**TENANTS[0], "quota": {"limitsCpu": "16"}}, *TENANTS[1:]],
         servers=[
             server("fetch", group="tools", args=["--verbose"], env={"LOG_LEVEL": "debug"}, proxyMode="sse",
                    tools={"allow": ["get_page"], "rename": {"fetch": {"name": "get_page", "title": "Get a page",

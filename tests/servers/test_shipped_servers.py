@@ -52,9 +52,11 @@ def test_the_renderer_prints_warnings_and_writes_warnings_json(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tools.render", "dev", "--config-file", str(stack_file),
                              "--out", str(tmp_path / "out")], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "warning: MCPServer mcp-dev/fetch: spec.replicas is 2 but the transport is stdio" in result.stderr
+    assert ("warning: toolhive:servers.mcpServers[0]: MCPServer mcp-dev/fetch: spec.replicas is 2 but the transport "
+            "is stdio") in result.stderr
     [warning] = json.loads((tmp_path / "out" / "warnings.json").read_text())
     assert warning["severity"] == "warning" and warning["message"].startswith("MCPServer mcp-dev/fetch: spec.replicas is 2")
+    assert warning["source"] == "toolhive:servers.mcpServers[0]"
     assert warning["urn"].endswith("MCPServer::mcp-dev-mcpserver-fetch")
 
 

@@ -10,11 +10,15 @@ Kubernetes objects:
 * ``cel``       — the CRDs' ``x-kubernetes-validations`` CEL rules, on the defaulted object;
 * ``apiserver`` — per-kind API-server rules no schema expresses (requests <= limits, LimitRange order,
   unique list keys, label/selector syntax, tolerations, RBAC subjects, CIDRs, ports ...);
+* ``admission`` — the namespace's LimitRanges and ResourceQuotas admit every pod and claim the stack
+  makes there, its own and those the operator creates from its custom resources (LimitRanger and
+  ResourceQuota admission);
 * ``reachability`` — the NetworkPolicies let the platform's required flows through (DNS, session store,
   API server, clients to proxies).
 
-Each :class:`Problem` names the object, the field (a JSON path) and, where the trace table in
-``trace`` knows it, the ``toolhive:`` key that produced the object.
+Each :class:`Problem` names the object, the field (a JSON path) and its source (``sources``): the
+server file and field for an MCP server's objects, else the ``toolhive:`` key the trace table in
+``trace`` knows.
 
 **Adding a check** (e.g. NetworkPolicy reachability): a module in this package exposing
 ``check(objects: list[dict]) -> list[str]`` (or ``list[Problem]``), given every Kubernetes object the
@@ -26,16 +30,17 @@ reported as is. Then add the module to the import line below and to ``CHECKS``. 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
-from tools.validate import apiserver, cel, reachability, schema  # the checks (run in CHECKS' order)
+from tools.validate import admission, apiserver, cel, reachability, schema  # the checks (run in CHECKS' order)
 from tools.validate.problem import Problem, from_text, identity
-from tools.validate.trace import config_key
+from tools.validate.sources import Sources
 
-__all__ = ["CHECKS", "Problem", "dry_run", "check_objects", "kubernetes_resources"]
+__all__ = ["CHECKS", "Problem", "Sources", "dry_run", "check_objects", "kubernetes_resources"]
 
 Check = Callable[[list[dict]], Iterable["str | Problem"]]
-CHECKS: tuple[Check, ...] = tuple(module.check for module in (schema, cel, apiserver, reachability))
+CHECKS: tuple[Check, ...] = tuple(module.check for module in (schema, cel, apiserver, admission, reachability))
 
 
 def kubernetes_resources(resources: Iterable[Any]) -> list[Any]:
@@ -59,12 +64,14 @@ def dry_run(resources: list[Any], config: dict[str, Any] | None = None) -> list[
     """
     k8s = kubernetes_resources(resources)
     problems = _duplicates(resources, k8s) + check_objects([r.inputs for r in k8s])
-    by_identity = {identity(r.inputs): r for r in k8s}
+    sources = Sources(resources, config)
     traced = []
     for found in problems:
-        resource = by_identity.get((found.kind, found.namespace, found.name))
-        if resource is not None and found.config_key is None:
-            found = found.with_key(config_key(resource.parent, resource.inputs, found.path, config))
+        if found.config_key is None and found.kind:
+            found = found.with_key(sources.of_object(found.kind, found.namespace, found.name, found.path))
+        if found.blame:
+            named = [sources.of_object(*blamed) or "/".join(blamed[:3]) for blamed in found.blame]
+            found = replace(found, message=f"{found.message} (from {'; '.join(dict.fromkeys(named))})")
         traced.append(found)
     return traced
 

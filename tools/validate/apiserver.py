@@ -11,7 +11,8 @@ and of server-side apply (list-map keys must be unique) that a render can hit:
   tolerationSeconds only with NoExecute); nodeSelector and template labels/annotations syntax;
   topologySpreadConstraints;
 * workloads: a valid, non-empty selector that matches the template's labels; replicas >= 0;
-* LimitRange: every quantity valid, min <= defaultRequest <= default <= max;
+* LimitRange: every quantity valid, min <= defaultRequest <= default <= max, default/defaultRequest
+  within maxLimitRequestRatio;
 * ResourceQuota: every hard limit a valid non-negative quantity;
 * NetworkPolicy: selectors, ipBlock CIDRs (and ``except`` inside them), ports and endPort, policyTypes;
 * Service: a DNS-1035 name, selector syntax, ports (range, unique names and port/protocol, targetPort);
@@ -415,6 +416,12 @@ def _limit_range(obj: dict) -> Iterator[Issue]:
             ratio = found.get("maxLimitRequestRatio")
             if ratio and ratio[0] < 1:
                 yield [*where, "maxLimitRequestRatio", name], "must be greater than or equal to 1"
+            elif ratio and "default" in found and found.get("defaultRequest", (0,))[0] > 0:
+                defaults = found["default"][0] / found["defaultRequest"][0]
+                if defaults > ratio[0]:  # ValidateLimitRange: default / defaultRequest within the ratio
+                    yield ([*where, "maxLimitRequestRatio", name],
+                           f"ratio {defaults.normalize():f} of default to defaultRequest is greater than max ratio "
+                           f"{ratio[1]!r}")
 
 
 def _resource_quota(obj: dict) -> Iterator[Issue]:

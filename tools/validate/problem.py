@@ -22,6 +22,9 @@ class Problem:
     path: str
     message: str
     config_key: str | None = None
+    #: Other objects the problem is about, as (kind, namespace, name, JSON path): e.g. the largest users
+    #: of an exceeded quota. The dry run names their source after the message.
+    blame: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def object(self) -> str:

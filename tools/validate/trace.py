@@ -26,6 +26,10 @@ _POD = "$.spec.template.spec"
 _OPERATOR = "toolhive:platform:Operator"
 _TENANT = "toolhive:platform:TenantNamespace"
 _TEAM_RBAC = "toolhive:platform:TeamRbac"
+_CLAIM = "$.spec.volumeClaimTemplates[0].spec"
+_STORE, _STORE_KEY = "toolhive:servers:SessionStore", "toolhive:servers.sessionStore"
+_REGISTRY = "toolhive:registry:RegistryServer"
+_POSTGRES, _POSTGRES_KEY = "toolhive:registry:Postgres", "toolhive:registry.database.inCluster"
 
 RULES: tuple[Rule, ...] = (
     Rule(_OPERATOR, "Deployment", f"{_POD}.containers[0].resources", "toolhive:operator.resources", verbatim=True),
@@ -60,6 +64,23 @@ RULES: tuple[Rule, ...] = (
     Rule(_TEAM_RBAC, "ClusterRole", "$", "toolhive:teamRbac.aggregateToBuiltinRoles"),
     Rule(_TEAM_RBAC, None, "$", "{tenant}.access"),
     Rule("toolhive:platform:Crds", None, "$", "toolhive:images.release"),
+    Rule(_STORE, "StatefulSet", f"{_POD}.containers[0].resources", f"{_STORE_KEY}.resources", verbatim=True),
+    Rule(_STORE, "StatefulSet", f"{_POD}.containers[0].image", f"{_STORE_KEY}.image"),
+    Rule(_STORE, "StatefulSet", f"{_CLAIM}.resources.requests.storage", f"{_STORE_KEY}.size"),
+    Rule(_STORE, "StatefulSet", f"{_CLAIM}.storageClassName", f"{_STORE_KEY}.storageClass"),
+    Rule(_STORE, None, "$", _STORE_KEY),
+    Rule(_REGISTRY, "Deployment", f"{_POD}.containers[0].resources", "toolhive:registry.resources", verbatim=True),
+    Rule(_REGISTRY, "Deployment", f"{_POD}.initContainers[0].image", "toolhive:registry.setupImage"),
+    Rule(_REGISTRY, "Deployment", "$.spec.replicas", "toolhive:registry.replicas"),
+    Rule(_REGISTRY, "MCPRegistry", "$.spec.podTemplateSpec.spec.containers[0].resources", "toolhive:registry.resources",
+         verbatim=True),
+    Rule(_REGISTRY, "Ingress", "$", "toolhive:registry.ingress"),
+    Rule(_REGISTRY, "NetworkPolicy", "$", "toolhive:registry.network"),
+    Rule(_REGISTRY, None, "$", "toolhive:registry"),
+    Rule(_POSTGRES, "StatefulSet", f"{_POD}.containers[0].resources", f"{_POSTGRES_KEY}.resources", verbatim=True),
+    Rule(_POSTGRES, "StatefulSet", f"{_CLAIM}.resources.requests.storage", f"{_POSTGRES_KEY}.storage"),
+    Rule(_POSTGRES, "StatefulSet", f"{_CLAIM}.storageClassName", f"{_POSTGRES_KEY}.storageClassName"),
+    Rule(_POSTGRES, None, "$", _POSTGRES_KEY),
 )
 
 _INDEX = re.compile(r"^\[(\d+)\]")
@@ -124,3 +145,85 @@ def _group_index(metadata: dict, config: dict[str, Any] | None) -> str:
                 if isinstance(group, dict) and group.get("name") == metadata.get("name"):
                     return str(index)
     return f"name={metadata.get('name')}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The objects of one MCP server: named by the server file (or inline entry) and the field in it.
+
+#: The components of one server; each registers its source (``servers/dev/fetch.yaml`` or
+#: ``toolhive:servers.mcpServers[0]``) as the input ``source``.
+SERVER_COMPONENTS = ("toolhive:servers:McpServer", "toolhive:servers:RemoteProxy", "toolhive:servers:VirtualServer")
+
+
+class Field(NamedTuple):
+    kinds: tuple[str, ...] | None  # None: any kind
+    prefix: str
+    field: str  # relative to the server entry ("" = the entry itself)
+    name_suffix: str | None = None
+    verbatim: bool = False
+
+
+_CRS = ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer")
+_TEMPLATE = "$.spec.podTemplateSpec.spec"
+#: CR fields written from the server field of the same name.
+_SAME_NAME = ("image", "transport", "proxyMode", "proxyPort", "mcpPort", "args", "replicas", "backendReplicas",
+              "sessionStorage", "sessionAffinity", "rateLimiting", "serviceAccount", "oidcConfigRef", "authzConfigRef",
+              "externalAuthConfigRef", "remoteUrl", "incomingAuth")
+
+SERVER_FIELDS: tuple[Field, ...] = (
+    Field(("PersistentVolumeClaim",), "$.spec.resources.requests.storage", "spec.storage.size"),
+    Field(("PersistentVolumeClaim",), "$.spec.storageClassName", "spec.storage.storageClass"),
+    Field(("PersistentVolumeClaim",), "$.spec.accessModes", "spec.storage.accessMode"),
+    Field(("PersistentVolumeClaim",), "$", "spec.storage"),
+    Field(("HorizontalPodAutoscaler",), "$", "spec.autoscaling.proxy", name_suffix="-proxy"),
+    Field(("HorizontalPodAutoscaler",), "$", "spec.autoscaling.backend", name_suffix="-backend"),
+    Field(("PodDisruptionBudget",), "$", "spec.podDisruptionBudget"),
+    Field(("NetworkPolicy",), "$", "spec.network"),
+    Field(("MCPToolConfig",), "$.spec.toolsFilter", "spec.tools.allow", verbatim=True),
+    Field(("MCPToolConfig",), "$.spec.toolsOverride", "spec.tools.rename", verbatim=True),
+    Field(("MCPToolConfig",), "$", "spec.tools"),
+    Field(("MCPServer",), f"{_TEMPLATE}.containers[0].resources", "spec.resources", verbatim=True),
+    Field(("VirtualMCPServer",), f"{_TEMPLATE}.containers[0].resources", "spec.proxyResources", verbatim=True),
+    Field(("MCPServer",), f"{_TEMPLATE}.volumes", "spec.storage"),
+    Field(("MCPServer",), f"{_TEMPLATE}.containers[0].volumeMounts", "spec.storage"),
+    Field(("MCPServer",), f"{_TEMPLATE}.affinity", "spec.gpu"),
+    Field(("MCPServer",), f"{_TEMPLATE}.tolerations", "spec.gpu"),
+    Field(("MCPServer", "MCPRemoteProxy"), "$.spec.resources", "spec.proxyResources", verbatim=True),
+    *(Field(_CRS, f"$.spec.{name}", f"spec.{name}", verbatim=True) for name in _SAME_NAME),
+    Field(_CRS, "$.spec.env", "spec.env"),
+    Field(_CRS, "$.spec.secrets", "spec.secrets[{i}]"),
+    Field(_CRS, "$.spec.groupRef", "spec.group"),
+    Field(_CRS, "$.spec.toolConfigRef", "spec.tools"),
+    Field(_CRS, "$.spec.headerForward", "spec.headers"),
+    Field(_CRS, "$.metadata.name", "name"),
+    Field(_CRS, "$.metadata.namespace", "namespace"),
+)
+
+
+def server_field(obj: dict, path: str, props: dict[str, Any]) -> str:
+    """The field of a server entry behind ``path`` of ``obj`` (one of the server's objects), or "" for the
+    entry as a whole. ``props`` are the server component's inputs (``mcpResources: size`` when the mcp
+    container is sized by the ``size`` preset)."""
+    kind = obj.get("kind")
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    for rule in SERVER_FIELDS:
+        if rule.kinds is not None and kind not in rule.kinds:
+            continue
+        if rule.name_suffix and not str(metadata.get("name", "")).endswith(rule.name_suffix):
+            continue
+        rest = _after(path, rule.prefix)
+        if rest is None:
+            continue
+        if rule.field == "spec.resources" and props.get("mcpResources") == "size":
+            return "spec.size"
+        index = _INDEX.match(rest)
+        field = rule.field.replace("[{i}]", f"[{index.group(1)}]" if index else "")
+        return field + (rest if rule.verbatim else "")
+    return ""
+
+
+def where(source: str, field: str) -> str:
+    """``servers/dev/fetch.yaml: spec.env`` for a file, ``toolhive:servers.mcpServers[0].spec.env`` inline."""
+    if not field:
+        return source
+    return f"{source}.{field}" if source.startswith("toolhive:") else f"{source}: {field}"
