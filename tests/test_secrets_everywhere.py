@@ -11,7 +11,10 @@ from the configuration itself, not listed by hand:
 
 Each value must reach the program's resources (delivered somewhere) and appear only inside the secret
 wrapper: in no resource input outside it, no stack output outside it, no warning or log line, and nowhere in
-the files a render writes (resources.json, manifests.yaml, outputs.json, warnings.json).
+the files a render writes (resources.json, manifests.yaml, outputs.json, warnings.json). In a Kubernetes
+object, even wrapped, it may only sit in a Secret's `data` or `stringData` (the cluster keeps anything else
+in plaintext). Dropping an `Output.secret` before a Secret is not a leak: pulumi_kubernetes wraps a Secret's
+data itself.
 """
 from __future__ import annotations
 
@@ -75,6 +78,17 @@ def wrapped(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from wrapped(item)
+
+
+def outside_secret_data(resource) -> Iterator[str]:
+    """Strings inside secret wrappers of a Kubernetes object anywhere but a Secret's data and stringData:
+    Pulumi keeps them encrypted in state, but the cluster would hold them in plaintext."""
+    inputs = resource.wire_inputs or {}
+    if not resource.type.startswith("kubernetes:") or not isinstance(inputs, dict):
+        return iter(())
+    if inputs.get("kind") == "Secret":
+        inputs = {key: value for key, value in inputs.items() if key not in ("data", "stringData")}
+    return wrapped(inputs)
 
 
 def canary(key: str) -> str:
@@ -153,6 +167,8 @@ def test_every_secret_input_is_delivered_only_inside_the_secret_wrapper(name, pr
         for where, texts in {
             "a resource input": plaintext([r.wire_inputs for r in rendered.resources]),
             "a stack output": plaintext(rendered.run.wire_outputs),
+            "a Kubernetes object outside a Secret's data": (
+                text for resource in rendered.resources for text in outside_secret_data(resource)),
             "a warning or log line": (entry.message for entry in rendered.run.logs),
             **{file: [text] for file, text in written.items()},
         }.items():

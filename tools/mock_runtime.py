@@ -126,9 +126,11 @@ def _masked(value: Any) -> Any:
 
 
 def _stand_in_password(args: pulumi.runtime.MockResourceArgs) -> dict:
-    """random.RandomPassword computes `result` in its provider; a fixed stand-in of the asked length."""
+    """random.RandomPassword computes `result` in its provider; a fixed stand-in of the asked length, one of its
+    own per resource (so a test can tell which password went where)."""
     length = int(args.inputs.get("length", 16))
-    return {"result": ("offline-stand-in-" * (length // 17 + 1))[:length]}
+    unit = f"offline-stand-in-{args.name}-"
+    return {"result": (unit * (length // len(unit) + 1))[:length]}
 
 
 # Outputs that only a provider computes, for the few resource types the program reads them from.
