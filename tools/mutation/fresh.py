@@ -1,29 +1,14 @@
 """pytest plugin for mutation runs (loaded by tools.mutation with `-p tools.mutation.fresh`).
 
-mutmut runs pytest again and again in one process and its forks. Two things would hide a mutant:
-
-- Modules imported by an earlier run keep their state (the render cache of tests/conftest.py, lru_caches,
-  constants computed at import). Every run starts by dropping the project's modules, so the mutated code
-  is imported and run anew.
-- In the stats run (which test calls which function), a test that reuses a cached render calls nothing.
-  The render cache then remembers the functions each render called and charges them to every test that
-  reads that render, so the mutant runs all of them.
+Every mutant runs in a process forked from mutmut's fork server, which has imported modules but never run a
+test, so no render cache or lru_cache carries over from another run (see preload.txt). What is left: in
+the stats run (which test calls which function), a test that reuses a render cached by an earlier test
+calls nothing, and mutmut would not run it for a mutant of the program. The render cache therefore
+remembers the functions each render called and charges them to every test that reads that render.
 """
 from __future__ import annotations
 
 import os
-import sys
-
-import pytest
-
-PROJECT_PACKAGES = ("components", "tools", "policies", "tests", "bench")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config, parser, args):
-    for name in list(sys.modules):
-        if name.split(".")[0] in PROJECT_PACKAGES and not name.startswith("tools.mutation"):
-            del sys.modules[name]
 
 
 class AttributingCache(dict):
