@@ -88,15 +88,27 @@ class Rendered:
         return self.resource(kind, name, namespace).inputs
 
     def waits_for(self, resource: RegisteredResource) -> set[str]:
-        """URNs the engine creates before `resource`: its depends_on, their depends_on, and so on."""
+        """URNs the engine creates before `resource`: its depends_on, their depends_on, and so on.
+
+        What a parent component waited for counts too: the SDK registers a child only once its parent's URN
+        has resolved, and it sends the parent's registration only after the parent's depends_on were created.
+        """
         by_urn = {r.urn: r for r in self.resources}
+
+        def direct(of: RegisteredResource) -> list[str]:
+            found, parent = list(of.dependencies), by_urn.get(of.parent)
+            while parent is not None:
+                found += parent.dependencies
+                parent = by_urn.get(parent.parent)
+            return found
+
         seen: set[str] = set()
-        pending = list(resource.dependencies)
+        pending = direct(resource)
         while pending:
             urn = pending.pop()
             if urn not in seen:
                 seen.add(urn)
-                pending.extend(by_urn[urn].dependencies if urn in by_urn else [])
+                pending.extend(direct(by_urn[urn]) if urn in by_urn else [])
         return seen
 
 

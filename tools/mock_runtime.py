@@ -41,6 +41,9 @@ class RegisteredResource:
     aliases: list[str] = field(default_factory=list)
     #: URN of the provider resource this resource uses ("" = the engine's default provider).
     provider: str = ""
+    #: The inputs as the engine got them: secrets still in Pulumi's secret wrapper with their values (tests
+    #: check that a secret travels only inside it). Never written anywhere.
+    wire_inputs: Any = field(default=None, repr=False, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,8 @@ class ProgramRun:
     outputs_registered: set[str] = field(default_factory=set)
     #: What the program logged (pulumi.log.*), as the engine would show it under each resource.
     logs: list["LogEntry"] = field(default_factory=list)
+    #: The stack outputs with secrets still in Pulumi's secret wrapper (see RegisteredResource.wire_inputs).
+    wire_outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list["LogEntry"]:
@@ -121,9 +126,11 @@ def _masked(value: Any) -> Any:
 
 
 def _stand_in_password(args: pulumi.runtime.MockResourceArgs) -> dict:
-    """random.RandomPassword computes `result` in its provider; a fixed stand-in of the asked length."""
+    """random.RandomPassword computes `result` in its provider; a fixed stand-in of the asked length, one of its
+    own per resource (so a test can tell which password went where)."""
     length = int(args.inputs.get("length", 16))
-    return {"result": ("offline-stand-in-" * (length // 17 + 1))[:length]}
+    unit = f"offline-stand-in-{args.name}-"
+    return {"result": (unit * (length // len(unit) + 1))[:length]}
 
 
 # Outputs that only a provider computes, for the few resource types the program reads them from.
@@ -238,6 +245,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             ignore_changes=list(request.ignoreChanges),
             inputs=plain(inputs),
+            wire_inputs=inputs,
             aliases=self._alias_urns(request),
             provider=provider_urn(request.provider),
         ))
@@ -269,8 +277,9 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
         def body() -> None:
             program()
             root = pulumi_settings.get_root_resource()
-            exported = _sync_await(pulumi.Output.from_input(dict(getattr(root, "outputs", {}) or {})).future())
-            result.outputs.update(plain(exported or {}))
+            exported = _sync_await(_exported(dict(getattr(root, "outputs", {}) or {})))
+            result.wire_outputs.update(exported)
+            result.outputs.update(plain(exported))
 
         _sync_await(run_pulumi_func(body))
         return result
@@ -281,6 +290,18 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
         return contextvars.Context().run(in_fresh_context)
     finally:
         pulumi_resource._get_stack_trace = capture
+
+
+async def _exported(outputs: dict[str, Any]) -> dict[str, Any]:
+    """The stack outputs resolved, a secret one in the secret wrapper (as the engine keeps it), so that
+    outputs.json masks it like any other secret."""
+    exported = {}
+    for key, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        resolved = await output.future()
+        exported[key] = ({rpc._special_sig_key: rpc._special_secret_sig, "value": resolved}
+                         if await output.is_secret() else resolved)
+    return exported
 
 
 def _no_stack_trace() -> source_pb2.StackTrace:

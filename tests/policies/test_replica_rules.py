@@ -256,3 +256,26 @@ class TestScaledOperatorElectsALeader:
         code, results = check_manifests(tmp_path, capsys, operator_deployment(replicas=2, args=["--leader-elect"]))
         assert results == []
         assert code == 0
+
+
+# -- the shared rule module itself (killed mutants of python -m tools.mutation policies/replica_rules.py) --------
+
+def test_a_kind_without_replica_fields_has_no_hpa_conflict():
+    from policies import replica_rules
+
+    assert replica_rules.hpa_conflict_field("MCPGroup", {"replicas": 2}, "Deployment") is None
+    assert replica_rules.hpa_conflict_field("MCPServer", {"backendReplicas": 2}, "StatefulSet") == "backendReplicas"
+
+
+@pytest.mark.parametrize("kind, spec", [
+    ("MCPServer", {"rateLimiting": {"perUser": {"maxTokens": 5, "refillPeriod": "1m"}}}),
+    ("MCPServer", {"rateLimiting": {"tools": [{"name": "fetch", "perUser": {"maxTokens": 5, "refillPeriod": "1m"}}]}}),
+    ("VirtualMCPServer", {"incomingAuth": {"type": "anonymous"},
+                          "config": {"rateLimiting": {"perUser": {"maxTokens": 5, "refillPeriod": "1m"}}}}),
+], ids=["server-wide", "per-tool", "vmcp-config"])
+def test_a_per_user_limit_needs_an_identity_wherever_it_is_set(kind, spec):
+    from policies import replica_rules
+
+    assert replica_rules.per_user_limit_without_identity(kind, spec) is True
+    identity = {"incomingAuth": {"type": "oidc"}} if kind == "VirtualMCPServer" else {"oidcConfigRef": {"name": "sso"}}
+    assert replica_rules.per_user_limit_without_identity(kind, {**spec, **identity}) is False

@@ -1,0 +1,29 @@
+"""The mutation tool's configuration stays whole: every module it covers has its tests, every entry is real."""
+from __future__ import annotations
+
+import tomllib
+
+from tests.conftest import PROJECT_ROOT
+from tools.mutation.__main__ import HERE, load_equivalents, load_targets, modules_under
+
+
+def test_every_module_under_the_configured_paths_is_mapped_to_test_files_that_exist():
+    paths, tests = load_targets()
+    for path in paths:
+        folder = PROJECT_ROOT / path
+        on_disk = sorted(str(p.relative_to(PROJECT_ROOT)) for p in folder.rglob("*.py")) if folder.is_dir() else [path]
+        assert modules_under(path, tests) == on_disk, f"{path}: map each module in tools/mutation/targets.toml"
+    for module, files in tests.items():
+        assert files, module
+        for file in files:
+            assert (PROJECT_ROOT / file).is_file(), f"{module}: {file} does not exist"
+
+
+def test_every_equivalent_mutant_says_which_line_and_why():
+    document = tomllib.loads((HERE / "equivalents.toml").read_text())
+    for entry in document.get("equivalent", []):
+        assert set(entry) == {"mutant", "line", "why"}, entry
+        assert entry["why"].strip() and entry["line"].strip(), entry
+        module = entry["mutant"].split(".x")[0].replace(".", "/") + ".py"
+        assert (PROJECT_ROOT / module).is_file(), entry["mutant"]
+    assert len(load_equivalents()) == len(document.get("equivalent", [])), "a mutant listed twice"
