@@ -61,6 +61,15 @@ def test_cli_config_error_exits_2_naming_the_key(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_key_set_twice_in_a_stack_file_is_refused_as_pulumi_refuses_it(tmp_path):
+    stack_file = tmp_path / "Pulumi.dup.yaml"
+    stack_file.write_text("config:\n  toolhive:operator:\n    replicas: 1\n    replicas: 3\n")
+    result = run_cli("dup", "--config-file", str(stack_file), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (f"{stack_file}: not valid YAML: line 4, column 5: key 'replicas' is set twice (first on line 3); "
+            "YAML keeps only the last, so remove one") in result.stderr
+
+
 def test_cli_unreadable_stack_file_exits_2(tmp_path):
     result = run_cli("nope", "--config-file", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2

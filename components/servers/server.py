@@ -98,7 +98,8 @@ class McpServer(pulumi.ComponentResource):
 
         spec = mcp_server_spec(entry, image=image, keys=keys,
                                tool_config_name=common.tool_config_name(server) if self.tool_config else None)
-        spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec)
+        spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec,
+                                                 autoscaling=entry.spec.autoscaling)
         self.server = crds.custom_resource(
             "MCPServer", server, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
             depends_on=[*depends_on, *self.secrets, *(r for r in (self.tool_config, self.claim) if r is not None),
