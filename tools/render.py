@@ -381,11 +381,11 @@ def summary_line(stack: str, objects: list[dict], result: ProgramRun, out_dir: P
         verdict.append(f"{mandatory} mandatory policy violation{'s' if mandatory != 1 else ''} (exit 1)")
     if result.warnings:
         verdict.append(f"{len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''}")
+    status = "; ".join(verdict) if verdict else "clean"
     placeholders = len(set(getattr(result, "placeholder_digests", {}).values()))
     if placeholders:
-        verdict.append(f"{placeholders} image digest{'s' if placeholders != 1 else ''} are offline placeholders "
-                       f"(annotated {PLACEHOLDER_ANNOTATION})")
-    status = "; ".join(verdict) if verdict else "clean"
+        status += (f"; {placeholders} image digest{'s' if placeholders != 1 else ''} are offline placeholders "
+                   f"(annotated {PLACEHOLDER_ANNOTATION})")
     diff = f", {DIFF_FILE}" if diffed else ""
     return (f"rendered stack {stack}: {len(objects) - crds} Kubernetes objects (+{crds} CRDs in crds.yaml), "
             f"{len(result.resources)} resources{diff} -> {out_dir}: {status}")
