@@ -49,27 +49,30 @@ class SecretReference:
 
 
 def parse_reference(text: str) -> SecretReference:
-    """The parsed reference, or ValueError saying which forms are allowed."""
+    """The parsed reference, or ValueError saying which forms are allowed.
+
+    The message never quotes the text: a password pasted where a reference belongs must not reach a
+    terminal or a CI log. It names the form that was expected (the caller names the position)."""
     scheme, sep, rest = text.partition("://")
     body, _, key = rest.partition("#")
     if sep and scheme == AWS_SM:
         if not (_ARN_REGION.match(body) or (_SM_NAME.match(body) and not body.startswith("arn:"))):
-            raise ValueError(f"{text!r}: not a Secrets Manager secret name or ARN")
+            raise ValueError("aws-sm://: not a Secrets Manager secret name or ARN (aws-sm://<name or arn>[#key])")
         return SecretReference(AWS_SM, body, key or None, text)
     if sep and scheme == PULUMI_CONFIG:
         match = _CONFIG_KEY.match(rest)
         if not match:
-            raise ValueError(f"{text!r}: expected pulumi-config://<namespace>:<key>")
+            raise ValueError("pulumi-config://: expected pulumi-config://<namespace>:<key>")
         if match.group("ns") == "toolhive":
-            raise ValueError(f"{text!r}: the toolhive: namespace holds settings, not secrets; use another "
-                             "namespace such as mcp-secrets:<key>")
+            raise ValueError("pulumi-config://toolhive:...: the toolhive: namespace holds settings, not secrets; use "
+                             "another namespace such as mcp-secrets:<key>")
         return SecretReference(PULUMI_CONFIG, rest, None, text)
     if sep and scheme == K8S_SECRET:
         if validation.dns1123_subdomain(body) or not key or validation.secret_key(key):
-            raise ValueError(f"{text!r}: expected k8s-secret://<secret name>#<key>")
+            raise ValueError("k8s-secret://: expected k8s-secret://<secret name>#<key>")
         return SecretReference(K8S_SECRET, body, key, text)
-    raise ValueError(f"{text!r} is not a secret reference: aws-sm://<name or arn>[#key], "
-                     "pulumi-config://<namespace>:<key> or k8s-secret://<secret>#<key>")
+    raise ValueError("is not a secret reference (the value is not shown: it may be a secret); use "
+                     "aws-sm://<name or arn>[#key], pulumi-config://<namespace>:<key> or k8s-secret://<secret>#<key>")
 
 
 def existing_secret_name(text: str) -> str | None:

@@ -186,6 +186,9 @@ def _build(node, loader, open_nodes: set) -> Any:
         for key_node, value_node in node.value:
             key, item = _build(key_node, loader, open_nodes), _build(value_node, loader, open_nodes)
             try:
+                if key in value:  # kubectl (sigs.k8s.io/yaml) refuses it; PyYAML would keep the last silently
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is set twice; remove one", key_node.start_mark)
                 value[key] = item
             except TypeError:  # an unhashable key: SafeConstructor's error names it
                 raise _Unusual from None

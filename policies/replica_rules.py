@@ -58,6 +58,13 @@ def sessions_lost_replicas(spec: dict) -> Optional[int]:
     return count
 
 
+def sessions_lost_autoscaled(spec: dict, max_replicas: Optional[int]) -> Optional[int]:
+    """An autoscaler's maxReplicas when it may run several proxy replicas without Redis session storage."""
+    if max_replicas is None or max_replicas <= 1 or redis_sessions(spec):
+        return None
+    return max_replicas
+
+
 def rate_limiting_field(kind: str) -> str:
     return "config.rateLimiting" if kind == "VirtualMCPServer" else "rateLimiting"
 
@@ -100,6 +107,12 @@ def hpa_conflict_field(kind: str, spec: dict, target_kind: str) -> Optional[str]
 def stdio_message(field: str, count: int) -> str:
     return (f"spec.{field} is {count} but the transport is stdio: a stdio MCP server is one process the proxy "
             f"attaches to and cannot be scaled out; the operator runs 1")
+
+
+def autoscaled_sessions_message(max_replicas: int) -> str:
+    return (f"autoscaling.proxy scales to {max_replicas} replicas without Redis session storage: sessions live in "
+            f"one replica's memory and break when a request reaches another replica; set sessionStorage to "
+            f"provider redis")
 
 
 def sessions_message(count: int) -> str:

@@ -145,6 +145,30 @@ def render_stack(stack: str, *, preview: bool = False) -> Rendered:
     return render_config(toolhive, extra=others, secret_keys=secret_keys, stack=stack, preview=preview)
 
 
+def stack_file(stack: str) -> dict[str, Any]:
+    """The `config:` map of Pulumi.<stack>.yaml as written (secure values masked)."""
+    return read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml")[0]
+
+
+def shipped_servers(stack: str, root: Path = PROJECT_ROOT) -> list[dict[str, Any]]:
+    """The server entries a shipped stack declares, read from its files (`toolhive:servers.directory`) and its
+    inline lists, as written: `{kind, name, namespace, spec, file}`. Tests take a stack's servers from here,
+    never from a list of names, so adding, removing or renaming a server file needs no test edit."""
+    import yaml
+
+    servers = (read_stack_file(root / f"Pulumi.{stack}.yaml")[0].get("toolhive:servers") or {})
+    found = []
+    for key, kind in (("mcpServers", "MCPServer"), ("remoteProxies", "MCPRemoteProxy"),
+                      ("virtualServers", "VirtualMCPServer")):
+        found += [{"kind": kind, **entry, "file": f"toolhive:servers.{key}[{index}]"}
+                  for index, entry in enumerate(servers.get(key) or [])]
+    if servers.get("directory"):
+        for path in sorted((root / servers["directory"]).glob("*.yaml")):
+            entry = yaml.safe_load(path.read_text(encoding="utf-8"))
+            found.append({"kind": "MCPServer", **entry, "file": path.relative_to(root).as_posix()})
+    return found
+
+
 def deployment_env(deployment: dict[str, Any]) -> dict[str, dict]:
     """The manager container's env by name."""
     container = deployment["spec"]["template"]["spec"]["containers"][0]

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import STACKS, render_config, render_stack
+from tests.conftest import STACKS, render_config, render_stack, shipped_servers
 from tools.validate import reachability
 from tools.validate.reachability import Address, ClusterFacts, Flow, Network, Pod
 
 REDIS = {"addr": "valkey.toolhive-system.svc.cluster.local:6379", "existingSecret": "valkey-auth"}
+
+
+#: How a reachability problem names the pod of a server, by kind.
+FLOW_NAMES = {"MCPServer": "proxy of MCP server", "MCPRemoteProxy": "proxy of remote proxy",
+              "VirtualMCPServer": "virtual MCP server"}
+
+
+def flow_names(stack: str, keep=lambda entry: True) -> set[str]:
+    """The pods of the servers a shipped stack declares (read from its files), as problems name them."""
+    return {f"{FLOW_NAMES[e['kind']]} {e['name']}" for e in shipped_servers(stack) if keep(e)}
+
+
+def uses_the_store(entry: dict) -> bool:
+    """Its own proxy-egress policy opens the stack's session store (sessionStorage at valkey)."""
+    return (entry["spec"].get("sessionStorage") or {}).get("address", "").startswith("valkey.")
 
 
 def objects_of(rendered) -> list[dict]:
@@ -41,14 +56,14 @@ def test_every_required_flow_is_allowed_in_every_shipped_stack(stack, preview):
 def test_the_dev_stack_keeps_proxies_able_to_reach_its_own_session_store(preview):
     objects = objects_of(render_stack("dev", preview=preview))
     problems = reachability.check(without_policy(objects, "allow-session-store-egress"))
-    assert {p.split(" (")[1].split(" ->")[0] for p in problems} == {  # yardstick's own policy names it
-        "proxy of MCP server fetch", "proxy of MCP server github", "proxy of remote proxy deepwiki", "virtual MCP server default"}
+    # A server whose sessionStorage points at the store has its own egress policy naming it.
+    assert {p.split(" (")[1].split(" ->")[0] for p in problems} == flow_names("dev", lambda e: not uses_the_store(e))
     assert all("session store valkey.toolhive-system.svc.cluster.local:6379 is blocked in namespace 'mcp-dev'" in p
                for p in problems)
     closed = [o if not (o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "valkey") else
               {**o, "spec": {**o["spec"], "ingress": []}} for o in objects]  # the store's own ingress policy
     problems = reachability.check(closed)
-    assert len(problems) == 5 and all(
+    assert len(problems) == len(shipped_servers("dev")) and all(
         "session store valkey.toolhive-system.svc.cluster.local:6379 is blocked in namespace 'mcp-dev'" in p
         and "-> session store valkey.toolhive-system on TCP 6379): ingress denied at the destination by valkey" in p
         for p in problems), problems
@@ -94,9 +109,11 @@ def test_clients_are_reported_when_the_tenant_does_not_let_them_in(preview):
                and "ingress denied at the destination" in p for p in problems)
     assert any("clients in 'mcp-platform' to the team's workloads is blocked in namespace 'mcp-data'" in p for p in problems)
     # MCP proxies are opened per server, on their proxy port.
-    problems = reachability.check(without_policy(objects, "fetch-proxy"))
-    assert any("clients in 'agents' to MCP proxies is blocked in namespace 'mcp-platform' (a client pod in agents -> "
-               "proxy of MCP server fetch on TCP 8080)" in p for p in problems), problems
+    for entry in [e for e in shipped_servers("prod") if e["kind"] == "MCPServer" and e["namespace"] == "mcp-platform"][:1]:
+        problems = reachability.check(without_policy(objects, f"{entry['name']}-proxy"))
+        port = entry["spec"].get("proxyPort", 8080)
+        assert any(f"clients in 'agents' to MCP proxies is blocked in namespace 'mcp-platform' (a client pod in agents -> "
+                   f"proxy of MCP server {entry['name']} on TCP {port})" in p for p in problems), problems
 
 
 def test_proxies_without_egress_to_the_api_server_are_reported(preview):
@@ -108,9 +125,8 @@ def test_proxies_without_egress_to_the_api_server_are_reported(preview):
     shipped = without_policy(objects_of(render_stack("dev", preview=preview)), "allow-proxy-egress")
     # (The remote proxy deepwiki still reaches public addresses on 443: with the API server's address unknown
     # that is as good as any; toolhive:cluster.apiServer makes the check exact.)
-    assert {p.split(" (")[1].split(")")[0] for p in reachability.check(shipped) if "Kubernetes API server" in p} == {
-        "proxy of MCP server fetch", "proxy of MCP server github", "proxy of MCP server yardstick",
-        "virtual MCP server default"}
+    assert {p.split(" (")[1].split(")")[0] for p in reachability.check(shipped) if "Kubernetes API server" in p} == \
+        flow_names("dev", lambda e: e["kind"] != "MCPRemoteProxy")
 
 
 def test_only_the_teams_workloads_of_a_client_tenant_reach_the_registry(preview):

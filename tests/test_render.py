@@ -25,13 +25,16 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_renders_the_dev_stack(tmp_path):
     result = run_cli("dev", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
+    crds = [doc for doc in yaml.safe_load_all((tmp_path / "crds.yaml").read_text()) if doc]
     manifests = [doc for doc in yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()) if doc]
     resources = json.loads((tmp_path / "resources.json").read_text())
     kinds = [doc["kind"] for doc in manifests]
-    # Applies cleanly: CRDs first, then namespaces, and the workloads after their RBAC.
-    assert kinds[:14] == ["CustomResourceDefinition"] * 14
-    assert set(kinds[14:16]) == {"Namespace"}
-    assert kinds == [doc["kind"] for doc in render_tool.kubernetes_objects(render_stack("dev").resources)]
+    # The CRDs in their own file (applied first), so manifests.yaml reads as the stack's own objects;
+    # then namespaces, and the workloads after their RBAC.
+    assert [doc["kind"] for doc in crds] == ["CustomResourceDefinition"] * 14
+    assert "CustomResourceDefinition" not in kinds and set(kinds[:2]) == {"Namespace"}
+    assert [doc["kind"] for doc in crds] + kinds == [
+        doc["kind"] for doc in render_tool.kubernetes_objects(render_stack("dev").resources)]
     assert kinds.index("Deployment") > kinds.index("ClusterRoleBinding")
     # Custom resources last: their CRDs and namespaces exist by then.
     assert kinds[-1] == "VirtualMCPServer" and kinds.index("MCPGroup") > kinds.index("Deployment")
@@ -40,7 +43,10 @@ def test_cli_renders_the_dev_stack(tmp_path):
     assert set(entry) == {"urn", "type", "name", "parent", "dependencies", "protect", "retain_on_delete",
                           "ignore_changes", "aliases", "provider", "inputs"}
     assert entry["parent"].endswith("toolhive:platform:Operator::operator")
-    assert len([r for r in resources if r["type"].startswith("kubernetes:")]) == len(manifests)
+    assert len([r for r in resources if r["type"].startswith("kubernetes:")]) == len(crds) + len(manifests)
+    assert result.stdout.strip().splitlines()[-1] == (
+        f"rendered stack dev: {len(manifests)} Kubernetes objects (+14 CRDs in crds.yaml), {len(resources)} resources "
+        f"-> {tmp_path}: clean")
     outputs = json.loads((tmp_path / "outputs.json").read_text())
     assert outputs["operatorNamespace"] == "toolhive-system"
 
@@ -53,6 +59,15 @@ def test_cli_config_error_exits_2_naming_the_key(tmp_path):
     assert "toolhive:operator.rbac.scope: must be one of cluster, namespace" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_key_set_twice_in_a_stack_file_is_refused_as_pulumi_refuses_it(tmp_path):
+    stack_file = tmp_path / "Pulumi.dup.yaml"
+    stack_file.write_text("config:\n  toolhive:operator:\n    replicas: 1\n    replicas: 3\n")
+    result = run_cli("dup", "--config-file", str(stack_file), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (f"{stack_file}: not valid YAML: line 4, column 5: key 'replicas' is set twice (first on line 3); "
+            "YAML keeps only the last, so remove one") in result.stderr
 
 
 def test_cli_unreadable_stack_file_exits_2(tmp_path):
@@ -173,6 +188,9 @@ def test_render_exits_1_when_the_policy_config_makes_a_violation_mandatory(tmp_p
     report = json.loads((tmp_path / "policy-report.json").read_text())
     assert {v["policy"] for v in report if v["enforcement"] == "mandatory"} >= {"image-references"}
     assert (tmp_path / "manifests.yaml").exists()
+    mandatory = sum(1 for v in report if v["enforcement"] == "mandatory")
+    last = result.stdout.strip().splitlines()[-1]  # never "clean" on an exit-1 run
+    assert last.endswith(f": {mandatory} mandatory policy violations (exit 1)"), last
 
 
 def test_secure_redis_password_renders_as_placeholder_secret_that_still_validates(tmp_path):
@@ -207,7 +225,7 @@ def test_render_is_byte_for_byte_reproducible_across_processes(tmp_path):
     assert all(e["dependencies"] == sorted(e["dependencies"]) for e in entries)
 
 
-def test_out_is_replaced_whole_and_a_failed_render_leaves_nothing_stale(tmp_path, capsys):
+def test_out_is_replaced_whole_and_a_failed_render_keeps_the_previous_one(tmp_path, capsys):
     out = tmp_path / "out"
     assert render_tool.main(["dev", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(render_tool.RENDER_FILES)
@@ -215,10 +233,45 @@ def test_out_is_replaced_whole_and_a_failed_render_leaves_nothing_stale(tmp_path
     assert render_tool.main(["prod", "--out", str(out)]) == 0  # an existing render is swapped out, not merged
     assert (out / "resources.json").read_bytes() != first
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging or old directories left beside it
+    good = (out / "resources.json").read_bytes()
+    capsys.readouterr()
     bad = _write(tmp_path / "Pulumi.bad.yaml", {"toolhive:operator": {"replicas": 0}})
     assert render_tool.main(["bad", "--config-file", str(bad), "--out", str(out)]) == 2
-    assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["Pulumi.bad.yaml"]
+    assert (out / "resources.json").read_bytes() == good  # the last good render stays for comparison
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"render failed: the previous render in {out} is left as it was (it is not of this configuration)")
+
+
+def test_the_last_line_says_what_happened(tmp_path, capsys):
+    path = _write(tmp_path / "Pulumi.w.yaml", {"toolhive:namespaces": [{"name": "mcp-dev"}], "toolhive:servers": {
+        "mcpServers": [{"name": "fetch", "namespace": "mcp-dev", "spec": {
+            "image": "ghcr.io/stackloklabs/gofetch/server:1.0.1", "replicas": 2}}]}})
+    assert render_tool.main(["dev", "--config-file", str(path), "--out", str(tmp_path / "w")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith(f"-> {tmp_path / 'w'}: 1 warning")
+    # (with mandatory violations: test_render_exits_1_when_the_policy_config_makes_a_violation_mandatory)
+
+
+def test_a_mistyped_policy_config_exits_2_before_rendering(tmp_path, capsys):
+    missing = PROJECT_ROOT / "policies" / "config" / "prd.json"
+    assert render_tool.main(["dev", "--out", str(tmp_path / "out"), "--policy-config", str(missing)]) == 2
+    assert f"--policy-config {missing}: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_offline_placeholder_digests_are_marked_in_the_manifests_and_the_summary(tmp_path, capsys):
+    assert render_tool.main(["prod", "--out", str(tmp_path)]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    objects = [doc for doc in yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()) if doc]
+    with_digest = [o for o in objects if "@sha256:" in json.dumps(o)]
+    assert with_digest, "prod pins images to digests"
+    for obj in with_digest:  # every digest offline is a stand-in, and says so
+        note = obj["metadata"]["annotations"][render_tool.PLACEHOLDER_ANNOTATION]
+        assert note.startswith("offline stand-ins, not the registry's digests: ")
+    images = {image for o in with_digest
+              for image in o["metadata"]["annotations"][render_tool.PLACEHOLDER_ANNOTATION].split(": ", 1)[1].split(", ")}
+    assert f"{len(images)} image digests are offline placeholders" in last
+    # resources.json stays what the program registered: the mark is the renderer's, for readers.
+    assert render_tool.PLACEHOLDER_ANNOTATION not in (tmp_path / "resources.json").read_text()
 
 
 def test_a_config_the_api_server_would_reject_exits_2_naming_the_key_and_writes_nothing(tmp_path, capsys):
@@ -231,18 +284,24 @@ def test_a_config_the_api_server_would_reject_exits_2_naming_the_key_and_writes_
     assert not (tmp_path / "out").exists()
 
 
-def test_dry_run_problems_fail_the_render_before_anything_is_written(tmp_path, capsys, monkeypatch):
+def test_dry_run_problems_fail_the_render_which_is_written_beside_the_out_dir(tmp_path, capsys, monkeypatch):
     def block_namespaces(objects):
         return [f"Namespace//{o['metadata']['name']}: $.metadata: planted" for o in objects if o["kind"] == "Namespace"]
 
     import tools.validate as validate
     monkeypatch.setattr(validate, "CHECKS", (*validate.CHECKS, block_namespaces))
-    assert render_tool.main(["dev", "--out", str(tmp_path / "out")]) == 2
+    out, failed = tmp_path / "out", tmp_path / "out.failed"
+    assert render_tool.main(["dev", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "the dry run rejects 2" in err
     assert "toolhive:operator.namespace: Namespace//toolhive-system: $.metadata: planted" in err
     assert "toolhive:namespaces[0].name: Namespace//mcp-dev: $.metadata: planted" in err
-    assert not (tmp_path / "out").exists()
+    assert not out.exists()
+    assert (failed / "manifests.yaml").exists() and (failed / "crds.yaml").exists()  # to look at what was refused
+    assert err.splitlines()[-1] == f"render failed: nothing was written to {out}; the failed render is in {failed}"
+    monkeypatch.undo()
+    assert render_tool.main(["dev", "--out", str(out)]) == 0
+    assert not failed.exists()  # a later good render clears it: nothing stale looks current
 
 
 def test_unreadable_inputs_and_a_bad_out_give_clean_errors(tmp_path, capsys):
@@ -271,4 +330,4 @@ def test_a_render_into_a_directory_of_other_files_replaces_only_its_own(tmp_path
     bad = tmp_path / "Pulumi.bad.yaml"
     bad.write_text("config:\n  toolhive:operator:\n    replicas: 0\n")
     assert render_tool.main(["bad", "--config-file", str(bad), "--out", str(mine)]) == 2
-    assert [p.name for p in mine.iterdir()] == ["log"]  # a failed render leaves nothing stale, and the log
+    assert sorted(p.name for p in mine.iterdir()) == sorted(["log", *render_tool.RENDER_FILES])  # kept, and the log

@@ -99,3 +99,43 @@ def test_a_secret_under_a_key_that_takes_none_is_refused_without_echoing_it():
         render_config({"operator": {"proxyHost": SECRET_TEXT}}, secret_keys=["toolhive:operator"])
     assert caught.value.problems[0].startswith("toolhive:operator: holds a secret value")
     assert SECRET_TEXT not in str(caught.value)
+
+
+PASTED = "Sup3r-s3cret-t0ken"
+#: What lands in a `ref:` position when someone pastes the secret instead of a reference to it.
+NOT_REFERENCES = [PASTED, f"aws-sm://{PASTED} with spaces", f"pulumi-config://{PASTED}", f"k8s-secret://{PASTED}",
+                  f"pulumi-config://toolhive:{PASTED}", 31415926535, [PASTED]]
+HTTP_SERVER = {"image": "ghcr.io/stackloklabs/yardstick/yardstick-server:1.1.1", "transport": "streamable-http",
+               "mcpPort": 8080}
+
+
+def _ref_positions(value) -> tuple[dict, list[str]]:
+    """A config with `value` in every position that takes a secret reference, and those positions' keys."""
+    servers = {
+        "mcpServers": [{"name": "web", "namespace": "team-a", "spec": {
+            **HTTP_SERVER, "secrets": [{"targetEnvName": "API_KEY", "ref": value}],
+            "sessionStorage": {"provider": "redis", "address": "redis.example.com:6379", "password": value}}}],
+        "remoteProxies": [{"name": "docs", "namespace": "team-a", "spec": {
+            "remoteUrl": "https://docs.example.com/mcp", "headers": {"fromSecrets": [{"headerName": "X-Key", "ref": value}]}}}],
+    }
+    registry = {"sources": [{"name": "cluster", "kubernetes": {}}], "database": {"external": {
+        "host": "db.example.com", "password": value, "migrationUser": "admin", "migrationPassword": value}}}
+    keys = ["toolhive:servers.mcpServers[0].spec.secrets[0].ref",
+            "toolhive:servers.mcpServers[0].spec.sessionStorage.password",
+            "toolhive:servers.remoteProxies[0].spec.headers.fromSecrets[0].ref",
+            "toolhive:registry.database.external.password",
+            "toolhive:registry.database.external.migrationPassword"]
+    return {"namespaces": [{"name": "team-a"}], "servers": servers, "registry": registry}, keys
+
+
+@pytest.mark.parametrize("value", NOT_REFERENCES, ids=["literal", "aws-sm", "pulumi-config", "k8s-secret",
+                                                       "toolhive-namespace", "number", "list"])
+def test_a_value_in_a_ref_position_is_reported_by_its_position_never_echoed(value):
+    config, keys = _ref_positions(value)
+    with pytest.raises(ConfigError) as raised:
+        render_config(config)
+    problems = raised.value.problems
+    for key in keys:
+        assert any(p.startswith(f"{key}: ") for p in problems), (key, problems)
+    shown = "\n".join(problems) + str(raised.value)
+    assert PASTED not in shown and "31415926535" not in shown and "Sup3r" not in shown

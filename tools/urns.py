@@ -1,12 +1,17 @@
 """Pinned URNs: the identity of every resource of the shipped stacks, committed under tests/data/urns/.
 
-    python -m tools.urns [STACK ...]           # compare with the pins; exit 1 on a difference
+    python -m tools.urns [STACK ...]           # compare with the pins; exit 1 on a URN lost without an alias
     python -m tools.urns --write [STACK ...]   # regenerate the pins (a deliberate, reviewed change)
 
 A URN is what the engine matches state by. Renaming a resource, or any component above it, changes
 its URN; without `aliases` the engine then creates a new object and deletes the old one — for an
 object with a fixed metadata.name that deletes the live object. The pin test makes such a change
 fail until it carries aliases for the old URNs or the pins are regenerated on purpose.
+
+Only a lost URN fails. New URNs never do (adding a server needs no re-pin), and the URNs of a server
+whose file was removed or renamed (its `name:`) are gone on purpose: each pin of a server's resources
+records the server component it belongs to (`URN<TAB>server=<component>`), and such a URN is lost only
+while that server is still rendered.
 """
 from __future__ import annotations
 
@@ -34,8 +39,41 @@ def stack_resources(stack: str) -> list[RegisteredResource]:
     return render(config, secret_keys, stack=stack).resources
 
 
+#: The components that stand for one server file (components/servers/stacks.py COMPONENTS).
+SERVER_COMPONENTS = ("toolhive:servers:McpServer", "toolhive:servers:RemoteProxy", "toolhive:servers:VirtualServer")
+
+
 def pinned(stack: str) -> list[str]:
-    return [line for line in pin_path(stack).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return list(pins_with_owners(stack))
+
+
+def pins_with_owners(stack: str) -> dict[str, str | None]:
+    """Pinned URN -> the server component it belongs to (None for the platform's own resources)."""
+    pins: dict[str, str | None] = {}
+    for line in pin_path(stack).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            urn, _, owner = line.partition("\tserver=")
+            pins[urn.strip()] = owner.strip() or None
+    return pins
+
+
+def server_owner(resource: RegisteredResource, by_urn: dict[str, RegisteredResource]) -> str | None:
+    """The name of the server component `resource` is (or is inside of), or None."""
+    current: RegisteredResource | None = resource
+    while current is not None:
+        if current.type in SERVER_COMPONENTS:
+            return current.name
+        current = by_urn.get(current.parent)
+    return None
+
+
+def pin_lines(resources: list[RegisteredResource]) -> list[str]:
+    by_urn = {r.urn: r for r in resources}
+    lines = []
+    for resource in sorted(resources, key=lambda r: r.urn):
+        owner = server_owner(resource, by_urn)
+        lines.append(resource.urn if owner is None else f"{resource.urn}\tserver={owner}")
+    return lines
 
 
 def claimed_urns(resources: list[RegisteredResource], stack: str, project: str = PROJECT) -> set[str]:
@@ -59,10 +97,15 @@ def claimed_urns(resources: list[RegisteredResource], stack: str, project: str =
     return set().union(*(claims(r.urn) for r in resources)) if resources else set()
 
 
-def lost_urns(pins: list[str], resources: list[RegisteredResource], stack: str) -> list[str]:
-    """Pinned URNs no resource claims any more: each would be deleted (and its object with it)."""
+def lost_urns(pins: list[str] | dict[str, str | None], resources: list[RegisteredResource], stack: str) -> list[str]:
+    """Pinned URNs no resource claims any more: each would be deleted (and its object with it). With the
+    owners of the pins (`pins_with_owners`), the URNs of a server no longer rendered are not lost: that
+    server was removed (or renamed) on purpose."""
+    owners = pins if isinstance(pins, dict) else dict.fromkeys(pins)
     claimed = claimed_urns(resources, stack)
-    return [urn for urn in pins if urn not in claimed]
+    rendered_servers = {r.name for r in resources if r.type in SERVER_COMPONENTS}
+    return [urn for urn, owner in owners.items()
+            if urn not in claimed and (owner is None or owner in rendered_servers)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,19 +115,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     status = 0
     for stack in args.stacks:
-        urns = sorted(r.urn for r in stack_resources(stack))
+        resources = stack_resources(stack)
         if args.write:
             PIN_DIR.mkdir(parents=True, exist_ok=True)
-            pin_path(stack).write_text("".join(f"{urn}\n" for urn in urns), encoding="utf-8")
-            print(f"{stack}: pinned {len(urns)} URNs -> {pin_path(stack)}")
+            lines = pin_lines(resources)
+            pin_path(stack).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+            print(f"{stack}: pinned {len(lines)} URNs -> {pin_path(stack)}")
             continue
-        pins = pinned(stack)
-        removed, added = sorted(set(pins) - set(urns)), sorted(set(urns) - set(pins))
-        for urn in removed:
-            print(f"{stack}: - {urn}")
+        pins = pins_with_owners(stack)
+        lost = lost_urns(pins, resources, stack)
+        gone = sorted(set(pins) - set(lost) - claimed_urns(resources, stack))
+        added = sorted({r.urn for r in resources} - set(pins))
+        for urn in lost:
+            print(f"{stack}: - {urn} (lost without an alias: the engine would delete it)")
+        for urn in gone:
+            print(f"{stack}: - {urn} (its server was removed or renamed)")
         for urn in added:
             print(f"{stack}: + {urn}")
-        status = status or int(bool(removed or added))
+        status = status or int(bool(lost))
     return status
 
 

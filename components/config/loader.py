@@ -103,7 +103,17 @@ def format_error(error: dict) -> str:
         message = str(cause) if cause is not None else error["msg"]
     else:
         message = error["msg"][0].lower() + error["msg"][1:]
-    return f"{key_path(loc)}: {message} (got {_short(error.get('input'))})" if kind in _SHOW_INPUT else f"{key_path(loc)}: {message}"
+    shown = kind in _SHOW_INPUT and not is_secret_position(loc)
+    return f"{key_path(loc)}: {message} (got {_short(error.get('input'))})" if shown else f"{key_path(loc)}: {message}"
+
+
+#: The keys that hold a secret reference (components/secret_sources.py): a value there that is not a
+#: reference may be the secret itself, pasted; errors name its position only, never the value.
+SECRET_POSITIONS = ("ref", "password", "migrationPassword")
+
+
+def is_secret_position(loc: tuple) -> bool:
+    return any(isinstance(part, str) and part in SECRET_POSITIONS for part in loc)
 
 
 _SHOW_INPUT = {"literal_error", "int_parsing", "int_type", "bool_type", "bool_parsing", "string_type",

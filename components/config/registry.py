@@ -175,7 +175,7 @@ DEFAULT_POSTGRES_IMAGE = "docker.io/library/postgres:17.6-alpine"
 
 def _read_at_deploy(text: str) -> str:
     if not parse_reference(text).read_at_deploy:
-        raise ValueError(f"{text!r}: the program writes the pgpass file, so it must read the password: use "
+        raise ValueError("k8s-secret://: the program writes the pgpass file, so it must read the password: use "
                          "aws-sm://<name>[#key] or pulumi-config://<namespace>:<key>")
     return text
 

@@ -26,6 +26,9 @@ from policies.guardrails import is_secret_looking
 #: `app=mcpserver` / `app=mcpremoteproxy` / `app=virtualmcpserver` (operator-objects.md).
 RESERVED_NAMES = ("mcpserver", "mcpremoteproxy", "virtualmcpserver")
 
+#: The CRDs' replica fields are int32 (format: int32): a larger count cannot be stored.
+INT32_MAX = 2**31 - 1
+
 #: Requests -> limits of the `mcp` container per size preset.
 SIZES = {
     "small": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
@@ -136,8 +139,8 @@ class RateLimiting(Model):
 class Autoscaler(Model):
     """A HorizontalPodAutoscaler (autoscaling/v2) on CPU utilisation."""
 
-    min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(ge=1)
+    min_replicas: int = Field(1, ge=1, le=INT32_MAX)
+    max_replicas: int = Field(ge=1, le=INT32_MAX)
     target_cpu_utilization: int = Field(80, ge=1, le=100, description="Average CPU utilisation, percent of requests.")
 
     @model_validator(mode="after")
@@ -194,6 +197,10 @@ class Tools(Model):
         for actual in self.rename:
             if problem := toolhive_rules.tool_name(actual):
                 raise KeyedError(("rename", actual), f"key {problem}")
+        if "allow" in self.model_fields_set and not self.allow:
+            raise KeyedError(("allow",), "is empty, which filters nothing: the operator then exposes every tool. "
+                             "List the tools to expose (the operator has no way to expose none: remove the "
+                             "server instead), or drop allow to expose them all")
         for index, name in enumerate(self.allow):
             if problem := toolhive_rules.tool_name(name):
                 raise KeyedError(("allow", index), problem)
@@ -265,7 +272,7 @@ class ServerSecret(Model):
 class Scaling(Model):
     """The replica fields and the scaling objects around them; rules in policies/replica_rules.py."""
 
-    replicas: Optional[int] = Field(None, ge=0, description="Proxy replicas; unset leaves them to an HPA/KEDA.")
+    replicas: Optional[int] = Field(None, ge=0, le=INT32_MAX, description="Proxy replicas; unset leaves them to an HPA/KEDA.")
     session_storage: Optional[SessionStorage] = None
     session_affinity: Optional[Literal["ClientIP", "None"]] = None
     pod_disruption_budget: bool = Field(True, description="A PDB (minAvailable 1) for the proxy pods when replicas > 1.")
@@ -298,7 +305,7 @@ class McpServerSpec(Scaling):
     oidc_config_ref: Optional[OidcConfigRef] = None
     authz_config_ref: Optional[NameRef] = None
     external_auth_config_ref: Optional[NameRef] = None
-    backend_replicas: Optional[int] = Field(None, ge=0, description="Backend replicas; unset leaves them to an HPA.")
+    backend_replicas: Optional[int] = Field(None, ge=0, le=INT32_MAX, description="Backend replicas; unset leaves them to an HPA.")
     rate_limiting: Optional[RateLimiting] = None
     size: Literal["small", "medium", "large"] = Field("small", description="Resources of the mcp container.")
     resources: Optional[Resources] = Field(None, description="Explicit resources of the mcp container (instead of size).")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -91,7 +92,10 @@ def write_lock(pins: dict[str, dict], path: Path = LOCK_FILE) -> None:
         "pins": dict(sorted(pins.items())),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    # Written beside it, then renamed over it: a reader (or an interrupted writer) never sees half a lock.
+    staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staged.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    os.replace(staged, path)
 
 
 class LockedResolver:

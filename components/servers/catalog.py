@@ -15,6 +15,7 @@ from typing import Union
 
 import yaml
 
+from components import yaml_input
 from components.config import StackConfig
 from components.config.loader import parse_stack_config
 from components.config.servers import KINDS, McpServerEntry, RemoteProxyEntry, VirtualServerEntry
@@ -44,6 +45,8 @@ class Declared:
 @dataclass
 class ServerCatalog:
     declared: list[Declared] = field(default_factory=list)
+    #: files of the server directory that are not read (named, so nothing is ignored silently)
+    warnings: list[str] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[Declared]:
         return [d for d in self.declared if d.entry.kind == kind]
@@ -51,11 +54,13 @@ class ServerCatalog:
 
 def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "dev") -> ServerCatalog:
     problems: list[str] = []
+    warnings: list[str] = []
     declared = [Declared(entry, f"toolhive:servers.{key}[{index}]")
                 for kind, (key, _) in KINDS.items()
                 for index, entry in enumerate(getattr(config.servers, _attribute(key)))]
     if config.servers.directory:
         declared += _read_directory(config.servers.directory, root, problems)
+        problems += _stray_entries(config.servers.directory, root, warnings)
     problems += _stack_rules(declared, config, stack)
     problems += _object_names(declared)
     problems += _session_store_rules(declared, config)
@@ -63,9 +68,10 @@ def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "d
     problems += references.declaration_problems(config)
     problems += references.reference_problems(
         declared, config, session_store_namespace(config) if config.servers.session_store is not None else None)
+    problems += _known_store_rules(declared, config)
     if problems:
         raise ConfigError(problems)
-    return ServerCatalog(declared)
+    return ServerCatalog(declared, warnings)
 
 
 def _attribute(key: str) -> str:
@@ -81,12 +87,15 @@ def _read_directory(directory: str, root: Path, problems: list[str]) -> list[Dec
     for file in sorted([*path.glob("*.yaml"), *path.glob("*.yml")]):
         shown = file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
         try:
-            document = yaml.safe_load(file.read_text(encoding="utf-8"))
+            document = yaml_input.load(file.read_text(encoding="utf-8"))
         except OSError as error:
             problems.append(f"{shown}: cannot read: {error.strerror or error}")
             continue
         except UnicodeDecodeError as error:
             problems.append(f"{shown}: not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8")
+            continue
+        except yaml_input.DuplicateKeyError as error:
+            problems.append(f"{shown}: not valid YAML: {yaml_input.describe(error)}")
             continue
         except yaml.YAMLError as error:
             problems.append(f"{shown}: not valid YAML: {error}")
@@ -107,6 +116,32 @@ def _read_directory(directory: str, root: Path, problems: list[str]) -> list[Dec
             continue
         found.append(Declared(getattr(parsed.servers, _attribute(key))[0], shown))
     return found
+
+
+SERVER_FILES = (".yaml", ".yml")
+
+
+def _stray_entries(directory: str, root: Path, warnings: list[str]) -> list[str]:
+    """What the server directory holds besides server files: a subdirectory with YAML in it is an error
+    (its servers would silently not deploy), any other file a warning. Hidden files (.gitkeep) are fine."""
+    path = root / directory
+    if not path.is_dir():
+        return []
+    problems = []
+    for entry in sorted(path.iterdir()):
+        shown = entry.relative_to(root).as_posix() if entry.is_relative_to(root) else str(entry)
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            nested = sorted(p.relative_to(entry).as_posix() for p in entry.rglob("*") if p.suffix in SERVER_FILES)
+            if nested:
+                problems.append(f"{shown}/: server files are read from the top level of toolhive:servers.directory "
+                                f"only; these would not deploy: {', '.join(nested)} (move them up)")
+            else:
+                warnings.append(f"{shown}/: a subdirectory of toolhive:servers.directory; it is not read")
+        elif entry.suffix not in SERVER_FILES:
+            warnings.append(f"{shown}: not a server file (only *.yaml and *.yml are read); it is ignored")
+    return problems
 
 
 def is_dev_stack(stack: str) -> bool:
@@ -230,6 +265,53 @@ def _session_tls_rules(declared: list[Declared], config: StackConfig) -> list[st
         if storage is None or storage.provider != "redis" or not redis_tls.refusal(storage.address):
             continue
         problems.append(f"{item.where('spec.sessionStorage.address')}: {redis_tls.refusal(storage.address)}")
+    return problems
+
+
+def known_stores(config: StackConfig) -> dict[str, str]:
+    """The session stores this stack knows (operator.defaultRedis) or declares (servers.sessionStore):
+    `host:port` -> the key that names it."""
+    stores = {}
+    if config.servers.session_store is not None:
+        stores[f"{session_store.NAME}.{session_store_namespace(config)}.svc.cluster.local:{session_store.PORT}"] = \
+            "toolhive:servers.sessionStore"
+    if config.operator.default_redis is not None:
+        stores.setdefault(config.operator.default_redis.addr, "toolhive:operator.defaultRedis.addr")
+    return stores
+
+
+def _same_store(a: str, b: str) -> bool:
+    """Two addresses of one Service (valkey.ns, valkey.ns.svc, valkey.ns.svc.cluster.local) or one host."""
+    first, second = parse_address(a), parse_address(b)
+    if first.port != second.port:
+        return False
+    if first.namespace is not None or second.namespace is not None:
+        return (first.namespace, first.host.split(".")[0]) == (second.namespace, second.host.split(".")[0])
+    return first.host.lower().rstrip(".") == second.host.lower().rstrip(".")
+
+
+def _known_store_rules(declared: list[Declared], config: StackConfig) -> list[str]:
+    """A Redis address must be a store the stack knows or declares (when it knows any): a typo in a host
+    name otherwise deploys servers whose sessions go nowhere, found only when the first client connects."""
+    stores = known_stores(config)
+    if not stores:
+        return []
+    allowed = ", ".join(f"{addr} ({key})" for addr, key in stores.items())
+    problems = []
+    for item in declared:
+        storage = getattr(item.entry.spec, "session_storage", None)
+        if storage is None or storage.provider != "redis" or not storage.address:
+            continue
+        if not any(_same_store(storage.address, known) for known in stores):
+            problems.append(f"{item.where('spec.sessionStorage.address')}: {storage.address} is not a session store "
+                            f"this stack knows; use {allowed}, or declare it in toolhive:operator.defaultRedis")
+    redis = config.operator.default_redis
+    if redis is not None and config.servers.session_store is not None:
+        store, address = next(iter(stores)), parse_address(redis.addr)
+        near = address.namespace == session_store_namespace(config) or address.host.split(".")[0] == session_store.NAME
+        if near and not _same_store(redis.addr, store):
+            problems.append(f"toolhive:operator.defaultRedis.addr: {redis.addr} looks like the stack's session store "
+                            f"but is not it; use {store} (toolhive:servers.sessionStore)")
     return problems
 
 

@@ -64,7 +64,8 @@ class RemoteProxy(pulumi.ComponentResource):
         spec = remote_proxy_spec(entry, keys=keys,
                                  tool_config_name=common.tool_config_name(proxy) if self.tool_config else None,
                                  default_redis=default_redis)
-        spec, self.warnings = apply_replica_rules(entry.kind, proxy, ns, spec)
+        spec, self.warnings = apply_replica_rules(entry.kind, proxy, ns, spec,
+                                                 autoscaling=entry.spec.autoscaling)
         self.proxy = crds.custom_resource(
             "MCPRemoteProxy", proxy, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
             depends_on=[*depends_on, *self.secrets, *([self.tool_config] if self.tool_config is not None else []),

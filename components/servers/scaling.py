@@ -16,8 +16,9 @@ from components.servers import operator_objects
 from policies import replica_rules
 
 
-def apply_replica_rules(kind: str, name: str, namespace: str, spec: dict) -> tuple[dict, list[str]]:
-    """The spec the operator will actually run, and the warnings that explain the difference."""
+def apply_replica_rules(kind: str, name: str, namespace: str, spec: dict, autoscaling=None) -> tuple[dict, list[str]]:
+    """The spec the operator will actually run, and the warnings that explain the difference (an HPA
+    that may run several proxies without Redis warns like a fixed replica count does)."""
     spec, warnings = dict(spec), []
     who = f"{kind} {namespace}/{name}"
     for field, count in replica_rules.stdio_excess_replicas(kind, spec):
@@ -26,6 +27,10 @@ def apply_replica_rules(kind: str, name: str, namespace: str, spec: dict) -> tup
     count = replica_rules.sessions_lost_replicas(spec)
     if count is not None:
         warnings.append(f"{who}: {replica_rules.sessions_message(count)}")
+    scaler = getattr(autoscaling, "proxy", None)
+    count = replica_rules.sessions_lost_autoscaled(spec, scaler.max_replicas if scaler is not None else None)
+    if count is not None:
+        warnings.append(f"{who}: {replica_rules.autoscaled_sessions_message(count)}")
     return spec, warnings
 
 

@@ -101,7 +101,8 @@ class McpServer(pulumi.ComponentResource):
         spec = mcp_server_spec(entry, image=image, keys=keys,
                                tool_config_name=common.tool_config_name(server) if self.tool_config else None,
                                default_redis=default_redis)
-        spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec)
+        spec, self.warnings = apply_replica_rules(entry.kind, server, ns, spec,
+                                                 autoscaling=entry.spec.autoscaling)
         self.warnings += common.default_redis_warnings(entry.kind, ns, server, entry.spec.session_storage, default_redis)
         self.server = crds.custom_resource(
             "MCPServer", server, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),

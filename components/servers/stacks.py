@@ -54,7 +54,9 @@ class McpServerStacks(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self), **extra,
             ))
 
-        self.warnings = [warning for member in self.members for warning in member.warnings]
+        for warning in catalog.warnings:
+            pulumi.log.warn(warning, resource=self)
+        self.warnings = [*catalog.warnings, *(warning for member in self.members for warning in member.warnings)]
         self.outputs = {"mcpServers": by_group([member.summary for member in self.members])}
         self.register_outputs(self.outputs)
 

@@ -54,7 +54,8 @@ class VirtualServer(pulumi.ComponentResource):
         self.network_policies = isolation.network_policies(entry.kind, vmcp, ns, entry.spec, surroundings,
                                                            labels=labels, parent=self, depends_on=depends_on)
 
-        spec, self.warnings = apply_replica_rules(entry.kind, vmcp, ns, virtual_server_spec(entry, keys))
+        spec, self.warnings = apply_replica_rules(entry.kind, vmcp, ns, virtual_server_spec(entry, keys),
+                                                 autoscaling=entry.spec.autoscaling)
         self.server = crds.custom_resource(
             "VirtualMCPServer", vmcp, ns, spec, labels=labels, parent=self, annotations=registry_annotations(entry),
             depends_on=[*depends_on, *self.secrets, *self.network_policies],

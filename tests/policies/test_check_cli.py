@@ -169,7 +169,8 @@ class TestCliErrors:
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: [unclosed\n", "invalid YAML"),
         ("- just\n- a list\n", "not a Kubernetes object"),
         (b"\xff\xfe\x00binary", "not UTF-8"),
-    ], ids=["broken-yaml", "not-an-object", "binary"])
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n", "line 5, column 3: key 'name' is set twice"),
+    ], ids=["broken-yaml", "not-an-object", "binary", "duplicate-key"])
     def test_unreadable_input_exits_two_naming_file_and_reason(self, tmp_path, content, reason):
         path = tmp_path / "broken.yaml"
         path.write_bytes(content if isinstance(content, bytes) else content.encode())

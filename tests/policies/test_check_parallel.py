@@ -89,7 +89,7 @@ def test_parts_of_a_render_are_whole_documents_that_parse_to_the_documents_of_th
 
 @pytest.mark.parametrize("text", [
     pytest.param("a: |\n  one\n  ---\n  two\n---\nb: 1\n" * 3, id="marker-inside-an-indented-block-scalar"),
-    pytest.param("a: 1\n---x: 2\n----: 3\n" * 4, id="keys-that-start-with-dashes"),
+    pytest.param("".join(f"a{i}: 1\n---x{i}: 2\n----{i}: 3\n" for i in range(4)), id="keys-that-start-with-dashes"),
     pytest.param("--- a\n---\tb\n--- \n---\n--- {c: 1}\n", id="markers-with-content-tabs-and-empty-documents"),
     pytest.param("a: 1\r\n---\r\nb: 2\r\n---\r\nc: 3\r\n", id="crlf"),
     pytest.param("a: 1\n...\n---\nb: 2\n...\n", id="document-end-markers"),
@@ -180,13 +180,14 @@ def test_a_yaml_error_in_a_part_names_the_line_of_the_file(tmp_path, small_parts
 
 def test_warnings_number_documents_as_the_file_does(tmp_path, small_parts, capsys):
     objects = dev_objects()
-    objects.insert(len(objects) // 2, {"metadata": {"name": "kindless"}})
+    middle = len(objects) // 2  # whatever the number of dev objects (a server more or less)
+    objects.insert(middle, {"metadata": {"name": "kindless"}})
     path = write_manifests(tmp_path, "fleet.yaml", *objects)
     check_paths([path], jobs=1)
     alone = capsys.readouterr().err
     check_paths([path], jobs=2)
     assert capsys.readouterr().err == alone
-    assert f"document {len(objects) // 2 + 1} has no apiVersion/kind" in alone
+    assert f"document {middle + 1} has no apiVersion/kind" in alone
 
 
 def test_an_unreadable_file_of_a_directory_is_reported_as_by_one_process(tmp_path, small_parts):

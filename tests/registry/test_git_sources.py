@@ -83,3 +83,57 @@ def test_the_lock_file_pins_every_git_source_of_every_shipped_stack():
         for name, spec in registry_pins.git_sources(stack):
             entry = document["pins"][f"{spec.repository} {spec.ref} {spec.path}"]
             assert len(entry["commit"]) == 40 and entry["ref"] == spec.ref, (stack, name)
+
+
+# -- python -m tools.registry_pins update -------------------------------------------------------------------
+
+def _project(tmp_path, sources: list[dict]):
+    """A project root whose dev stack has these registry sources."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "Pulumi.dev.yaml").write_text(json.dumps({"config": {"toolhive:registry": {"sources": sources}}}))
+    return root
+
+
+def _git_source(name: str, url: str, **ref) -> dict:
+    return {"name": name, "git": {"repository": url, "path": "data/registry.json", **(ref or {"branch": "main"})},
+            "syncInterval": "5m"}
+
+
+def _update(tmp_path, root, *args):
+    return registry_pins.main(["update", "dev", *args], project_root=root, lock_path=tmp_path / "lock.json",
+                              cache_dir=tmp_path / "cache")
+
+
+def test_update_prints_old_and_new_commits_and_can_move_one_source(git_repo, tmp_path, capsys):
+    first = git_repo.commit({"data/registry.json": registry_document("io.example/a")})
+    git_repo.tag("v1.0.0")
+    root = _project(tmp_path, [_git_source("moving", git_repo.url), _git_source("fixed", git_repo.url, tag="v1.0.0")])
+    assert _update(tmp_path, root) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"dev: moving: {git_repo.url} refs/heads/main: (none) -> {first[:12]}",
+        f"dev: fixed: {git_repo.url} refs/tags/v1.0.0: (none) -> {first[:12]}"]
+    second = git_repo.commit({"data/registry.json": registry_document("io.example/a", "io.example/b")})
+    assert _update(tmp_path, root, "--source", "fixed") == 0
+    assert capsys.readouterr().out.splitlines() == [f"dev: fixed: {git_repo.url} refs/tags/v1.0.0: unchanged"]
+    assert {p["ref"]: p["commit"] for p in read_lock(tmp_path / "lock.json").values()} == {
+        "refs/heads/main": first, "refs/tags/v1.0.0": first}  # --source fixed left moving where it was
+    assert _update(tmp_path, root, "--source", "moving") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"dev: moving: {git_repo.url} refs/heads/main: {first[:12]} -> {second[:12]}"]
+    assert _update(tmp_path, root, "--source", "nope") == 1
+    assert "no git source named 'nope' in stack(s) dev" in capsys.readouterr().err
+
+
+def test_a_failed_source_leaves_the_whole_lock_as_it_was(git_repo, tmp_path, capsys):
+    git_repo.commit({"data/registry.json": registry_document("io.example/a")})
+    offline = (tmp_path / "unreachable").as_uri()  # what an offline machine sees: the fetch fails
+    root = _project(tmp_path, [_git_source("good", git_repo.url), _git_source("away", offline)])
+    (tmp_path / "lock.json").write_text('{"pins": {}}\n')
+    before = (tmp_path / "lock.json").read_bytes()
+    assert _update(tmp_path, root) == 1
+    err = capsys.readouterr().err
+    assert f"dev: registry source 'away': cannot fetch {offline}" in err and "Traceback" not in err
+    assert "lock.json left as it was: 1 source(s) failed" in err
+    assert (tmp_path / "lock.json").read_bytes() == before  # not even the source that resolved
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "lock.json", "project", "upstream"]  # no temp file

@@ -10,7 +10,7 @@ from components.config import StackConfig
 from components.config.loader import parse_stack_config
 from components.errors import ConfigError
 from components.servers.catalog import load_servers
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, render_config
 from tests.servers.conftest import IMAGE, NS, TENANTS, config_error, render_servers, server
 
 
@@ -56,6 +56,38 @@ def test_a_bad_file_is_named_with_the_field(tmp_path):
     assert any(p.startswith("servers/t/typo.yaml: spec.imagePullPolicy: unknown key; allowed here: ") for p in problems)
     assert "servers/t/kind.yaml: kind: must be one of MCPServer, MCPRemoteProxy, VirtualMCPServer (got 'Pod')" in problems
     assert any(p.startswith("servers/t/broken.yaml: not valid YAML") for p in problems)
+
+
+def test_a_key_set_twice_in_a_server_file_is_refused_naming_both_lines(tmp_path):
+    problems = problems_of(tmp_path, {"web.yaml": f"name: web\nnamespace: {NS}\nspec:\n  image: {IMAGE}\n"
+                                                  "  replicas: 1\n  replicas: 5\n"})
+    assert problems == ["servers/t/web.yaml: not valid YAML: line 6, column 3: key 'replicas' is set twice (first on "
+                        "line 5); YAML keeps only the last, so remove one"]
+
+
+def test_files_the_directory_would_not_read_are_named(tmp_path):
+    write(tmp_path / "servers" / "t" / "team-a", "web.yaml", {"name": "web", "namespace": NS, "spec": {"image": IMAGE}})
+    write(tmp_path / "servers" / "t" / "drafts", "notes.txt", "later")
+    write(tmp_path / "servers" / "t", "README.md", "# servers")
+    write(tmp_path / "servers" / "t", ".gitkeep", "")
+    problems = problems_of(tmp_path, {"fetch.yaml": {"name": "fetch", "namespace": NS, "spec": {"image": IMAGE}}})
+    assert problems == ["servers/t/team-a/: server files are read from the top level of toolhive:servers.directory "
+                        "only; these would not deploy: web.yaml (move them up)"]
+    (tmp_path / "servers" / "t" / "team-a" / "web.yaml").unlink()
+    catalog = catalog_of(tmp_path, {})
+    assert catalog.warnings == ["servers/t/README.md: not a server file (only *.yaml and *.yml are read); it is ignored",
+                                "servers/t/drafts/: a subdirectory of toolhive:servers.directory; it is not read",
+                                "servers/t/team-a/: a subdirectory of toolhive:servers.directory; it is not read"]
+
+
+def test_a_stray_file_warns_in_the_render(tmp_path, preview):
+    write(tmp_path / "servers", "fetch.yaml", {"name": "fetch", "namespace": NS, "spec": {"image": IMAGE}})
+    write(tmp_path / "servers", "fetch.yaml.bak", "old")
+    rendered = render_config({"namespaces": TENANTS, "servers": {"directory": str(tmp_path / "servers")}}, preview=preview)
+    [warning] = rendered.run.warnings
+    assert warning.message == f"{tmp_path}/servers/fetch.yaml.bak: not a server file (only *.yaml and *.yml are " \
+                              "read); it is ignored"
+    assert warning.urn.endswith("toolhive:servers:Servers::servers")
 
 
 def test_a_missing_directory_is_a_config_error(tmp_path):

@@ -149,9 +149,13 @@ def test_remote_proxies_and_virtual_servers_follow_the_same_rules(preview):
                                                      "autoscaling": {"proxy": {"maxReplicas": 3}}}},
     ], virtual=[{"name": "all", "namespace": NS, "spec": {"group": "tools", "incomingAuth": {"type": "anonymous"},
                                                           "replicas": 2, "sessionStorage": REDIS}}])
-    assert warnings_of(rendered) == [("mcp-dev-mcpremoteproxy-remote", "MCPRemoteProxy mcp-dev/remote: spec.replicas "
+    assert sorted(warnings_of(rendered)) == [("mcp-dev-mcpremoteproxy-remote", "MCPRemoteProxy mcp-dev/remote: spec.replicas "
                                       "is 2 without Redis session storage: sessions live in one replica's memory and "
-                                      "break when a request reaches another replica; set sessionStorage to provider redis")]
+                                      "break when a request reaches another replica; set sessionStorage to provider redis"),
+                                     ("mcp-dev-mcpremoteproxy-scaled", "MCPRemoteProxy mcp-dev/scaled: autoscaling.proxy "
+                                      "scales to 3 replicas without Redis session storage: sessions live in one "
+                                      "replica's memory and break when a request reaches another replica; set "
+                                      "sessionStorage to provider redis")]
     assert rendered.object("PodDisruptionBudget", "remote-proxy", NS)["spec"]["selector"]["matchLabels"] == {
         "app.kubernetes.io/name": "mcpremoteproxy", "app.kubernetes.io/instance": "remote"}
     assert rendered.object("PodDisruptionBudget", "all-proxy", NS)["spec"]["selector"]["matchLabels"] == {
@@ -175,3 +179,49 @@ def test_the_program_and_the_policy_pack_share_one_rule_module():
 
     assert scaling.replica_rules is replica_rules and config_servers.replica_rules is replica_rules
     assert pack.replica_rules is replica_rules
+
+
+def test_an_autoscaler_without_redis_warns_like_fixed_replicas(preview):
+    scaler = {"proxy": {"minReplicas": 1, "maxReplicas": 4}}
+    rendered = render_servers(preview, servers=[server("web", autoscaling=scaler, **HTTP)],
+                              remote=[{"name": "docs", "namespace": NS, "spec": {
+                                  "remoteUrl": "https://docs.example.com/mcp", "autoscaling": scaler}}])
+    assert sorted(warnings_of(rendered)) == [
+        ("mcp-dev-mcpremoteproxy-docs", "MCPRemoteProxy mcp-dev/docs: autoscaling.proxy scales to 4 replicas without "
+         "Redis session storage: sessions live in one replica's memory and break when a request reaches another "
+         "replica; set sessionStorage to provider redis"),
+        ("mcp-dev-mcpserver-web", "MCPServer mcp-dev/web: autoscaling.proxy scales to 4 replicas without Redis session "
+         "storage: sessions live in one replica's memory and break when a request reaches another replica; set "
+         "sessionStorage to provider redis")]
+
+
+@pytest.mark.parametrize("scaler, storage", [({"proxy": {"maxReplicas": 4}}, REDIS), ({"proxy": {"maxReplicas": 1}}, None)],
+                         ids=["with redis", "at most one replica"])
+def test_an_autoscaler_with_redis_or_a_single_replica_does_not_warn(preview, scaler, storage):
+    spec = {"autoscaling": scaler, **({"sessionStorage": storage} if storage else {}), **HTTP}
+    assert warnings_of(render_servers(preview, servers=[server("web", **spec)])) == []
+
+
+INT32_MAX = 2**31 - 1
+
+
+@pytest.mark.parametrize("field", ["replicas", "backendReplicas", "autoscaling.proxy.maxReplicas",
+                                   "autoscaling.backend.minReplicas"])
+def test_replica_counts_are_bounded_like_the_crds_int32_fields(field):
+    def spec_with(value):
+        *parents, last = field.split(".")
+        spec = dict(HTTP)
+        holder = spec
+        for part in parents:
+            holder = holder.setdefault(part, {})
+        holder[last] = value
+        if parents and last == "minReplicas":
+            holder["maxReplicas"] = INT32_MAX
+        return spec
+
+    problems, registered = config_error(servers=[server("web", **spec_with(INT32_MAX + 1))])
+    assert problems == [f"toolhive:servers.mcpServers[0].spec.{field}: input should be less than or equal to "
+                        f"{INT32_MAX} (got {INT32_MAX + 1})"] and registered == []
+    from components.config.loader import parse_stack_config
+    from tests.servers.conftest import config_with
+    parse_stack_config(config_with(servers=[server("web", **spec_with(INT32_MAX))]))  # the boundary: accepted

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.pod_security import check_object
-from tests.servers.conftest import IMAGE, NS, REDIS, TENANTS, render_servers, server, spec_of
+from tests.servers.conftest import IMAGE, NS, REDIS, TENANTS, config_error, render_servers, server, spec_of
 from tools.schema_check import validate_object
 
 TOOLHIVE_KINDS = ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer", "MCPToolConfig", "MCPGroup")
@@ -84,6 +84,18 @@ def test_tool_filtering_and_renaming_make_an_mcptoolconfig(rendered):
     assert spec_of(rendered, "MCPToolConfig", "remote-tools") == {"toolsFilter": ["search"]}
     assert spec_of(rendered, "MCPRemoteProxy", "remote")["toolConfigRef"] == {"name": "remote-tools"}
     assert "toolConfigRef" not in spec_of(rendered, "MCPServer", "web")
+
+
+def test_an_empty_allow_list_is_refused_because_it_exposes_every_tool():
+    problems, registered = config_error(servers=[server("fetch", tools={"allow": []})],
+                                        remote=[{"name": "remote", "namespace": NS, "spec": {
+                                            "remoteUrl": "https://docs.example.com/mcp", "tools": {"allow": []}}}])
+    assert [p.split(": ", 1)[0] for p in problems] == ["toolhive:servers.mcpServers[0].spec.tools.allow",
+                                                       "toolhive:servers.remoteProxies[0].spec.tools.allow"]
+    assert all("filters nothing: the operator then exposes every tool" in p for p in problems)
+    assert registered == []
+    # Leaving allow out (renames only) still means every tool, said explicitly.
+    render_servers(servers=[server("fetch", tools={"rename": {"fetch": {"name": "get_page"}}})])
 
 
 def test_every_custom_resource_waits_for_its_crd_its_namespace_and_its_group(rendered):

@@ -10,6 +10,7 @@ import pytest
 from policies.pod_security import check_object
 from components.errors import ConfigError
 from tests.conftest import render_config, render_stack
+from tests.test_reachability import flow_names
 from tests.servers.conftest import NS, config_with, server
 from tools.mock_runtime import ProgramRun
 from tools.schema_check import validate_object
@@ -82,9 +83,7 @@ def test_it_is_reachable_from_every_proxy_and_only_through_its_own_policy(dev):
         if obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == "valkey":
             obj["spec"]["ingress"][0]["from"] = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "elsewhere"}}}]
     problems = reachability.check(objects)
-    assert {p.split(" (")[1].split(" ->")[0] for p in problems} == {
-        "proxy of MCP server fetch", "proxy of MCP server github", "proxy of MCP server yardstick",
-        "proxy of remote proxy deepwiki", "virtual MCP server default"}
+    assert {p.split(" (")[1].split(" ->")[0] for p in problems} == flow_names("dev")  # every server of dev
     assert all("ingress denied at the destination by valkey" in p for p in problems)
 
 
@@ -132,3 +131,38 @@ def test_a_store_in_a_tenant_namespace_serves_the_other_tenants(preview):
         NS, "mcp-data"}
     assert reachability.check(rendered.objects()) == []
     assert check_object(rendered.object("StatefulSet", "valkey", "mcp-data"), "restricted") == []
+
+
+@pytest.mark.parametrize("address", ["valkey.toolhive-sytem.svc.cluster.local:6379", "valkey.toolhive-system:6380",
+                                     "valkye.toolhive-system.svc.cluster.local:6379"])
+def test_a_session_address_must_be_a_store_the_stack_knows_or_declares(address):
+    typo = {**STORE_REDIS, "address": address}
+    problems = refused(store_config([server("web", transport="streamable-http", mcpPort=8080, replicas=2,
+                                            sessionStorage=typo)]))
+    assert problems == [f"toolhive:servers.mcpServers[0].spec.sessionStorage.address: {address} is not a session store "
+                        f"this stack knows; use {ADDRESS} (toolhive:servers.sessionStore), or declare it in "
+                        "toolhive:operator.defaultRedis"]
+
+
+def test_a_session_address_may_be_any_name_of_the_store_or_the_operators_default_redis(preview):
+    elsewhere = "redis.example.internal:6379"
+    servers = [server(name, transport="streamable-http", mcpPort=8080, replicas=2,
+                      sessionStorage={**STORE_REDIS, "address": address})
+               for name, address in [("short", "valkey.toolhive-system:6379"), ("svc", "valkey.toolhive-system.svc:6379")]]
+    servers.append(server("managed", transport="streamable-http", mcpPort=8080, replicas=2, sessionStorage={
+        "provider": "redis", "address": elsewhere, "passwordRef": {"name": "redis", "key": "password"}}))
+    config = store_config(servers, operator={"defaultRedis": {"addr": elsewhere, "existingSecret": "redis"}})
+    for namespace in config["namespaces"]:  # the managed Redis: egress to it, beside the API server
+        namespace["network"] = {"egress": [{"cidr": "0.0.0.0/0", "ports": [443, 6443, 6379]}]}
+    render_config(config, preview=preview, stack="dev")
+    # A stack that knows no store at all has nothing to check against (its address is its own business).
+    config = config_with(servers=[servers[2]])
+    config["namespaces"][0]["network"] = {"egress": [{"cidr": "0.0.0.0/0", "ports": [443, 6443, 6379]}]}
+    render_config(config, preview=preview, stack="dev")
+
+
+def test_the_operator_default_redis_cannot_be_a_typo_of_the_store():
+    problems = refused(store_config(operator={"defaultRedis": {"addr": "valkey.toolhive-systen.svc.cluster.local:6379",
+                                                               "existingSecret": "valkey-auth"}}))
+    assert problems == ["toolhive:operator.defaultRedis.addr: valkey.toolhive-systen.svc.cluster.local:6379 looks like "
+                        f"the stack's session store but is not it; use {ADDRESS} (toolhive:servers.sessionStore)"]

@@ -8,37 +8,16 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import TEST_CLUSTER, PROJECT_ROOT, render_stack
+from tests.conftest import STACKS, TEST_CLUSTER, PROJECT_ROOT, render_stack, shipped_servers
+from tests.stack_checks import assert_servers_render_as_declared
 
 
-def servers_of(stack: str) -> dict[str, dict]:
-    return {f"{o['kind']}/{o['metadata']['name']}": o["spec"] for o in render_stack(stack).objects()
-            if o["kind"] in ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer")}
-
-
-def test_dev_ships_stdio_http_with_redis_github_remote_and_a_virtual_server():
-    servers = servers_of("dev")
-    assert servers["MCPServer/fetch"]["transport"] == "stdio"
-    yardstick = servers["MCPServer/yardstick"]
-    assert yardstick["transport"] == "streamable-http" and yardstick["replicas"] == 3
-    assert yardstick["sessionStorage"]["provider"] == "redis"
-    assert servers["MCPServer/github"]["secrets"][0]["targetEnvName"] == "GITHUB_PERSONAL_ACCESS_TOKEN"
-    assert servers["MCPRemoteProxy/deepwiki"]["remoteUrl"].startswith("https://")
-    assert servers["VirtualMCPServer/default"]["groupRef"] == {"name": "default"}
-
-
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_staging_and_prod_show_the_ha_choices(stack):
-    rendered = render_stack(stack)
-    servers = servers_of(stack)
-    assert servers["MCPServer/fetch"]["replicas"] > 1 and servers["MCPServer/fetch"]["sessionStorage"]["provider"] == "redis"
-    assert rendered.object("PodDisruptionBudget", "fetch-proxy", "mcp-platform")["spec"]["minAvailable"] == 1
-    assert "replicas" not in servers["MCPServer/yardstick"]
-    assert rendered.object("HorizontalPodAutoscaler", "yardstick-proxy", "mcp-platform")
-    assert servers["VirtualMCPServer/shared"]["incomingAuth"]["type"] == "oidc"
-    # Secrets from AWS Secrets Manager: written into the server's Secret (placeholders offline).
-    assert rendered.object("Secret", "github-secret-github-personal-access-token", "mcp-platform")["stringData"] == {
-        "GITHUB_PERSONAL_ACCESS_TOKEN": "[secret]"}
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_server_a_shipped_stack_declares_renders_as_its_file_says(stack):
+    """Read from the stack's server files: adding, removing or renaming one needs no edit here."""
+    declared = shipped_servers(stack)
+    assert declared, f"{stack} declares no server"
+    assert_servers_render_as_declared(render_stack(stack), declared)
 
 
 def test_the_renderer_prints_warnings_and_writes_warnings_json(tmp_path):
