@@ -25,7 +25,8 @@ BLOCKS = FENCE.findall(README)
 SAFE_OFFLINE = ("tools.render", "tools.urns", "policies.check", "tools.registry_pins check")
 #: What the README runs with .venv/bin/python that is not safe offline, and why.
 NOT_OFFLINE = {"tools.registry_pins update": "fetches the git sources", "bench": "minutes, and installs checkov",
-               "pytest": "the suite itself"}
+               "pytest": "the suite itself",
+               "tools.e2e": "builds and starts the real engine, API server and operator (CI runs it after the suite)"}
 
 
 def shell_commands() -> list[str]:
