@@ -449,15 +449,14 @@ def check_protected(view: ResourceView, props: Mapping[str, Any]) -> Iterator[st
         what = "deleting a Namespace deletes everything in it"
     else:
         return
-    if view.opts.protect is True or view.opts.retain_on_delete is True:
+    # Only `protect` counts: the engine never hands retainOnDelete to a policy pack (the real run,
+    # tools/e2e, saw the CLI's analyzer report every retained-but-unprotected CRD of dev), so the offline
+    # check, which could read it from resources.json, must not count it either.
+    if view.opts.protect is True:
         return
-    if view.opts.retain_on_delete is None:
-        yield (f"{view.describe()} is not protected ({what}); set the protect resource option "
-               f"(pulumi.ResourceOptions(protect=True)); retainOnDelete also protects the object but the "
-               f"policy engine cannot see it, so use protect here")
-    else:
-        yield (f"{view.describe()} is not protected ({what}); set the protect resource option "
-               f"(pulumi.ResourceOptions(protect=True)) or retain_on_delete=True")
+    yield (f"{view.describe()} is not protected ({what}); set the protect resource option "
+           f"(pulumi.ResourceOptions(protect=True)); retainOnDelete also keeps the object on delete but the "
+           f"policy engine cannot see it, so use protect here")
 
 
 PROTECT_CRDS_AND_NAMESPACES = ResourcePolicy(

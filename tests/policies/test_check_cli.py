@@ -148,8 +148,9 @@ class TestCliInputs:
         ]
         code, results = run_checker(capsys, str(write_json(tmp_path, "resources.json", entries)))
         assert code == 1
-        assert [(r["kind"], r["policy"]) for r in results] == [("Deployment", "container-resources")]
-        assert results[0]["file"].endswith("resources.json")
+        assert sorted((r["kind"], r["policy"]) for r in results) == [
+            ("Deployment", "container-resources"), ("Namespace", "protect-crds-and-namespaces")]
+        assert all(r["file"].endswith("resources.json") for r in results)
 
     def test_resources_json_inputs_without_apiversion_use_the_type_token(self, tmp_path, capsys):
         inputs = bare_deployment()

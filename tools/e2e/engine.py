@@ -169,9 +169,40 @@ class Engine:
 
 
 # -- the operation process ----------------------------------------------------------------------------------------
+SKIP_AWAIT = "pulumi.com/skipAwait"
+
+
+def _skip_await(args):
+    """Without a kubelet no pod ever becomes ready, and the kubernetes provider waits (up to ten minutes)
+    for every Deployment, StatefulSet and Service to be ready. The run annotates every object with the
+    provider's own `pulumi.com/skipAwait` so `up` returns once the API server accepted each object."""
+    import copy
+
+    import pulumi
+
+    if not args.type_.startswith("kubernetes:") or "metadata" not in args.props:
+        return None
+    props = dict(args.props)
+    meta = props["metadata"]
+    add = lambda found: {**(found or {}), SKIP_AWAIT: "true"}  # noqa: E731
+    if isinstance(meta, dict):
+        meta = dict(meta)
+        meta["annotations"] = pulumi.Output.from_input(meta.get("annotations")).apply(add)
+    elif meta is not None and hasattr(meta, "annotations"):
+        meta = copy.copy(meta)
+        pulumi.set(meta, "annotations", pulumi.Output.from_input(pulumi.get(meta, "annotations")).apply(add))
+    else:
+        return None
+    props["metadata"] = meta
+    return pulumi.ResourceTransformationResult(props, args.opts)
+
+
 def _program() -> None:
+    import pulumi
+
     from components.program import run
     from components.registry.git_sources import LockedResolver
+    pulumi.runtime.register_stack_transformation(_skip_await)
     run(pins=LockedResolver())
 
 
