@@ -26,6 +26,11 @@ from components.servers.operator_objects import proxy_expressions, workload_expr
 
 
 
+#: pulumi-kubernetes' generic await (>= 4.18): the object is ready once the JSONPath has a value.
+WAIT_FOR = "pulumi.com/waitFor"
+QUOTA_COUNTED = "jsonpath={.status.hard}"
+
+
 class TenantNamespace(pulumi.ComponentResource):
     """One tenant namespace and the fences around it."""
 
@@ -59,7 +64,11 @@ class TenantNamespace(pulumi.ComponentResource):
         quota = config.quota
         self.resource_quota = k8s.core.v1.ResourceQuota(
             naming.resource_name(ns, "resourcequota", naming.TENANT_QUOTA),
-            metadata={"name": naming.TENANT_QUOTA, "namespace": ns, "labels": labels},
+            # The API server refuses every object a quota counts (pods, Services, PVCs, MCPServers) while the
+            # quota's status is unknown, i.e. until the quota controller has counted it once (seen in the real
+            # run, tools/e2e: "status unknown for quota"). `up` waits for that status before anything counted.
+            metadata={"name": naming.TENANT_QUOTA, "namespace": ns, "labels": labels,
+                      "annotations": {WAIT_FOR: QUOTA_COUNTED}},
             spec={"hard": {
                 "requests.cpu": quota.requests_cpu,
                 "requests.memory": quota.requests_memory,
@@ -74,6 +83,9 @@ class TenantNamespace(pulumi.ComponentResource):
             }},
             opts=fence,
         )
+
+        #: What the tenant's objects wait for: the namespace, and its quota counted.
+        self.ready = self.resource_quota
 
         limits = config.limits
         self.limit_range = k8s.core.v1.LimitRange(

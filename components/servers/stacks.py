@@ -105,8 +105,10 @@ def by_group(summaries: list[dict]) -> dict:
 
 
 def tenant_resources(platform, namespace_configs) -> tuple[dict, dict]:
-    """(namespace name -> Namespace, (namespace, group) -> MCPGroup) from the platform's tenants."""
-    namespaces = {name: tenant.namespace for name, tenant in platform.tenants.items()}
+    """(namespace name -> what its objects wait for, (namespace, group) -> MCPGroup) from the platform's
+    tenants. Objects in a tenant namespace wait for its ResourceQuota to be counted (which waits for the
+    Namespace): the API server refuses what a quota counts until then."""
+    namespaces = {name: tenant.ready for name, tenant in platform.tenants.items()}
     groups = {(ns.name, group.name): resource
               for ns in namespace_configs
               for group, resource in zip(ns.groups, platform.tenants[ns.name].groups)}

@@ -55,11 +55,15 @@ def test_state_urns_must_equal_the_render_both_ways():
     assert not checks.urns_equal(state, []).ok
 
 
-def test_policy_findings_compare_policy_and_urn():
-    engine = [{"policy": "no-root", "urn": "urn:a", "message": "x"}]
-    assert checks.policy_findings_equal(engine, [{"policy": "no-root", "urn": "urn:a"}]).ok
-    assert not checks.policy_findings_equal(engine, []).ok
-    assert not checks.policy_findings_equal([], [{"policy": "no-root", "urn": "urn:a"}]).ok
+def test_policy_findings_compare_policy_and_the_object_behind_the_urn():
+    resources = [{"urn": "urn:a", "inputs": {"kind": "Namespace", "metadata": {"name": "mcp"}}},
+                 {"urn": "urn:b", "inputs": {"kind": "Namespace", "metadata": {"name": "other"}}}]
+    engine = [{"policy": "protect", "urn": "urn:a", "message": "x"}]
+    finding = {"policy": "protect", "kind": "Namespace", "namespace": "", "name": "mcp"}
+    assert checks.policy_findings_equal(engine, [finding], resources).ok
+    assert not checks.policy_findings_equal(engine, [], resources).ok
+    assert not checks.policy_findings_equal([], [finding], resources).ok
+    assert not checks.policy_findings_equal([{"policy": "protect", "urn": "urn:b"}], [finding], resources).ok
 
 
 def redis_server(env):

@@ -102,11 +102,13 @@ def test_every_custom_resource_waits_for_its_crd_its_namespace_and_its_group(ren
     crd = {kind: r.urn for r in rendered.k8s_resources("CustomResourceDefinition")
            for kind in [r.inputs["spec"]["names"]["kind"]]}
     namespace = rendered.resource("Namespace", NS).urn
+    quota = rendered.resource("ResourceQuota", "mcp-quota", NS).urn
     group = rendered.resource("MCPGroup", "tools", NS).urn
     for kind, name in [("MCPServer", "fetch"), ("MCPRemoteProxy", "remote"), ("VirtualMCPServer", "all"),
                        ("MCPToolConfig", "fetch-tools")]:
-        deps = rendered.resource(kind, name, NS).dependencies
+        deps = rendered.waits_for(rendered.resource(kind, name, NS))
         assert crd[kind] in deps and namespace in deps and group in deps, (kind, name)
+        assert quota in deps, (kind, name, "waits for the tenant quota to be counted")
     assert rendered.resource("MCPToolConfig", "fetch-tools", NS).urn in rendered.resource("MCPServer", "fetch", NS).dependencies
 
 

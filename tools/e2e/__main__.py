@@ -141,7 +141,8 @@ def run(stack: str, out: Path, keep: bool) -> int:
                                           preview.get("error", preview.get("changes"))))
         offline_report = json.loads((out / "render" / "policy-report.json").read_text()) \
             if (out / "render" / "policy-report.json").exists() else []
-        report.add("engine", checks.policy_findings_equal(preview.get("policy_violations", []), offline_report))
+        report.add("engine", checks.policy_findings_equal(preview.get("policy_violations", []), offline_report,
+                                                            resources))
 
         log("pulumi up --yes")
         up = engine.operation("up")

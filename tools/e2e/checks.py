@@ -73,17 +73,25 @@ def urns_equal(state: dict, resources: list[dict]) -> Check:
                  {"only_in_state": only_live, "only_in_render": only_offline, "count": len(live)})
 
 
-def policy_findings_equal(engine_events: list[dict], report: list[dict] | dict) -> Check:
-    """The pack run by the real CLI reports the same (policy, URN) findings as the offline policy report."""
+def policy_findings_equal(engine_events: list[dict], report: list[dict] | dict, resources: list[dict]) -> Check:
+    """The pack run by the real CLI reports the same findings (policy, kind, namespace, name) as the offline
+    policy report. The engine names a resource by URN; the render's resources.json maps it to its object."""
     findings = report.get("violations", report) if isinstance(report, dict) else report
+    objects = {res["urn"]: res.get("inputs") or {} for res in resources}
 
-    def key(item: dict) -> tuple[str, str]:
-        return item.get("policy") or item.get("policyName", ""), item.get("urn") or item.get("resourceUrn", "")
+    def engine_key(item: dict) -> tuple[str, str, str, str]:
+        inputs = objects.get(item.get("urn", ""), {})
+        meta = inputs.get("metadata") or {}
+        return item.get("policy", ""), inputs.get("kind", ""), meta.get("namespace", "") or "", meta.get("name", "")
 
-    engine = sorted({key(item) for item in engine_events})
-    offline = sorted({key(item) for item in findings})
+    def offline_key(item: dict) -> tuple[str, str, str, str]:
+        return item.get("policy", ""), item.get("kind", ""), item.get("namespace", "") or "", item.get("name", "")
+
+    engine = sorted({engine_key(item) for item in engine_events})
+    offline = sorted({offline_key(item) for item in findings})
     return Check("policy findings of `pulumi preview --policy-pack` equal the offline policy report",
-                 engine == offline, {"engine": engine, "offline": offline})
+                 engine == offline, {"only_engine": sorted(set(engine) - set(offline)),
+                                     "only_offline": sorted(set(offline) - set(engine)), "count": len(engine)})
 
 
 # -- the operator's objects ---------------------------------------------------------------------------------------

@@ -184,7 +184,8 @@ def _skip_await(args):
         return None
     props = dict(args.props)
     meta = props["metadata"]
-    add = lambda found: {**(found or {}), SKIP_AWAIT: "true"}  # noqa: E731
+    # An object that says what to wait for (pulumi.com/waitFor: the tenant quota's status) keeps its await.
+    add = lambda found: found if found and "pulumi.com/waitFor" in found else {**(found or {}), SKIP_AWAIT: "true"}  # noqa: E731
     if isinstance(meta, dict):
         meta = dict(meta)
         meta["annotations"] = pulumi.Output.from_input(meta.get("annotations")).apply(add)
