@@ -186,7 +186,7 @@ def run(stack: str, out: Path, keep: bool) -> int:
                                   .get("toolhive:operator") or {}).get("defaultRedis"))
             report.add("live", checks.redis_password_reaches_proxies(live, default_redis))
             report.add("live", checks.pods_admitted(live, namespaces))
-            operator.stop()
+            # The operator keeps running through destroy: it removes the finalizers it put on the MCP resources.
 
         if keep:
             report.notes.append("--keep: destroy skipped")
@@ -206,6 +206,8 @@ def run(stack: str, out: Path, keep: bool) -> int:
             after = read_live(kube, resources)
             (out / "after-destroy.yaml").write_text(yaml.safe_dump_all(after.objects, sort_keys=False))
             report.add("destroy", checks.destroy_leaves_only_retained(state, after))
+            if operator is not None:
+                operator.stop()
             run_corpus(rundir, bindir, plane.kubeconfig, out, report)
         report.timings["engine"] = engine.timings
     except (ControlPlaneError, EngineError) as exc:
