@@ -250,3 +250,13 @@ def test_a_service_address_becomes_the_peer_that_reaches_it(addr, peer):
     address = netpol.parse_address(addr)
     assert address.port == 6379
     assert netpol.address_peer(address) == peer
+
+
+def test_the_quota_is_ready_only_once_the_quota_controller_counted_mcp_servers(tenants):
+    """The API server refuses every object a quota counts while the quota's usage of any hard resource is
+    unknown ("status unknown for quota", seen in the real run): `up` waits on the quota's counted MCPServers,
+    and everything in the namespace waits for the quota."""
+    quota = tenants.object("ResourceQuota", "mcp-quota", "team-a")
+    assert quota["metadata"]["annotations"]["pulumi.com/waitFor"] == \
+        r"jsonpath={.status.used.count/mcpservers\.toolhive\.stacklok\.dev}"
+    assert "count/mcpservers.toolhive.stacklok.dev" in quota["spec"]["hard"]

@@ -28,7 +28,10 @@ from components.servers.operator_objects import proxy_expressions, workload_expr
 
 #: pulumi-kubernetes' generic await (>= 4.18): the object is ready once the JSONPath has a value.
 WAIT_FOR = "pulumi.com/waitFor"
-QUOTA_COUNTED = "jsonpath={.status.hard}"
+#: The API server refuses what a quota counts while any of its hard resources has no usage in status
+#: (plugin/resourcequota: "status unknown for quota"); MCPServers, counted through the CRD, are the last the
+#: quota controller picks up, so the quota is ready once their usage is in status.
+QUOTA_COUNTED = r"jsonpath={.status.used.count/mcpservers\.toolhive\.stacklok\.dev}"
 
 
 class TenantNamespace(pulumi.ComponentResource):
