@@ -9,6 +9,7 @@ before any resource is registered.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
@@ -290,6 +291,14 @@ def _same_store(a: str, b: str) -> bool:
     return first.host.lower().rstrip(".") == second.host.lower().rstrip(".")
 
 
+def _near_store(a: str, b: str) -> bool:
+    """`a` reads like a typo of the store `b`: the same Service and namespace on another port, or a Service
+    and namespace within a few letters of it (a server's own Redis elsewhere is its own business)."""
+    first, second = parse_address(a), parse_address(b)
+    name = lambda addr: f"{addr.host.split('.')[0]}.{addr.namespace or ''}".lower()  # noqa: E731
+    return name(first) == name(second) or difflib.SequenceMatcher(None, name(first), name(second)).ratio() >= 0.85
+
+
 def _known_store_rules(declared: list[Declared], config: StackConfig) -> list[str]:
     """A Redis address must be a store the stack knows or declares (when it knows any): a typo in a host
     name otherwise deploys servers whose sessions go nowhere, found only when the first client connects."""
@@ -302,7 +311,8 @@ def _known_store_rules(declared: list[Declared], config: StackConfig) -> list[st
         storage = getattr(item.entry.spec, "session_storage", None)
         if storage is None or storage.provider != "redis" or not storage.address:
             continue
-        if not any(_same_store(storage.address, known) for known in stores):
+        if not any(_same_store(storage.address, known) for known in stores) and \
+                any(_near_store(storage.address, known) for known in stores):
             problems.append(f"{item.where('spec.sessionStorage.address')}: {storage.address} is not a session store "
                             f"this stack knows; use {allowed}, or declare it in toolhive:operator.defaultRedis")
     redis = config.operator.default_redis

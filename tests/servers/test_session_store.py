@@ -105,8 +105,8 @@ def test_a_server_pointing_at_the_store_must_read_its_generated_password():
     wrong = {**STORE_REDIS, "passwordRef": {"name": "my-secret", "key": "password"}}
     problems = refused(store_config([server("web", transport="streamable-http", mcpPort=8080, replicas=2,
                                             sessionStorage=wrong)]))
-    assert problems == ["toolhive:servers.mcpServers[0].spec.sessionStorage.passwordRef: the stack's session store at "
-                        f"{ADDRESS} has a generated password: set passwordRef {{name: valkey-auth, key: password}}"]
+    assert ("toolhive:servers.mcpServers[0].spec.sessionStorage.passwordRef: the stack's session store at "
+            f"{ADDRESS} has a generated password: set passwordRef {{name: valkey-auth, key: password}}") in problems
 
 
 def test_the_operator_default_redis_pointing_at_the_store_must_read_its_generated_password():
@@ -152,11 +152,13 @@ def test_a_session_address_may_be_any_name_of_the_store_or_the_operators_default
     servers.append(server("managed", transport="streamable-http", mcpPort=8080, replicas=2, sessionStorage={
         "provider": "redis", "address": elsewhere, "passwordRef": {"name": "redis", "key": "password"}}))
     config = store_config(servers, operator={"defaultRedis": {"addr": elsewhere, "existingSecret": "redis"}})
+    config["servers"]["existing"] = {"secrets": [{"namespace": NS, "name": "redis"}]}  # the managed Redis' password
     for namespace in config["namespaces"]:  # the managed Redis: egress to it, beside the API server
         namespace["network"] = {"egress": [{"cidr": "0.0.0.0/0", "ports": [443, 6443, 6379]}]}
     render_config(config, preview=preview, stack="dev")
     # A stack that knows no store at all has nothing to check against (its address is its own business).
     config = config_with(servers=[servers[2]])
+    config["servers"]["existing"] = {"secrets": [{"namespace": NS, "name": "redis"}]}
     config["namespaces"][0]["network"] = {"egress": [{"cidr": "0.0.0.0/0", "ports": [443, 6443, 6379]}]}
     render_config(config, preview=preview, stack="dev")
 
