@@ -26,7 +26,7 @@ def server(name: str = "fetch", namespace: str = NS, **spec: Any) -> dict:
 #: the reference rule itself (test_references.py) use other names, or pass `existing` explicitly.
 FIXTURE_EXISTING = {
     "secrets": [{"namespace": ns, "name": name} for ns in (NS, "mcp-data")
-                for name in ("valkey-auth", "redis-auth", "team-creds", "own", "auth")],
+                for name in ("valkey-auth", "redis-auth", "team-creds", "own", "auth", "api")],
     "oidcConfigs": [{"namespace": ns, "name": "corp"} for ns in (NS, "mcp-data")],
 }
 
