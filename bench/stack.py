@@ -34,7 +34,7 @@ def mcp_server(i: int, namespace: str) -> dict:
     spec: dict[str, Any] = {"image": f"ghcr.io/stackloklabs/gofetch/server:1.0.{i % 3}", "group": "default"}
     if pattern == 0:  # stdio, one proxy, a token from AWS Secrets Manager, filtered tools
         spec.update(transport="stdio", secrets=[{"targetEnvName": "GITHUB_TOKEN", "ref": f"aws-sm://bench/{namespace}/github#token"}],
-                    tools={"allow": ["fetch"], "rename": {"fetch": {"name": "get"}}})
+                    tools={"allow": ["get"], "rename": {"fetch": {"name": "get"}}})
     elif pattern == 1:  # streamable-http, HA behind Redis (PDB)
         spec.update(transport="streamable-http", mcpPort=8080, replicas=2, backendReplicas=2, sessionStorage=_redis(i))
     elif pattern == 2:  # HPA-owned proxy and backend
