@@ -55,13 +55,17 @@ def test_the_dev_stack_keeps_proxies_able_to_reach_its_own_session_store(preview
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_staging_and_prod_tenants_declare_egress_to_the_managed_session_store(stack, preview):
+def test_staging_and_prod_proxies_reach_the_in_cluster_session_store(stack, preview):
+    """Sessions live in the stack's Valkey (v0.44.0 session storage has no TLS, so not ElastiCache): every
+    tenant's proxies reach it, and only through its own NetworkPolicy."""
     objects = objects_of(render_stack(stack, preview=preview))
-    no_6379 = with_policy_egress(objects, "allow-proxy-egress", lambda rule: rule.get("ports") != [{"protocol": "TCP", "port": 6379}])
-    problems = reachability.check(no_6379)
+    assert reachability.check(objects) == []
+    closed = [{**o, "spec": {**o["spec"], "ingress": []}} if o["kind"] == "NetworkPolicy"
+              and o["metadata"]["name"] == "valkey" else o for o in objects]
+    problems = reachability.check(closed)
     for namespace in ("mcp-platform", "mcp-data"):
-        assert any(f"session store toolhive-sessions." in p and f"is blocked in namespace '{namespace}'" in p
-                   and "no egress to any address on TCP 6379" in p for p in problems), problems
+        assert any("session store valkey.toolhive-system" in p and f"is blocked in namespace '{namespace}'" in p
+                   for p in problems), problems
 
 
 @pytest.mark.parametrize("stack", STACKS)
