@@ -126,6 +126,11 @@ def _registry(config: dict[str, Any], n: int) -> None:
     if "registry" not in _config_keys():
         return
     config["toolhive:registry"] = REGISTRY_CONFIG
+    from components.config.registry import DatabaseSpec
+
+    if "ca_bundle" in DatabaseSpec.model_fields:  # verify-full against the CA bundle, once the program mounts one
+        config["toolhive:registry"] = {**REGISTRY_CONFIG, "database": {
+            **REGISTRY_CONFIG["database"], "caBundle": {"name": "db-ca-bundle", "key": "ca.crt"}}}
     config.update({key: SECURE for key in REGISTRY_SECRETS})
     for index, entry in enumerate(config["toolhive:servers"]["mcpServers"]):
         if index % 4 == 0:

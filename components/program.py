@@ -18,6 +18,7 @@ from components.config.cluster import require_target
 from components.config.loader import load_stack_config
 from components.errors import all_checked
 from components.images import DigestResolver, resolve_images
+from components.k8s.naming import DEFAULT_REDIS_SECRET
 from components.platform.helm_adoption import adoptable_objects, patch_force_transformation
 from components.platform.provider import cluster_provider
 from components.platform.toolhive_platform import ToolHivePlatform
@@ -30,7 +31,6 @@ from components.servers.images import SESSION_STORE, server_images
 from components.servers import auth_configs, default_redis, session_store
 from components.servers.auth_configs import AuthConfigs
 from components.servers.session_store import SessionStore
-from components.k8s.naming import DEFAULT_REDIS_SECRET
 from components.servers.stacks import McpServerStacks, tenant_resources
 
 

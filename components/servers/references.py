@@ -66,7 +66,7 @@ def auth_config_secret_references(entry) -> list[tuple[str, str]]:
         part = getattr(entry, field, None)
         value = getattr(part, sub, None) if part is not None else None
         if value:
-            refs.append((value, f"{entry.model_fields[field].alias}.{type(part).model_fields[sub].alias}"))
+            refs.append((value, f"{type(entry).model_fields[field].alias}.{type(part).model_fields[sub].alias}"))
     return [(name, where) for name, where in ((existing_secret_name(ref), where) for ref, where in refs) if name]
 
 

@@ -104,9 +104,10 @@ def refused(config: dict) -> list[str]:
 def test_a_server_pointing_at_the_store_must_read_its_generated_password():
     wrong = {**STORE_REDIS, "passwordRef": {"name": "my-secret", "key": "password"}}
     problems = refused(store_config([server("web", transport="streamable-http", mcpPort=8080, replicas=2,
-                                            sessionStorage=wrong)]))
-    assert ("toolhive:servers.mcpServers[0].spec.sessionStorage.passwordRef: the stack's session store at "
-            f"{ADDRESS} has a generated password: set passwordRef {{name: valkey-auth, key: password}}") in problems
+                                            sessionStorage=wrong)],
+                                    existing={"secrets": [{"namespace": NS, "name": "my-secret"}]}))
+    assert problems == ["toolhive:servers.mcpServers[0].spec.sessionStorage.passwordRef: the stack's session store at "
+                        f"{ADDRESS} has a generated password: set passwordRef {{name: valkey-auth, key: password}}"]
 
 
 def test_the_operator_default_redis_pointing_at_the_store_must_read_its_generated_password():
