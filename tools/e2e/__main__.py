@@ -147,7 +147,9 @@ def run(stack: str, out: Path, keep: bool) -> int:
         log("pulumi up --yes")
         up = engine.operation("up")
         report.add("engine", checks.Check("pulumi up succeeds", up.get("ok", False),
-                                          up.get("error", up.get("changes"))))
+                                          {"errors": [d["message"][:1000] for d in up.get("diagnostics", [])
+                                                      if d.get("severity") == "error"],
+                                           "changes": up.get("changes")}))
         log("pulumi preview --expect-no-changes")
         again = engine.operation("preview", expect_no_changes=True, label="preview-no-changes")
         changed = [s for s in again.get("steps", []) if s.get("op") not in ("same", "read")]
@@ -224,6 +226,12 @@ def run(stack: str, out: Path, keep: bool) -> int:
                   f"stop it with: kill {' '.join(str(p.pid) for p in plane.processes.values())}")
         else:
             plane.stop()
+            # The engine's and the control plane's logs stay with the artifacts; the run directory goes.
+            logs = out / "logs"
+            logs.mkdir(exist_ok=True)
+            for found in [*rundir.glob("*.log"), *rundir.glob("*.result.json"), *(rundir / "cluster").glob("*.log"),
+                          *(rundir / "operator").glob("*.log")]:
+                shutil.copy2(found, logs / found.name)
             shutil.rmtree(rundir, ignore_errors=True)
     ok = all(c.ok for c in report.checks)
     failed = [c for c in report.checks if not c.ok]
