@@ -257,6 +257,5 @@ def test_the_quota_is_ready_only_once_the_quota_controller_counted_mcp_servers(t
     unknown ("status unknown for quota", seen in the real run): `up` waits on the quota's counted MCPServers,
     and everything in the namespace waits for the quota."""
     quota = tenants.object("ResourceQuota", "mcp-quota", "team-a")
-    assert quota["metadata"]["annotations"]["pulumi.com/waitFor"] == \
-        r"jsonpath={.status.used.count/mcpservers\.toolhive\.stacklok\.dev}"
+    assert quota["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.used}"
     assert "count/mcpservers.toolhive.stacklok.dev" in quota["spec"]["hard"]
