@@ -62,3 +62,20 @@ def test_the_random_stand_in_meets_length_classes_and_minimums():
     assert set(password) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.")
     plain = generate({"length": 20, "special": False})
     assert plain.isalnum() and len(plain) == 20
+
+
+def test_stopping_a_process_terminates_it_and_kills_one_that_ignores_sigterm():
+    import subprocess
+    import sys
+
+    from tools.e2e.controlplane import stop_process
+
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    stop_process(polite)
+    assert polite.returncode is not None
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+                                 "signal.SIG_IGN); print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE)
+    stubborn.stdout.readline()
+    stop_process(stubborn, grace=0.5)
+    assert stubborn.returncode == -9
+    stop_process(stubborn)  # already gone: nothing to do

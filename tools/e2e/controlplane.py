@@ -57,6 +57,18 @@ def wait_until(what: str, check, timeout: float, interval: float = 0.25, proc: s
     raise ControlPlaneError(f"{what}: not ready after {timeout:.0f} s ({last}){tail(log)}")
 
 
+def stop_process(proc: subprocess.Popen | None, grace: float = 20) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; nothing if it already exited."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def tail(log: Path | None, lines: int = 15) -> str:
     if log is None or not log.exists():
         return ""
@@ -233,14 +245,7 @@ class ControlPlane:
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
-            proc = self.processes[name]
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(self.processes[name])
 
     def alive(self) -> dict[str, bool]:
         return {name: proc.poll() is None for name, proc in self.processes.items()}

@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.e2e.controlplane import ControlPlaneError, Kube, free_port, wait_until
+from tools.e2e.controlplane import ControlPlaneError, Kube, free_port, stop_process, wait_until
 
 OPERATOR_CONTAINER = "manager"
 MCP_RESOURCES = {"MCPServer": "mcpservers", "MCPRemoteProxy": "mcpremoteproxies",
@@ -120,10 +120,4 @@ class OperatorProcess:
         return {"deployment": f"{deployment['metadata']['namespace']}/{deployment['metadata']['name']}", "env": shown}
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
