@@ -10,7 +10,6 @@ certificate. Readiness is polled (`/health` of etcd, `/readyz` of the API server
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import ssl
@@ -246,10 +245,3 @@ class ControlPlane:
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             stop_process(self.processes[name])
-
-    def alive(self) -> dict[str, bool]:
-        return {name: proc.poll() is None for name, proc in self.processes.items()}
-
-
-def environment_for(kubeconfig: Path) -> dict[str, str]:
-    return {**os.environ, "KUBECONFIG": str(kubeconfig)}

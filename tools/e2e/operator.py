@@ -7,8 +7,10 @@ needs: KUBECONFIG, `--leader-elect=false`, no metrics listener, the health probe
 """
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +59,6 @@ def resolve_env(deployment: dict, kube: Kube) -> dict[str, str]:
                                  "spec.serviceAccountName": deployment["spec"]["template"]["spec"].get(
                                      "serviceAccountName", "default")}.get(path, "")
         elif "secretKeyRef" in source or "configMapKeyRef" in source:
-            import base64
             ref = source.get("secretKeyRef") or source.get("configMapKeyRef")
             kind = "secrets" if "secretKeyRef" in source else "configmaps"
             status, obj = kube.request("GET", f"/api/v1/namespaces/{meta['namespace']}/{kind}/{ref['name']}")
@@ -112,7 +113,6 @@ class OperatorProcess:
             [str(self.binary), "--leader-elect=false", "--metrics-bind-address=0",
              f"--health-probe-bind-address=127.0.0.1:{probe}"],
             env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        import urllib.request
         wait_until("thv-operator /readyz", lambda: urllib.request.urlopen(f"http://127.0.0.1:{probe}/readyz",
                                                                            timeout=2).status == 200,
                    120, proc=self.proc, log=self.log)
