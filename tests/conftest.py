@@ -14,6 +14,25 @@ from tools.render import read_stack_file, render
 from tools.validate import Problem, dry_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+
+
+def project_copy(project: Path, skip: tuple[str, ...] = (), message: str = "base") -> Path:
+    """The project's tracked files (less the `skip` prefixes) in `project`, committed as a fresh git repository:
+    what a new clone looks like, for tests that run commands against a checkout."""
+    import shutil
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    for relative in tracked.stdout.splitlines():
+        source = PROJECT_ROOT / relative
+        if source.is_file() and not relative.startswith(skip):
+            (project / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, project / relative)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*GIT, "commit", "-qm", message], cwd=project, check=True)
+    return project
 DATA_DIR = PROJECT_ROOT / "tests" / "data"
 STACKS = ("dev", "staging", "prod")
 #: The cluster test renders deploy to (toolhive:cluster); tests of that key pass their own.

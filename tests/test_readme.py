@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ import yaml
 from components.config import StackConfig
 from components.config.loader import parse_stack_config
 from components.config.servers import KINDS, McpServerSpec, Publishable, RemoteProxySpec, VirtualServerSpec
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, project_copy
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -59,17 +58,7 @@ def test_every_python_command_is_either_run_offline_or_known_not_to_be():
 
 
 def test_every_offline_command_of_the_readme_runs_as_written(tmp_path):
-    project = tmp_path / "project"
-    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    for relative in tracked.stdout.splitlines():
-        source = PROJECT_ROOT / relative
-        if source.is_file() and not relative.startswith(("tests/data/pss/", "tests/data/toolhive/")):
-            (project / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, project / relative)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
-    subprocess.run([*git, "commit", "-qm", "readme"], cwd=project, check=True)
+    project = project_copy(tmp_path / "project", skip=("tests/data/pss/", "tests/data/toolhive/"), message="readme")
     (project / ".venv" / "bin").mkdir(parents=True)
     python = project / ".venv" / "bin" / "python"  # what the README's first command made: this interpreter
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')

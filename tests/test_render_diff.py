@@ -4,13 +4,12 @@ key behind it, secrets as [secret]; from a previous render directory or a git re
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
 import yaml
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import GIT, PROJECT_ROOT, project_copy
 from tools import render_diff
 
 STACK = "urn:pulumi:dev::toolhive::pulumi:pulumi:Stack::toolhive-dev"
@@ -102,23 +101,12 @@ def test_secret_values_never_show_in_the_diff():
 def test_diff_against_a_git_ref_shows_a_new_server_file_as_creates_from_that_file(tmp_path):
     """The acceptance test: a new server file in servers/dev, committed; --diff HEAD~1 renders the parent
     commit aside and shows exactly that server's resources as creates, named by its file."""
-    project = tmp_path / "project"
-    for relative in subprocess.run(["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                                   check=True).stdout.splitlines():
-        source = PROJECT_ROOT / relative
-        if relative.startswith(("tests/", "bench/", "docs/")) or not source.is_file():
-            continue
-        (project / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, project / relative)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
-    subprocess.run([*git, "commit", "-qm", "base"], cwd=project, check=True)
+    project = project_copy(tmp_path / "project", skip=("tests/", "bench/", "docs/"))
     (project / "servers" / "dev" / "notes.yaml").write_text(yaml.safe_dump({
         "kind": "MCPServer", "name": "notes", "namespace": "mcp-dev",
         "spec": {"image": "ghcr.io/stackloklabs/gofetch/server:1.0.1", "transport": "stdio"}}))
-    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
-    subprocess.run([*git, "commit", "-qm", "a server"], cwd=project, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "a server"], cwd=project, check=True)
 
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "tools.render", "dev", "--out", str(out), "--diff", "HEAD~1"],
