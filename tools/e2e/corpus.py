@@ -176,10 +176,6 @@ CASES: list[Case] = [
 ]
 
 
-def objects() -> list[dict]:
-    return [case.object() for case in CASES]
-
-
 def offline_verdicts() -> dict[str, list[str]]:
     """Case name -> the dry run's problems (empty: accepted)."""
     from tools.validate import check_objects
