@@ -103,6 +103,9 @@ def run(digest_resolver: DigestResolver | None = None, secret_reader: SecretRead
                               written_secrets=written_secrets(platform, store), default=default_redis.of_stack(config),
                               auth_objects=auth.objects if auth else {},
                               opts=pulumi.ResourceOptions(providers=[provider]))
+    # Each tenant's MCPServer count quota comes after its MCPServers (TenantNamespace.count_servers).
+    for name, tenant in platform.tenants.items():
+        tenant.count_servers(servers.mcp_servers(name))
     for key, value in {**platform.outputs, **servers.outputs}.items():
         pulumi.export(key, value)
     return platform

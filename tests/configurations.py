@@ -49,7 +49,8 @@ def _test_configurations() -> dict[str, Configuration]:
             servers=[server("web", replicas=2, sessionStorage=REDIS, **http),
                      server("auto", sessionStorage=REDIS, autoscaling={
                          "proxy": {"minReplicas": 2, "maxReplicas": 6}, "backend": {"maxReplicas": 3}}, **http),
-                     server("fetch", group="tools", tools={"allow": ["get_page"], "rename": {"fetch": {"name": "get_page"}}})],
+                     server("fetch", group="tools", tools={"allow": ["get_page"], "rename": {"fetch": {"name": "get_page"}}},
+                            storage={"size": "1Gi"})],
             remote=[{"name": "remote", "namespace": NS, "spec": {"remoteUrl": "https://mcp.example.com", "replicas": 2}}],
             virtual=[{"name": "all", "namespace": NS, "spec": {"group": "tools", "incomingAuth": {"type": "anonymous"},
                                                                "replicas": 2, "sessionStorage": REDIS}}]), stack="dev"),

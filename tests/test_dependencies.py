@@ -14,7 +14,11 @@ depends_on, and what its parent components waited for):
 - what a ToolHive custom resource references (`*Ref` fields, `spec.secrets`), and the NetworkPolicies that
   fence exactly its pods (isolation before the server starts);
 - the custom resource whose operator-made workload or pods a HorizontalPodAutoscaler or
-  PodDisruptionBudget targets.
+  PodDisruptionBudget targets;
+- every ResourceQuota of its namespace that counts it (the quota admission plugin refuses an object while
+  a quota matching it has unknown usage: "status unknown for quota", the real run). Except when the
+  quota counts a custom resource of a CRD the program itself creates (`count/<plural>.<group>`): the quota
+  controller discovers that CRD up to 30 s later, so such a quota waits for the objects it counts instead.
 
 Only objects the program registers count: a reference to an object the cluster already has (a team's own
 Secret, an OIDC config made elsewhere) has nothing to wait for.
@@ -28,6 +32,7 @@ import pytest
 from components.servers import operator_objects
 from tests.conftest import Rendered
 from tests.configurations import RENDERS
+from tools.validate import admission
 from tools.mock_runtime import RegisteredResource
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
@@ -141,6 +146,24 @@ def selects(selector: dict, labels: dict) -> bool:
     return bool(match) and set(selector) <= {"matchLabels"} and match.items() <= labels.items()
 
 
+#: The hard resources the quota admission plugin's evaluators match, per kind (k8s.io/kubernetes v1.33,
+#: pkg/quota/v1/evaluator/core); every kind also matches its own `count/<plural>[.<group>]`.
+QUOTA_MATCHES = {
+    "Service": {"services", "services.loadbalancers", "services.nodeports"},
+    "PersistentVolumeClaim": {"persistentvolumeclaims", "requests.storage"},
+    "Pod": {"pods", "cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"},
+    "Secret": {"secrets"}, "ConfigMap": {"configmaps"},
+}
+
+
+def quota_counts(obj: dict, hard: dict, plural: str) -> bool:
+    """Whether a quota with these hard resources counts `obj` at its creation."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    own = {f"count/{plural}{'.' + group if group else ''}", *(QUOTA_MATCHES.get(obj["kind"], ()) if not group else ())}
+    storage_class = obj["kind"] == "PersistentVolumeClaim" and any(".storageclass.storage.k8s.io/" in key for key in hard)
+    return bool(own & set(hard)) or storage_class
+
+
 def operator_made(kind: str, name: str) -> tuple[list[dict], list[tuple[str, str]]]:
     """(pod label sets, (kind, name) workloads) the operator creates for a ToolHive server resource."""
     if kind not in operator_objects.PROXY_APP:
@@ -154,7 +177,8 @@ def operator_made(kind: str, name: str) -> tuple[list[dict], list[tuple[str, str
 
 
 #: The rules above, by the name each edge records.
-RULES = ("namespace", "crd", "pod reference", "governing service", "rbac", "role", "reference", "isolation", "scaling")
+RULES = ("namespace", "crd", "pod reference", "governing service", "rbac", "role", "reference", "isolation", "scaling",
+         "quota", "late count")
 
 
 def required_waits(rendered: Rendered) -> dict[str, dict[str, tuple[str, str]]]:
@@ -163,12 +187,29 @@ def required_waits(rendered: Rendered) -> dict[str, dict[str, tuple[str, str]]]:
     required: dict[str, dict[str, str]] = {}
     servers = [r for r in index.of_kind(*operator_objects.PROXY_APP)]
 
+    quotas = index.of_kind("ResourceQuota")
+    plurals = {(crd.inputs["spec"]["group"], crd.inputs["spec"]["names"]["kind"]): crd.inputs["spec"]["names"]["plural"]
+               for crd in index.crds.values()}
+
     for resource in rendered.k8s_resources():
         obj = resource.inputs
         if "kind" not in obj:
             continue
         kind, namespace, name = obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"]
         needs = required.setdefault(resource.urn, {})
+        group = obj["apiVersion"].rpartition("/")[0]
+
+        for quota in quotas:
+            hard = quota.inputs["spec"].get("hard", {})
+            if quota.urn == resource.urn or quota.inputs["metadata"].get("namespace") != namespace:
+                continue
+            if not quota_counts(obj, hard, plurals.get((group, kind)) or admission._plural(kind)):
+                continue
+            if (group, kind) in index.crds:
+                required.setdefault(quota.urn, {})[resource.urn] = (
+                    "late count", f"it counts {kind} {name}, whose CRD the quota controller discovers late")
+            else:
+                needs[quota.urn] = ("quota", f"ResourceQuota {quota.inputs['metadata']['name']} counts it")
 
         def need(rule: str, target_kind: str, target_namespace: str | None, target_name: str, why: str) -> None:
             for target in index.find(target_kind, target_namespace, target_name):
@@ -177,7 +218,6 @@ def required_waits(rendered: Rendered) -> dict[str, dict[str, tuple[str, str]]]:
 
         if namespace:
             need("namespace", "Namespace", None, namespace, "the namespace it lives in")
-        group = obj["apiVersion"].rpartition("/")[0]
         if (group, kind) in index.crds:
             needs[index.crds[(group, kind)].urn] = ("crd", "the CRD of its kind")
 

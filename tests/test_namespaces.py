@@ -50,9 +50,11 @@ def test_namespace_protection_can_be_relaxed_for_dev_but_never_deletes(preview):
 def test_quota_sizes_come_from_config(tenants):
     assert tenants.object("ResourceQuota", "mcp-quota", "team-b")["spec"]["hard"] == {
         "requests.cpu": "1", "requests.memory": "1Gi", "limits.cpu": "2", "limits.memory": "2Gi",
-        "pods": "5", "count/mcpservers.toolhive.stacklok.dev": "3",
+        "pods": "5",
         "persistentvolumeclaims": "2", "requests.storage": "5Gi", "services.loadbalancers": "1", "services.nodeports": "0",
     }
+    assert tenants.object("ResourceQuota", "mcp-server-count", "team-b")["spec"]["hard"] == {
+        "count/mcpservers.toolhive.stacklok.dev": "3"}
 
 
 def test_default_quota_bounds_volumes_and_storage_and_forbids_load_balancers_and_node_ports(tenants):
@@ -252,10 +254,30 @@ def test_a_service_address_becomes_the_peer_that_reaches_it(addr, peer):
     assert netpol.address_peer(address) == peer
 
 
-def test_the_quota_is_ready_only_once_the_quota_controller_counted_mcp_servers(tenants):
+def test_the_quota_is_ready_only_once_the_quota_controller_counted_it(tenants):
     """The API server refuses every object a quota counts while the quota's usage of any hard resource is
-    unknown ("status unknown for quota", seen in the real run): `up` waits on the quota's counted MCPServers,
-    and everything in the namespace waits for the quota."""
+    unknown ("status unknown for quota", seen in the real run): `up` waits for the quota's first count, and
+    everything in the namespace waits for the quota. It counts only built-in resources, which the quota
+    controller counts from its first pass."""
     quota = tenants.object("ResourceQuota", "mcp-quota", "team-a")
     assert quota["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.used}"
-    assert "count/mcpservers.toolhive.stacklok.dev" in quota["spec"]["hard"]
+    assert not [key for key in quota["spec"]["hard"] if key.startswith("count/")]
+
+
+def test_the_mcp_server_count_is_a_quota_made_after_the_servers_and_waiting_until_it_counted_them(preview):
+    """The quota controller counts MCPServers only after its discovery (every 30 s) has seen their CRD, which
+    the same `up` creates; a quota naming the count before then makes the API server refuse every MCPServer
+    of the namespace (the real run's first `up`, 4 runs in 5). So the count has a quota of its own, made
+    after the namespace's MCPServers, that `up` waits on until its MCPServer usage is known (quoted in
+    brackets: RFC 9535 refuses the '/' of a dotted name)."""
+    from tests.servers.conftest import NS, config_with, server
+
+    rendered = render_config(config_with(servers=[server("fetch"), server("time")]), preview=preview)
+    count = rendered.resource("ResourceQuota", "mcp-server-count", NS)
+    assert count.inputs["spec"]["hard"] == {"count/mcpservers.toolhive.stacklok.dev": "20"}
+    assert count.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == \
+        "jsonpath={.status.used['count/mcpservers.toolhive.stacklok.dev']}"
+    servers = {rendered.resource("MCPServer", name, NS).urn for name in ("fetch", "time")}
+    assert servers <= rendered.waits_for(count)
+    assert not servers & {r.urn for r in rendered.resources if count.urn in rendered.waits_for(r)}
+    assert (count.protect, count.retain_on_delete) == (True, True), "a fence, kept with the namespace"

@@ -18,6 +18,7 @@ DEFAULT_REDIS_SECRET = "toolhive-default-redis"
 DEFAULT_REDIS_SECRET_KEY = "redis-password"
 
 TENANT_QUOTA = "mcp-quota"
+TENANT_SERVER_QUOTA = "mcp-server-count"
 TENANT_LIMIT_RANGE = "mcp-limits"
 NETPOL_DEFAULT_DENY = "default-deny"
 NETPOL_DNS_EGRESS = "allow-dns-egress"

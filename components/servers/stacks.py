@@ -60,6 +60,11 @@ class McpServerStacks(pulumi.ComponentResource):
         self.outputs = {"mcpServers": by_group([member.summary for member in self.members])}
         self.register_outputs(self.outputs)
 
+    def mcp_servers(self, namespace: str) -> list[pulumi.Resource]:
+        """The MCPServer custom resources of one namespace (what its server-count quota waits for)."""
+        return [member.server for member in self.members
+                if member.summary["kind"] == "MCPServer" and member.summary["namespace"] == namespace]
+
 
 def password_secret(entry, default: default_redis.DefaultRedis | None) -> str | None:
     """The Secret the server's rendered sessionStorage.passwordRef names (its own, or the default Redis one)."""

@@ -131,3 +131,26 @@ def test_scaling_targets_must_exist():
                                               deployment("fetch", "mcp", PROXY_LABELS)])).ok
     assert not checks.scaling_targets_exist(Live([hpa])).ok
     assert not checks.scaling_targets_exist(Live([pdb])).ok
+
+
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ghcr/stacklok/toolhive/operator:v0.44.0"
+
+
+def _state_with(*images: str) -> dict:
+    return {"deployment": {"resources": [
+        {"urn": f"urn:{i}", "type": "kubernetes:apps/v1:Deployment",
+         "inputs": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}}}
+        for i, image in enumerate(images)]}}
+
+
+def test_images_are_pinned_to_the_digest_ecr_gave():
+    digests = {ECR: "sha256:" + "a" * 64}
+    assert checks.images_pinned(_state_with(f"{ECR}@sha256:{'a' * 64}"), digests).ok
+
+
+def test_an_offline_placeholder_digest_or_a_bare_tag_is_not_pinned():
+    digests = {ECR: "sha256:" + "a" * 64}
+    other = checks.images_pinned(_state_with(f"{ECR}@sha256:{'b' * 64}"), digests)
+    assert not other.ok and other.detail["unknown_digests"] and other.detail["not_deployed"]
+    bare = checks.images_pinned(_state_with(ECR, f"{ECR}@sha256:{'a' * 64}"), digests)
+    assert not bare.ok and bare.detail["unpinned"] == [ECR]

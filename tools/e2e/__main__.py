@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from tools.e2e import checks, corpus
+from tools.e2e import aws, checks, corpus
 from tools.e2e.controlplane import ControlPlane, ControlPlaneError, wait_until
 from tools.e2e.engine import PROJECT_ROOT, Engine, EngineError, pack_copy, plugin_bin
 from tools.e2e.operator import OperatorProcess, reconciled, stack_namespaces
@@ -63,14 +64,47 @@ class Report:
         (self.out / "report.json").write_text(json.dumps(data, indent=2, default=str))
 
 
-def stack_config(stack: str, kubeconfig: Path) -> dict:
-    """The shipped `Pulumi.<stack>.yaml` configuration, with `toolhive:cluster` pointed at the local API server."""
+def stack_config(stack: str, kubeconfig: Path) -> tuple[dict, list[str]]:
+    """The shipped `Pulumi.<stack>.yaml` configuration, with `toolhive:cluster` pointed at the local API server;
+    and the keys of its `secure:` values. Those are placeholders no passphrase decrypts: the run sets each
+    with `pulumi config set --secret` to a generated value instead (`secure_keys`)."""
     settings = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
     config = dict(settings.get("config") or {})
+    secure = secure_keys(config)
+    for key in secure:
+        del config[key]
     cluster = dict(config.get("toolhive:cluster") or {})
     cluster.update({"kubeconfig": str(kubeconfig), "context": "e2e"})
     config["toolhive:cluster"] = cluster
-    return config
+    return config, secure
+
+
+def secure_keys(config: dict) -> list[str]:
+    """The top-level keys whose value is `{secure: ...}`; a secure value nested deeper is refused (the run
+    could not replace it)."""
+    keys = []
+    for key, value in config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            keys.append(key)
+        elif "secure:" in json.dumps(value) and '"secure"' in json.dumps(value):
+            raise EngineError(f"{key}: a secure value inside an object; the real run sets only top-level secrets")
+    return keys
+
+
+def start_aws(stack: str, rundir: Path, report: Report) -> tuple["aws.MotoServer | None", dict[str, str], dict]:
+    """moto's standalone server on loopback, seeded with what the stack reads from AWS (staging, prod): the
+    server (None when the stack reads nothing from AWS, like dev), the environment that points boto3 at it,
+    and {image reference: the digest ECR gives}."""
+    needs = aws.stack_needs(stack, PROJECT_ROOT)
+    if not needs.images and not needs.secrets:
+        return None, {}, {}
+    log(f"starting moto_server for {len(needs.images)} ECR image tags and {len(needs.secrets)} secrets")
+    server = aws.MotoServer(rundir / "aws")
+    server.start()
+    digests = server.seed(needs)
+    report.notes.append({"aws": {"endpoint": server.endpoint, "images": digests,
+                                 "secrets": [ref.text for ref in needs.secrets]}})
+    return server, server.env(needs.region), digests
 
 
 def render_offline(stack: str, out: Path, report: Report) -> list[dict]:
@@ -120,7 +154,7 @@ def run(stack: str, out: Path, keep: bool) -> int:
     resources = render_offline(stack, out / "render", report)
     plane = ControlPlane({k: binaries[k] for k in ("etcd", "kube-apiserver", "kube-controller-manager")},
                          rundir / "cluster")
-    operator = None
+    operator = moto = None
     try:
         log("starting etcd, kube-apiserver and kube-controller-manager on loopback")
         plane.start()
@@ -130,8 +164,12 @@ def run(stack: str, out: Path, keep: bool) -> int:
         kube = plane.client()
         bindir = plugin_bin(rundir, {"pulumi": binaries["pulumi"],
                                      "pulumi-resource-kubernetes": binaries["pulumi-resource-kubernetes"]})
-        engine = Engine(stack, rundir, bindir, plane.kubeconfig)
-        engine.init(stack_config(stack, plane.kubeconfig))
+        moto, aws_env, digests = start_aws(stack, rundir, report)
+        engine = Engine(stack, rundir, bindir, plane.kubeconfig, extra_env=aws_env)
+        config, secure = stack_config(stack, plane.kubeconfig)
+        engine.init(config)
+        for key in secure:
+            engine.set_secret(key, secrets.token_urlsafe(24))
         pack = pack_copy(rundir)
 
         log("pulumi preview --policy-pack (the pack started by the CLI)")
@@ -159,6 +197,8 @@ def run(stack: str, out: Path, keep: bool) -> int:
         state = engine.export()
         (out / "state.json").write_text(json.dumps(state, indent=2))
         report.add("engine", checks.urns_equal(state, resources))
+        if digests:
+            report.add("engine", checks.images_pinned(state, digests))
 
         if up.get("ok"):
             log("starting the ToolHive operator (v0.44.0) out of cluster")
@@ -217,6 +257,8 @@ def run(stack: str, out: Path, keep: bool) -> int:
     finally:
         if operator is not None:
             operator.stop()
+        if moto is not None:
+            moto.stop()
         report.write()
         if keep:
             print(f"the cluster is still running: export KUBECONFIG={plane.kubeconfig}\n"

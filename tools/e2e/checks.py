@@ -50,6 +50,31 @@ def key_of(obj: dict) -> tuple[str, str, str]:
     return obj.get("kind", ""), meta.get("namespace", "") or "", meta.get("name", "")
 
 
+def _strings(value) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def images_pinned(state: dict, digests: dict[str, str]) -> Check:
+    """Every image the program looked up in (moto's) ECR is deployed as `<reference>@<the digest ECR gave>`,
+    and every ECR image in the state is one of those: the deploy-time lookup ran for real, not offline."""
+    pinned = {f"{ref}@{digest}" for ref, digest in digests.items()}
+    hosts = {ref.split("/", 1)[0] for ref in digests}
+    texts = {text for res in state.get("deployment", {}).get("resources", []) for text in _strings(res.get("inputs", {}))}
+    seen = {text for text in texts if text.split("/", 1)[0] in hosts and "@sha256:" in text}
+    unpinned = sorted(texts & set(digests))
+    return Check("images are pinned to the digests ECR (moto) gave at deploy time",
+                 pinned <= seen and seen <= pinned and not unpinned,
+                 {"not_deployed": sorted(pinned - seen), "unknown_digests": sorted(seen - pinned),
+                  "unpinned": unpinned})
+
+
 # -- the engine against the offline render ----------------------------------------------------------------------
 def state_urns(state: dict) -> set[str]:
     """The URNs of the program's resources in `pulumi stack export` (the stack and default providers aside)."""

@@ -14,7 +14,9 @@ Kubernetes objects:
   makes there, its own and those the operator creates from its custom resources (LimitRanger and
   ResourceQuota admission);
 * ``reachability`` — the NetworkPolicies let the platform's required flows through (DNS, session store,
-  API server, clients to proxies).
+  API server, clients to proxies);
+* ``provider`` — what the kubernetes provider itself refuses before any request: the
+  ``pulumi.com/waitFor`` annotation's syntax (its RFC 9535 JSONPath).
 
 Each :class:`Problem` names the object, the field (a JSON path) and its source (``sources``): the
 server file and field for an MCP server's objects, else the ``toolhive:`` key the trace table in
@@ -33,14 +35,14 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
-from tools.validate import admission, apiserver, cel, reachability, schema  # the checks (run in CHECKS' order)
+from tools.validate import admission, apiserver, cel, provider, reachability, schema  # the checks (run in CHECKS' order)
 from tools.validate.problem import Problem, from_text, identity
 from tools.validate.sources import Sources
 
 __all__ = ["CHECKS", "Problem", "Sources", "dry_run", "check_objects", "kubernetes_resources"]
 
 Check = Callable[[list[dict]], Iterable["str | Problem"]]
-CHECKS: tuple[Check, ...] = tuple(module.check for module in (schema, cel, apiserver, admission, reachability))
+CHECKS: tuple[Check, ...] = tuple(module.check for module in (schema, cel, apiserver, admission, reachability, provider))
 
 
 def kubernetes_resources(resources: Iterable[Any]) -> list[Any]:

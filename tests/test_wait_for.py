@@ -1,0 +1,78 @@
+"""The dry run refuses a `pulumi.com/waitFor` annotation the kubernetes provider cannot parse.
+
+The provider (v4.25.0, pkg/metadata/overrides.go and pkg/jsonpath) fails the resource at `up` on such an
+annotation; the offline render said nothing about `{.status.used.count/mcpservers...}` until the real run
+refused it ("jsonpath: unexpected '/' at position 20"). Verdicts below were taken from the provider's parser,
+github.com/theory/jsonpath v0.9.0 (RFC 9535), on 2026-12-03.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tools.validate import check_objects
+from tools.validate.provider import wait_for_errors
+
+ACCEPTED = [
+    "jsonpath={.status.used}",
+    "jsonpath={.status.used['count/mcpservers.toolhive.stacklok.dev']}",
+    'jsonpath={.a["x"]}',
+    "jsonpath={.a[0].b}",
+    "jsonpath={.a[*]}",
+    "jsonpath={.a.*}",
+    "jsonpath={..a}",
+    "jsonpath={.a._b1}",
+    "jsonpath={$['a']['b']}",
+    "jsonpath={.status.phase}=Running",
+    "jsonpath={.a[1:2]}",
+    "condition=Ready",
+    "condition=Ready=False",
+    '["jsonpath={.status.used}", "condition=Ready"]',
+]
+
+REFUSED = {
+    "jsonpath={.status.used.count/mcpservers.toolhive.stacklok.dev}": "unexpected '/'",
+    "jsonpath={.a.b-c}": "unexpected '-'",
+    "jsonpath={.a.1b}": "starts with a letter or '_'",
+    "jsonpath={.a}=x=y": "format should be {.path}=value or {.path}",
+    "jsonpath={.a}=": "requires a value",
+    "jsonpath=.a": "should be wrapped in brackets",
+    "jsonpath='{.a}'": "should omit shell quotes",
+    "jsonpath={.a[}": "expected a quoted name, an index, a slice or '*'",
+    "jsonpath={.a['x' 'y']}": "expected ',' or ']'",
+    ".status.used": 'expected a "jsonpath=" or "condition=" prefix',
+    "[]": "at least one condition must be specified",
+    '["jsonpath={.a}", "ready"]': 'expected a "jsonpath=" or "condition=" prefix',
+}
+
+
+@pytest.mark.parametrize("value", ACCEPTED)
+def test_the_provider_parses_these_wait_for_values(value):
+    assert wait_for_errors(value) == []
+
+
+@pytest.mark.parametrize("value, reason", REFUSED.items())
+def test_the_provider_refuses_these_wait_for_values(value, reason):
+    errors = wait_for_errors(value)
+    assert len(errors) == 1 and reason in errors[0], errors
+
+
+def test_a_filter_is_never_passed_as_good_unchecked():
+    assert "not checked offline" in wait_for_errors("jsonpath={.status.conditions[?@.type=='Ready'].status}")[0]
+
+
+def test_the_dry_run_names_the_object_and_the_annotation():
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota",
+             "metadata": {"name": "mcp-server-count", "namespace": "team-a", "annotations": {
+                 "pulumi.com/waitFor": "jsonpath={.status.used.count/mcpservers.toolhive.stacklok.dev}"}},
+             "spec": {"hard": {"count/mcpservers.toolhive.stacklok.dev": "3"}}}
+    [problem] = check_objects([quota])
+    assert (problem.kind, problem.namespace, problem.name) == ("ResourceQuota", "team-a", "mcp-server-count")
+    assert "pulumi.com/waitFor" in problem.path
+    assert problem.message.startswith("the kubernetes provider refuses this: parsing ")
+
+
+def test_every_wait_for_the_program_writes_parses():
+    from components.platform import namespaces
+
+    assert wait_for_errors(namespaces.QUOTA_COUNTED) == []
+    assert wait_for_errors(namespaces.SERVERS_COUNTED) == []
