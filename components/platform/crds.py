@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components import bundle
 from components.k8s.labels import standard_labels
 from components.k8s.naming import resource_name
+from components.servers import operator_objects
 
 GROUP = "toolhive.stacklok.dev"
 
@@ -52,6 +53,7 @@ class ToolHiveCrds(pulumi.ComponentResource):
                         annotations: dict[str, str] | None = None) -> k8s.apiextensions.CustomResource:
         """A ToolHive custom resource that always waits for its CRD (the only way this program makes one)."""
         metadata = {"name": name, "namespace": namespace, "labels": labels}
+        annotations = {**(annotations or {}), **operator_objects.deletion_annotations(kind)}
         if annotations:
             metadata["annotations"] = annotations
         return k8s.apiextensions.CustomResource(

@@ -9,6 +9,22 @@ from __future__ import annotations
 from components.k8s import validation
 from components.k8s.netpol import label_absent, label_in
 
+#: The kinds whose v0.44.0 controllers reconcile an object that is being deleted (no DeletionTimestamp check in
+#: mcpremoteproxy_controller.go and virtualmcpserver_controller.go). Under foreground deletion, the kubernetes
+#: provider's default, the garbage collector removes their Deployment and Service first, the operator makes
+#: them again, and the object never goes: the real run's `pulumi destroy` hung on MCPRemoteProxy deepwiki
+#: while the operator logged "Creating a new Service" 164 times. Background deletion removes the object at
+#: once; the collector then removes what it owned, and the operator, finding the object gone, makes nothing.
+RECONCILED_WHILE_DELETING = ("MCPRemoteProxy", "VirtualMCPServer")
+#: pulumi-kubernetes: how `pulumi destroy` (and a replacement) deletes the object (Foreground by default).
+DELETION_PROPAGATION = "pulumi.com/deletionPropagationPolicy"
+
+
+def deletion_annotations(kind: str) -> dict[str, str]:
+    """The provider annotation that deletes a ToolHive object of this kind without a loop (see above)."""
+    return {DELETION_PROPAGATION: "background"} if kind in RECONCILED_WHILE_DELETING else {}
+
+
 #: kind -> the `app.kubernetes.io/name` (and `app`) label of the proxy pods the operator creates.
 PROXY_APP = {"MCPServer": "mcpserver", "MCPRemoteProxy": "mcpremoteproxy", "VirtualMCPServer": "virtualmcpserver"}
 #: The port a VirtualMCPServer's Service listens on.

@@ -154,3 +154,16 @@ def test_an_offline_placeholder_digest_or_a_bare_tag_is_not_pinned():
     assert not other.ok and other.detail["unknown_digests"] and other.detail["not_deployed"]
     bare = checks.images_pinned(_state_with(ECR, f"{ECR}@sha256:{'a' * 64}"), digests)
     assert not bare.ok and bare.detail["unpinned"] == [ECR]
+
+
+def _quota(hard: dict, used: dict | None) -> dict:
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": "team"},
+            "spec": {"hard": hard}, **({"status": {"hard": hard, "used": used}} if used is not None else {})}
+
+
+def test_a_quota_is_counted_once_it_has_usage_for_every_hard_resource():
+    hard = {"pods": "4", "count/mcpservers.toolhive.stacklok.dev": "2"}
+    assert checks.quotas_counted(Live([_quota(hard, {"pods": "0", "count/mcpservers.toolhive.stacklok.dev": "1"})])).ok
+    partial = checks.quotas_counted(Live([_quota(hard, {"pods": "0"})]))
+    assert not partial.ok and "count/mcpservers.toolhive.stacklok.dev" in partial.detail[0]
+    assert not checks.quotas_counted(Live([_quota(hard, None)])).ok

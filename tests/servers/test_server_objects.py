@@ -154,3 +154,15 @@ def test_every_server_component_registers_its_outputs(rendered):
     assert {r.type for r in components} == {"toolhive:servers:Servers", "toolhive:servers:McpServer",
                                             "toolhive:servers:RemoteProxy", "toolhive:servers:VirtualServer"}
     assert {r.urn for r in components} <= rendered.run.outputs_registered
+
+
+def test_remote_proxies_and_virtual_servers_are_deleted_in_the_background(rendered):
+    """The v0.44.0 MCPRemoteProxy and VirtualMCPServer controllers reconcile an object being deleted: under the
+    provider's default foreground deletion they remake the Deployment and Service the garbage collector removes,
+    and `pulumi destroy` never ends (the real run). MCPServers finalize properly and keep the default."""
+    def annotations(kind, name):
+        return rendered.resource(kind, name, NS).inputs["metadata"].get("annotations", {})
+
+    for kind, name in [("MCPRemoteProxy", "remote"), ("VirtualMCPServer", "all")]:
+        assert annotations(kind, name)["pulumi.com/deletionPropagationPolicy"] == "background", kind
+    assert "pulumi.com/deletionPropagationPolicy" not in annotations("MCPServer", "fetch")

@@ -224,6 +224,7 @@ def run(stack: str, out: Path, keep: bool) -> int:
             report.add("live", checks.network_policies_select_proxies(live))
             report.add("live", checks.reachability_on_live(live))
             report.add("live", checks.scaling_targets_exist(live))
+            report.add("live", checks.quotas_counted(live))
             default_redis = bool((yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
                                   .get("toolhive:operator") or {}).get("defaultRedis"))
             report.add("live", checks.redis_password_reaches_proxies(live, default_redis))

@@ -166,6 +166,18 @@ def network_policies_select_proxies(live: Live) -> Check:
     return Check("each server's NetworkPolicies select its proxy pods", not problems, problems)
 
 
+def quotas_counted(live: Live) -> Check:
+    """Every ResourceQuota's usage is known for each hard resource: the API server refuses whatever a quota with
+    unknown usage counts ("status unknown for quota"), so after `up` a new object of the stack would be refused."""
+    problems = []
+    for quota in live.of_kind("ResourceQuota"):
+        unknown = sorted(set(quota.get("spec", {}).get("hard", {})) - set(quota.get("status", {}).get("used", {})))
+        if unknown:
+            problems.append(f"ResourceQuota {quota['metadata'].get('namespace')}/{quota['metadata']['name']}: "
+                            f"usage unknown for {', '.join(unknown)}")
+    return Check("every ResourceQuota has counted each of its hard resources", not problems, problems)
+
+
 def reachability_on_live(live: Live) -> Check:
     problems = reachability.check(live.objects)
     return Check("the reachability check holds over the live objects", not problems, problems)

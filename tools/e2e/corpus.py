@@ -7,8 +7,9 @@ through the real kubernetes provider, against the real API server. The two must 
 dry run refuses must fail to apply, and an object it accepts must apply.
 
 Cases cover the rule families of tools/validate/apiserver.py (labels, selectors, containers, resources, env,
-ports, volumes, tolerations, LimitRange, ResourceQuota, NetworkPolicy, Service, PDB, RBAC) and the CRDs' schemas
-and CEL rules. The CRDs must be installed (the run does the corpus after the stack's destroy, which keeps them).
+ports, volumes, tolerations, LimitRange, ResourceQuota, NetworkPolicy, Service, PDB, RBAC, names and keys derived
+from input), the CRDs' schemas and CEL rules, and tools/validate/admission.py: bare Pods and claims in a namespace
+fenced like a tenant, judged at create by LimitRanger and ResourceQuota admission (offline: with the fences). The CRDs must be installed (the run does the corpus after the stack's destroy, which keeps them).
 """
 from __future__ import annotations
 
@@ -17,6 +18,44 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 NAMESPACE = "e2e-corpus"
+#: A namespace fenced like a tenant (LimitRange and ResourceQuota) for the admission cases: Pods and claims are
+#: judged there at create, as the pods the operator makes in a tenant namespace are.
+FENCED = "e2e-corpus-fenced"
+
+
+def fences() -> list[dict]:
+    """The fenced namespace's LimitRange and ResourceQuota, applied before its cases."""
+    return [
+        {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "fence", "namespace": FENCED},
+         "spec": {"limits": [{"type": "Container", "min": {"cpu": "10m"}, "max": {"cpu": "500m", "memory": "256Mi"},
+                              "default": {"cpu": "100m", "memory": "64Mi"},
+                              "defaultRequest": {"cpu": "50m", "memory": "32Mi"}},
+                             {"type": "PersistentVolumeClaim", "max": {"storage": "5Gi"}}]}},
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "fence", "namespace": FENCED},
+         "spec": {"hard": {"pods": "5", "persistentvolumeclaims": "3", "requests.storage": "3Gi"}}},
+    ]
+
+
+def _pod() -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pod", "namespace": FENCED},
+            "spec": {"containers": [{"name": "app", "image": "nginx:1.27",
+                                     "resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
+                                                   "limits": {"cpu": "100m", "memory": "64Mi"}}}]}}
+
+
+def _claim(namespace: str = FENCED) -> dict:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": namespace},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+def _ingress() -> dict:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": NAMESPACE},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": "mcp.example.com", "http": {"paths": [
+                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+
+
+def _service_account() -> dict:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "runner", "namespace": NAMESPACE}}
 
 
 def _deployment() -> dict:
@@ -173,15 +212,39 @@ CASES: list[Case] = [
     Case("mcpserver-redis-no-address", "crd-cel", _mcpserver, _set("spec.sessionStorage", {"provider": "redis"})),
     Case("ok-mcpserver-redis", "valid", _mcpserver,
          _set("spec.sessionStorage", {"provider": "redis", "address": "valkey.mcp.svc:6379"})),
+    # names and keys derived from input, each by the rule of the field it lands in
+    Case("ok-ingress", "valid", _ingress), Case("ok-serviceaccount", "valid", _service_account),
+    Case("volume-name-long", "names", _deployment, lambda obj: (
+        _set("spec.template.spec.volumes.0.name", "v" * 64)(obj), _set(f"{CONTAINER}.volumeMounts.0.name", "v" * 64)(obj))),
+    Case("secret-key-invalid", "names", _deployment, _set(f"{CONTAINER}.env", [
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "api token"}}}])),
+    Case("storage-class-name", "names", lambda: _claim(NAMESPACE), _set("spec.storageClassName", "Fast_SSD")),
+    Case("ingress-host-ip", "names", _ingress, _set("spec.rules.0.host", "10.0.0.1")),
+    Case("ingress-class-name", "names", _ingress, _set("spec.ingressClassName", "Nginx_Public")),
+    Case("service-name", "names", _service, _set("metadata.name", "9web")),
+    Case("serviceaccount-name", "names", _service_account, _set("metadata.name", "Runner_One")),
+    # admission by the namespace's own fences (LimitRanger and ResourceQuota at create)
+    Case("ok-pod", "valid", _pod), Case("ok-claim", "valid", _claim),
+    Case("ok-pod-defaulted", "valid", _pod, lambda obj: obj["spec"]["containers"][0].pop("resources")),
+    Case("pod-over-max", "admission", _pod, _set("spec.containers.0.resources.limits.cpu", "1")),
+    Case("pod-under-min", "admission", _pod, _set("spec.containers.0.resources.requests.cpu", "5m")),
+    Case("pod-memory-over-max", "admission", _pod, _set("spec.containers.0.resources.limits.memory", "512Mi")),
+    Case("claim-over-quota", "admission", _claim, _set("spec.resources.requests.storage", "4Gi")),
+    Case("claim-over-max", "admission", _claim, _set("spec.resources.requests.storage", "6Gi")),
+    Case("claim-zero", "admission", _claim, _set("spec.resources.requests.storage", "0")),
 ]
 
 
 def offline_verdicts() -> dict[str, list[str]]:
     """Case name -> the dry run's problems (empty: accepted)."""
     from tools.validate import check_objects
+    context = fences()
+    baseline = {str(p) for p in check_objects(context)}
     verdicts = {}
     for case in CASES:
-        verdicts[case.name] = [str(p) for p in check_objects([case.object()])]
+        obj = case.object()
+        around = context if obj["metadata"]["namespace"] == FENCED else []
+        verdicts[case.name] = [str(p) for p in check_objects([*around, obj]) if str(p) not in baseline]
     return verdicts
 
 
@@ -201,11 +264,19 @@ def program() -> None:
             super().__init__(type_token(obj), name, dict(obj), opts)
 
     provider = k8s.Provider("corpus", enable_server_side_apply=True)
-    namespace = k8s.core.v1.Namespace("ns", metadata={"name": NAMESPACE}, opts=pulumi.ResourceOptions(provider=provider))
+    on = pulumi.ResourceOptions(provider=provider)
+    namespace = k8s.core.v1.Namespace("ns", metadata={"name": NAMESPACE}, opts=on)
+    fenced = k8s.core.v1.Namespace("fenced-ns", metadata={"name": FENCED}, opts=on)
+    ready = [fenced]
+    for fence in fences():
+        if fence["kind"] == "ResourceQuota":  # counted before anything it counts is created (the stack does the same)
+            fence["metadata"]["annotations"] = {"pulumi.com/waitFor": "jsonpath={.status.used}"}
+        ready.append(Raw(f"fence-{fence['kind'].lower()}", fence, pulumi.ResourceOptions(provider=provider, depends_on=[fenced])))
     for case in CASES:
         obj = case.object()
         obj["metadata"].setdefault("annotations", {})["pulumi.com/skipAwait"] = "true"  # no kubelet: nothing gets ready
-        Raw(case.name, obj, pulumi.ResourceOptions(provider=provider, depends_on=[namespace]))
+        waits = ready if obj["metadata"]["namespace"] == FENCED else [namespace]
+        Raw(case.name, obj, pulumi.ResourceOptions(provider=provider, depends_on=waits))
 
 
 def real_verdicts(failed_urns: dict[str, str]) -> dict[str, list[str]]:

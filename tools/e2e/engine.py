@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -81,6 +82,11 @@ def pack_copy(rundir: Path) -> Path:
                     ignore=shutil.ignore_patterns("venv", "__pycache__", "*.pyc"))
     (target / "venv").symlink_to(Path(sys.prefix))
     return target
+
+
+#: How long an operation may take before the run stops it and reports it failed (seconds). `up` includes the
+#: wait for a new CRD's count in a tenant quota: up to the quota controller's resync period, 5 minutes.
+TIMEOUTS = {"preview": 600, "up": 1200, "destroy": 900}
 
 
 @dataclass
@@ -154,7 +160,16 @@ class Engine:
             args.append("--continue-on-error")
         args += ["--program", program]
         started = time.monotonic()
-        proc = subprocess.run(args, cwd=PROJECT_ROOT, env=self.env(), capture_output=True, text=True)
+        # Its own session, so a hang (a delete that never ends) stops with the CLI and providers it started.
+        child = subprocess.Popen(args, cwd=PROJECT_ROOT, env=self.env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            stdout, stderr = child.communicate(timeout=TIMEOUTS[op])
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            stdout, stderr = child.communicate()
+            stderr += f"\n`pulumi {op}` did not finish in {TIMEOUTS[op]} s: stopped"
+        proc = subprocess.CompletedProcess(args, child.returncode, stdout, stderr)
         self.timings[label or op] = round(time.monotonic() - started, 1)
         (self.rundir / f"{label or op}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
         result_file = self.rundir / f"{label or op}.result.json"
