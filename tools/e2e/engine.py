@@ -179,6 +179,10 @@ class Engine:
             result["error"] = (proc.stderr or proc.stdout)[-4000:]
         return result
 
+    def unprotect_all(self) -> None:
+        """`pulumi state unprotect --all`: what an operator runs before destroying a stack with protected resources."""
+        self.cli("state", "unprotect", "--all", "--yes", "--stack", self.stack)
+
     def export(self) -> dict:
         return json.loads(self.cli("stack", "export", "--stack", self.stack).stdout)
 
