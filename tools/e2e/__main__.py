@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from tools.e2e import aws, checks, corpus
+from tools.e2e import aws, checks, corpus, proxyrunner
 from tools.e2e.controlplane import ControlPlane, ControlPlaneError, wait_until
 from tools.e2e.engine import PROJECT_ROOT, Engine, EngineError, pack_copy, plugin_bin
 from tools.e2e.operator import OperatorProcess, reconciled, stack_namespaces
@@ -39,7 +39,7 @@ from tools.e2e.readback import read_live
 from tools.e2e.toolchain import Toolchain, ToolchainError, log
 
 BINARIES = ["pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager",
-            "thv-operator"]
+            "thv-operator", "thv-proxyrunner"]
 STACKS = ("dev", "staging", "prod")
 
 
@@ -136,6 +136,36 @@ def run_corpus(rundir: Path, bindir: Path, kubeconfig: Path, out: Path, report: 
     engine.operation("destroy", program="corpus", label="corpus-destroy")
 
 
+def run_proxy_runners(binary: Path, kube, kubeconfig: Path, servers: list[dict], rundir: Path
+                      ) -> tuple[list, dict[tuple[str, str], list[str]]]:
+    """The proxy runner out of cluster for one MCPServer per transport (tools/e2e/proxyrunner.py); then wait until
+    the StatefulSet controller has made each backend's pod or been refused (FailedCreate events, returned)."""
+    started = [proxyrunner.run_backend(binary, kube, kubeconfig, server,
+                                       rundir / "proxyrunner" / server["metadata"]["name"])
+               for server in proxyrunner.one_per_transport(servers)]
+    refusals: dict[tuple[str, str], list[str]] = {}
+
+    def settled() -> bool:
+        for run in (r for r in started if r.statefulset is not None):
+            ns, name = run.namespace, run.name
+            _, events = kube.request("GET", f"/api/v1/namespaces/{ns}/events", query={
+                "fieldSelector": f"involvedObject.kind=StatefulSet,involvedObject.name={name},reason=FailedCreate"})
+            refusals[(ns, name)] = [e.get("message", "") for e in (events or {}).get("items", [])]
+            _, pods = kube.request("GET", f"/api/v1/namespaces/{ns}/pods")
+            owned = [p for p in (pods or {}).get("items", []) if any(
+                ref.get("name") == name and ref.get("kind") == "StatefulSet"
+                for ref in p["metadata"].get("ownerReferences", []))]
+            if not owned and not refusals[(ns, name)]:
+                return False
+        return True
+
+    try:
+        wait_until("the backend StatefulSets' pods created or refused", settled, 60, interval=1)
+    except ControlPlaneError:
+        pass  # the check reports which backend has neither
+    return started, refusals
+
+
 def run(stack: str, out: Path, keep: bool) -> int:
     out.mkdir(parents=True, exist_ok=True)
     report = Report(out)
@@ -218,6 +248,8 @@ def run(stack: str, out: Path, keep: bool) -> int:
                                                     "is reconciled", False,
                                                     {"waiting_for": reconciled(kube, namespaces), "error": str(exc)}))
             report.timings["operator_reconcile"] = round(time.monotonic() - started, 1)
+            backends, refusals = run_proxy_runners(binaries["thv-proxyrunner"], kube, plane.kubeconfig,
+                                                   read_live(kube, resources).of_kind("MCPServer"), rundir)
             live = read_live(kube, resources)
             (out / "live.yaml").write_text(yaml.safe_dump_all(live.objects, sort_keys=False))
             report.add("live", checks.operator_objects_predicted(live))
@@ -229,6 +261,8 @@ def run(stack: str, out: Path, keep: bool) -> int:
                                   .get("toolhive:operator") or {}).get("defaultRedis"))
             report.add("live", checks.redis_password_reaches_proxies(live, default_redis))
             report.add("live", checks.pods_admitted(live, namespaces))
+            for check in checks.backends_made(backends, live, refusals):
+                report.add("proxy-runner", check)
             # The operator keeps running through destroy: it removes the finalizers it put on the MCP resources.
 
         if keep:

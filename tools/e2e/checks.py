@@ -275,6 +275,49 @@ def pods_admitted(live: Live, namespaces: Iterable[str]) -> Check:
                  not refused and bool(admitted), {"refused": refused, "admitted": sorted(admitted)})
 
 
+def backends_made(started: list, live: Live, refusals: dict[tuple[str, str], list[str]]) -> list[Check]:
+    """The proxy runner (out of cluster) made each chosen MCPServer's backend StatefulSet, with the `mcp` container
+    of the MCPServer's podTemplateSpec merged in (security context and volume mounts), and the StatefulSet
+    controller's pods passed admission (Pod Security and the tenant's fences): a pod exists, and no FailedCreate
+    event (`refusals`, by (namespace, name)) says otherwise."""
+    made, missing, merged, admitted, refused = [], [], [], [], []
+    for run in started:
+        key = f"{run.namespace}/{run.name} ({run.transport})"
+        statefulset = live.get("StatefulSet", run.namespace, run.name)
+        if statefulset is None:
+            missing.append(f"{key}: {run.error or 'no StatefulSet'}")
+            continue
+        made.append(key)
+        server = live.get("MCPServer", run.namespace, run.name) or {}
+        wanted = _mcp_container(((server.get("spec") or {}).get("podTemplateSpec") or {}).get("spec") or {})
+        got = _mcp_container(statefulset["spec"]["template"].get("spec") or {})
+        for field_name in ("securityContext",):
+            for item, value in (wanted.get(field_name) or {}).items():
+                if (got.get(field_name) or {}).get(item) != value:
+                    merged.append(f"{key}: mcp {field_name}.{item} is {(got.get(field_name) or {}).get(item)!r}, "
+                                  f"the MCPServer says {value!r}")
+        mounts = {m.get("name") for m in got.get("volumeMounts", [])}
+        merged += [f"{key}: mcp lacks volumeMount {m.get('name')}" for m in wanted.get("volumeMounts", [])
+                   if m.get("name") not in mounts]
+        pods = [p for p in live.of_kind("Pod") if p["metadata"].get("namespace") == run.namespace and any(
+            ref.get("kind") == "StatefulSet" and ref.get("name") == run.name
+            for ref in p["metadata"].get("ownerReferences", []))]
+        if refusals.get((run.namespace, run.name)) or not pods:
+            refused.append(f"{key}: {(refusals.get((run.namespace, run.name)) or ['no pod was created'])[0]}")
+        else:
+            admitted.append(key)
+    return [Check("the proxy runner makes the backend StatefulSet of one MCPServer per transport",
+                  bool(made) and not missing, {"made": made, "missing": missing}),
+            Check("the backend's mcp container carries the MCPServer's podTemplateSpec", not merged and bool(made),
+                  merged),
+            Check("the backend StatefulSets' pods pass admission (Pod Security, fences) in their namespace",
+                  bool(admitted) and not refused, {"admitted": admitted, "refused": refused})]
+
+
+def _mcp_container(pod_spec: dict) -> dict:
+    return next((c for c in pod_spec.get("containers", []) if c.get("name") == "mcp"), {})
+
+
 # -- destroy ------------------------------------------------------------------------------------------------------
 def destroy_leaves_only_retained(state: dict, after: Live) -> Check:
     """After `pulumi destroy`: what the program retains on delete is live, every other object of the stack is gone
