@@ -323,8 +323,9 @@ def test_an_object_no_trace_rule_knows_is_named_by_kind_namespace_name_and_field
 
 
 def test_checks_run_schema_cel_and_api_server_rules_and_plug_ins_return_strings(monkeypatch):
-    from tools.validate import admission, cel, reachability, schema
-    assert validate.CHECKS == (schema.check, cel.check, apiserver.check, admission.check, reachability.check)
+    from tools.validate import admission, cel, provider, reachability, schema
+    assert validate.CHECKS == (schema.check, cel.check, apiserver.check, admission.check, reachability.check,
+                               provider.check)
 
     def plug_in(objects):
         return [f"ConfigMap/{o['metadata']['namespace']}/{o['metadata']['name']}: $.data: blocked" for o in objects] + ["global note"]

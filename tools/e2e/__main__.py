@@ -10,9 +10,11 @@ kube-controller-manager on loopback, and the real ToolHive operator (v0.44.0). T
    URNs equal the offline `resources.json` URNs;
 6. the operator reconciles every MCP resource; the live objects (`DIR/live.yaml`) are checked: operator-created
    Deployments/Services as predicted, NetworkPolicies and reachability, PDB/HPA targets, Redis passwords, Pod
-   Security admission of the pods the ReplicaSets create (no kubelet: pods stay Pending);
+   Security admission of the pods the ReplicaSets create (no kubelet: pods stay Pending); the proxy runner, out of
+   cluster, makes the backend StatefulSet of one MCPServer per transport, whose pods meet admission too;
 7. `pulumi destroy --yes` (`DIR/after-destroy.yaml`): only what is retained on delete remains.
 
+Staging and prod read AWS (ECR digests, `aws-sm://` secrets) from moto_server on loopback (tools/e2e/aws.py).
 Binaries come from PATH, else from the cache, else are built (tools/e2e/toolchain.py, pins.toml).
 Exit 0 when every check passes, 1 when a check fails, 2 when the run could not be set up.
 """
