@@ -396,6 +396,17 @@ class NetworkSpec(Model):
     egress: list[EgressRule] = Field(default_factory=list, description="Extra egress (OIDC issuers, git hosts).")
 
 
+class RegistryExisting(Model):
+    """Objects in the registry namespace made outside the stack (by the platform team, cert-manager, another
+    stack) that the registry mounts or its Ingress names. Declaring them is the promise that they exist before the
+    registry starts: a missing Secret or ConfigMap leaves its pod in ContainerCreating, which no render can see."""
+
+    secrets: list[ObjectName] = Field(default_factory=list, description="Secrets: git tokens "
+                                      "(sources[].git.auth.passwordSecret), OAuth client secrets, the Ingress TLS secret.")
+    config_maps: list[ObjectName] = Field(default_factory=list, description="ConfigMaps: database.caBundle, "
+                                          "auth.providers[].caCert.")
+
+
 class RegistryConfig(Model):
     mode: Literal["standalone", "mcpRegistry"] = Field(
         "standalone", description="standalone: the upstream chart's objects, modelled natively (recommended). "
@@ -413,6 +424,9 @@ class RegistryConfig(Model):
     auth: AuthSpec = Field(default_factory=AuthSpec)
     ingress: Optional[IngressSpec] = None
     network: NetworkSpec = Field(default_factory=NetworkSpec)
+    existing: RegistryExisting = Field(default_factory=RegistryExisting,
+                                       description="Secrets and ConfigMaps the registry references but the stack "
+                                                   "does not create.")
 
     @model_validator(mode="after")
     def _registry_rules(self) -> "RegistryConfig":
@@ -430,7 +444,35 @@ class RegistryConfig(Model):
         if self.mode == "mcpRegistry" and self.replicas != 1:
             raise KeyedError(("replicas",), "the operator runs an MCPRegistry with exactly 1 replica")
         self._derived_names()
+        self._references_declared()
         return self
+
+    def references(self) -> list[tuple[tuple, str, str]]:
+        """(config path, kind, name) of every Secret and ConfigMap the registry references by name."""
+        found = []
+        for index, source in enumerate(self.sources):
+            if source.git is not None and source.git.auth is not None:
+                found.append((("sources", index, "git", "auth", "passwordSecret", "name"), "Secret",
+                              source.git.auth.password_secret.name))
+        for index, provider in enumerate(self.auth.providers):
+            if provider.client_secret is not None:
+                found.append((("auth", "providers", index, "clientSecret", "name"), "Secret", provider.client_secret.name))
+            if provider.ca_cert is not None:
+                found.append((("auth", "providers", index, "caCert", "name"), "ConfigMap", provider.ca_cert.name))
+        if self.database.ca_bundle is not None:
+            found.append((("database", "caBundle", "name"), "ConfigMap", self.database.ca_bundle.name))
+        if self.ingress is not None and self.ingress.tls_secret is not None:
+            found.append((("ingress", "tlsSecret"), "Secret", self.ingress.tls_secret))
+        return found
+
+    def _references_declared(self) -> None:
+        """Every Secret and ConfigMap the registry names is one the stack was told exists (existing)."""
+        declared = {"Secret": set(self.existing.secrets), "ConfigMap": set(self.existing.config_maps)}
+        for path, kind, name in self.references():
+            if name not in declared[kind]:
+                where = "existing.secrets" if kind == "Secret" else "existing.configMaps"
+                raise KeyedError(path, f"names the {kind} {name!r}, which this stack does not create: create it in "
+                                       f"the registry namespace and declare it in {where}")
 
     def _derived_names(self) -> None:
         """Objects named after the registry, its sources and providers, each by the API server's rule."""

@@ -36,6 +36,7 @@ FULL = {
         {"name": "sso", "issuerUrl": "https://auth.example.com", "audience": "api://registry", "clientId": "registry",
          "clientSecret": {"name": "sso-client", "key": "secret"}, "caCert": {"name": "sso-ca", "key": "ca.crt"}}]},
     "network": {"allowFrom": ["agents"]},
+    "existing": {"secrets": ["git-token", "sso-client"], "configMaps": ["db-ca", "sso-ca"]},
 }
 DEV = {"sources": [{"name": "platform", "file": {"data": "registry/data/registry.json"}}, {"name": "cluster", "kubernetes": {}}],
        "network": {"allowFrom": ["mcp-dev"]}}
@@ -295,7 +296,7 @@ def test_mcpregistry_network_policy_selects_the_operator_created_pods():
 
 def test_an_optional_ingress_routes_to_the_service_and_its_controller_namespace_is_let_in():
     registry = {**DEV, "ingress": {"host": "registry.example.com", "className": "nginx", "tlsSecret": "tls",
-                                   "fromNamespaces": ["ingress-nginx"]}}
+                                   "fromNamespaces": ["ingress-nginx"]}, "existing": {"secrets": ["tls"]}}
     rendered = render(registry)
     ingress = rendered.object("Ingress", "toolhive-registry", NS)["spec"]
     assert ingress["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "toolhive-registry", "port": {"name": "http"}}

@@ -213,7 +213,8 @@ def test_verifying_an_external_database_needs_a_ca_bundle(mode, preview):
 
 @pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
 def test_the_ca_bundle_is_mounted_and_pgsslrootcert_points_at_it(which, preview):
-    reg = registry(mode=which, database={"external": EXTERNAL, "caBundle": {"name": "rds-ca", "key": "global-bundle.pem"}})
+    reg = registry(mode=which, database={"external": EXTERNAL, "caBundle": {"name": "rds-ca", "key": "global-bundle.pem"}},
+                   existing={"configMaps": ["rds-ca"]})
     rendered = render(reg, preview)
     if which == "standalone":
         template = rendered.object("Deployment", "toolhive-registry", NS)["spec"]["template"]["spec"]
@@ -243,3 +244,29 @@ def test_staging_and_prod_verify_rds_against_its_ca_bundle(stack):
                      if c["name"] == "registry-api")
     assert {"name": "PGSSLROOTCERT", "value": "/certs/database/ca.crt"} in container["env"]
     assert config_yaml(rendered).database.ssl_mode == "verify-full"
+
+
+@pytest.mark.parametrize("changes, key, kind", [
+    ({"sources": [FILE, {"name": "upstream", "git": {
+        "repository": "https://github.com/stacklok/toolhive-registry-server.git", "tag": "v1.3.0",
+        "path": "examples/upstream-registry.json",
+        "auth": {"username": "git", "passwordSecret": {"name": "git-token", "key": "token"}}}}]},
+     "toolhive:registry.sources[1].git.auth.passwordSecret.name", "Secret 'git-token'"),
+    ({"auth": oauth(clientSecret={"name": "sso-client", "key": "secret"})},
+     "toolhive:registry.auth.providers[0].clientSecret.name", "Secret 'sso-client'"),
+    ({"auth": oauth(caCert={"name": "sso-ca", "key": "ca.crt"})},
+     "toolhive:registry.auth.providers[0].caCert.name", "ConfigMap 'sso-ca'"),
+    ({"database": {"external": EXTERNAL, "caBundle": {"name": "db-ca", "key": "ca.pem"}}},
+     "toolhive:registry.database.caBundle.name", "ConfigMap 'db-ca'"),
+    ({"ingress": {"host": "registry.example.com", "tlsSecret": "registry-tls"}},
+     "toolhive:registry.ingress.tlsSecret", "Secret 'registry-tls'"),
+])
+def test_a_secret_or_config_map_the_stack_does_not_create_must_be_declared_existing(changes, key, kind, preview):
+    """The registry's pods mount these by name; a missing one leaves them in ContainerCreating, which no render sees.
+    Declared in `existing`, the same configuration renders."""
+    [problem] = refused(registry(**changes), preview)
+    assert problem.startswith(f"{key}: names the {kind}, which this stack does not create")
+    where = "secrets" if kind.startswith("Secret") else "configMaps"
+    assert f"existing.{where}" in problem
+    name = kind.split("'")[1]
+    render(registry(**changes, existing={where: [name]}), preview)
