@@ -131,6 +131,10 @@ def _registry(config: dict[str, Any], n: int) -> None:
     if "ca_bundle" in DatabaseSpec.model_fields:  # verify-full against the CA bundle, once the program mounts one
         config["toolhive:registry"] = {**REGISTRY_CONFIG, "database": {
             **REGISTRY_CONFIG["database"], "caBundle": {"name": "db-ca-bundle", "key": "ca.crt"}}}
+    from components.config.registry import RegistryConfig
+
+    if "existing" in RegistryConfig.model_fields and "caBundle" in config["toolhive:registry"].get("database", {}):
+        config["toolhive:registry"]["existing"] = {"configMaps": ["db-ca-bundle"]}  # declared, once the program asks
     config.update({key: SECURE for key in REGISTRY_SECRETS})
     for index, entry in enumerate(config["toolhive:servers"]["mcpServers"]):
         if index % 4 == 0:

@@ -352,7 +352,7 @@ def test_every_shipped_stack_passes_the_whole_dry_run(stack, preview):
 def test_test_renders_fail_loudly_on_a_dry_run_problem_unless_asked_for_the_raw_run(monkeypatch):
     def flag_quota(objects):
         return [f"ResourceQuota/{o['metadata']['namespace']}/mcp-quota: $.spec.hard: planted" for o in objects
-                if o["kind"] == "ResourceQuota"]
+                if o["kind"] == "ResourceQuota" and o["metadata"]["name"] == "mcp-quota"]
 
     monkeypatch.setattr(validate, "CHECKS", (*validate.CHECKS, flag_quota))
     config = {"namespaces": [{"name": "planted-problem"}]}
