@@ -76,3 +76,37 @@ def test_every_wait_for_the_program_writes_parses():
 
     assert wait_for_errors(namespaces.QUOTA_COUNTED) == []
     assert wait_for_errors(namespaces.SERVERS_COUNTED) == []
+
+
+@pytest.mark.parametrize("value, message", [
+    ("jsonpath={.a.}", "parsing '{.a.}': unexpected end of path at position 4: a member name after '.' starts with "
+                       "a letter or '_'; quote others in brackets, ['name']"),
+    ("jsonpath={.a.-}", "parsing '{.a.-}': unexpected '-' at position 4: a member name after '.' starts with a letter "
+                        "or '_'; quote others in brackets, ['name']"),
+    ("jsonpath={.a[}", "parsing '{.a[}': unexpected end of path at position 4: expected a quoted name, an index, a "
+                       "slice or '*'"),
+    ("jsonpath={.a[#]}", "parsing '{.a[#]}': unexpected '#' at position 4: expected a quoted name, an index, a slice "
+                         "or '*'"),
+    ("jsonpath={.a[0}", "parsing '{.a[0}': unexpected end of path at position 5: expected ',' or ']'"),
+    ("jsonpath={.a[0 x]}", "parsing '{.a[0 x]}': unexpected 'x' at position 6: expected ',' or ']'"),
+    ("jsonpath={.a[ ?@.b==1]}", "parsing '{.a[ ?@.b==1]}': a filter selector at position 4 is not checked offline "
+                                "(RFC 9535 filters are not modelled)"),
+])
+def test_a_refusal_says_what_was_found_where(value, message):
+    assert wait_for_errors(value) == [message]
+
+
+@pytest.mark.parametrize("value", ["jsonpath={.a.*.b}", "jsonpath={.a['x','y']}", "jsonpath={.a['x', 0, *]}",
+                                   "jsonpath={..[0]}", "jsonpath={.a..b}", "jsonpath={.*}"])
+def test_wildcards_descendants_and_selector_lists_parse(value):
+    assert wait_for_errors(value) == []
+
+
+def test_every_object_is_checked_and_the_problem_points_at_the_annotation():
+    def config_map(name, **annotations):
+        return {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "n", **({"annotations": annotations} if annotations else {})}}
+
+    problems = check_objects([config_map("plain"), config_map("other", team="a"),
+                              config_map("bad", **{"pulumi.com/waitFor": "ready"})])
+    assert [(p.name, p.path) for p in problems] == [("bad", "$.metadata.annotations['pulumi.com/waitFor']")]

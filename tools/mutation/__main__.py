@@ -89,6 +89,9 @@ def prepare(work: Path, modules: list[str], test_files: list[str], fresh: bool) 
         f"pytest_add_cli_args_test_selection ={lines(test_files)}\n"
         # A test that reads a cached render in the stats run renders itself in a mutant's run: allow for it.
         "timeout_constant = 30\n"
+        # A mutant that never ends (a loop index no longer advancing) is a kill; mutmut's default multiplier (15)
+        # let one take over 16 CPU minutes before counting it. Six times the estimate plus 30 s still covers a render.
+        "timeout_multiplier = 3.0\n"
         # Forking a process that has run the program (Pulumi's event loop and thread pool) deadlocks the child:
         # every mutant forks from a server that has only imported the heavy third-party modules.
         "process_isolation = forkserver\n"
