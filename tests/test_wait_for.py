@@ -110,3 +110,29 @@ def test_every_object_is_checked_and_the_problem_points_at_the_annotation():
     problems = check_objects([config_map("plain"), config_map("other", team="a"),
                               config_map("bad", **{"pulumi.com/waitFor": "ready"})])
     assert [(p.name, p.path) for p in problems] == [("bad", "$.metadata.annotations['pulumi.com/waitFor']")]
+
+
+@pytest.mark.parametrize("value", ["jsonpath={.a .b}", "jsonpath={.a[0] [1]}", "jsonpath={.z}", "jsonpath={.a.\u0080}",
+                                   "jsonpath='{.a}"])
+def test_blanks_between_segments_every_letter_and_non_ascii_names_parse(value):
+    """Verdicts of theory/jsonpath v0.9.0; a lone leading quote is no pair of shell quotes."""
+    assert wait_for_errors(value) == []
+
+
+@pytest.mark.parametrize("value, errors", [
+    ("jsonpath={.a.\x7f}", ["parsing '{.a.\\x7f}': unexpected '\\x7f' at position 4: a member name after '.' starts "
+                           "with a letter or '_'; quote others in brackets, ['name']"]),
+    ("jsonpath={.ab-c}", ["parsing '{.ab-c}': unexpected '-' at position 4: quote member names with it in brackets, "
+                          "['name']"]),
+    ("jsonpath=.a==b", [".a==b should be wrapped in brackets { ... }"]),
+    ("[]", ["at least one condition must be specified"]),
+    ('["ready", "jsonpath={.a.}"]', ['expected a "jsonpath=" or "condition=" prefix, got \'ready\'',
+                                     "parsing '{.a.}': unexpected end of path at position 4: a member name after '.' "
+                                     "starts with a letter or '_'; quote others in brackets, ['name']"]),
+])
+def test_each_refusal_exactly(value, errors):
+    assert wait_for_errors(value) == errors
+
+
+def test_a_value_that_is_not_text_is_refused_by_its_type():
+    assert wait_for_errors(5) == ["must be a string, not int"]
