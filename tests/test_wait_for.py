@@ -125,6 +125,8 @@ def test_blanks_between_segments_every_letter_and_non_ascii_names_parse(value):
     ("jsonpath={.ab-c}", ["parsing '{.ab-c}': unexpected '-' at position 4: quote member names with it in brackets, "
                           "['name']"]),
     ("jsonpath=.a==b", [".a==b should be wrapped in brackets { ... }"]),
+    ("jsonpath={.a..}", ["parsing '{.a..}': unexpected end of path at position 5: a member name after '.' starts with "
+                         "a letter or '_'; quote others in brackets, ['name']"]),
     ("[]", ["at least one condition must be specified"]),
     ('["ready", "jsonpath={.a.}"]', ['expected a "jsonpath=" or "condition=" prefix, got \'ready\'',
                                      "parsing '{.a.}': unexpected end of path at position 4: a member name after '.' "

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from tools.e2e import aws, checks, corpus, proxyrunner
+from tools.e2e import adoption, aws, checks, corpus, proxyrunner
 from tools.e2e.controlplane import ControlPlane, ControlPlaneError, wait_until
 from tools.e2e.engine import PROJECT_ROOT, Engine, EngineError, pack_copy, plugin_bin
 from tools.e2e.operator import OperatorProcess, reconciled, stack_namespaces
@@ -168,6 +168,67 @@ def run_proxy_runners(binary: Path, kube, kubeconfig: Path, servers: list[dict],
     return started, refusals
 
 
+def run_adoption(stack: str, binaries: dict, bindir: Path, rundir: Path, out: Path, aws_env: dict,
+                 report: Report) -> None:
+    """The Helm migration path on a fresh control plane of its own (tools/e2e/adoption.py): the charts' objects
+    created by the `helm` field manager, the chart's operator Deployment deleted (README step 4), then `pulumi up`
+    with `toolhive:cluster.adoptExisting: true`."""
+    from components.config.loader import parse_stack_config
+    from components.platform.helm_adoption import adoptable_objects, not_adoptable
+    from tools.render import read_stack_file
+
+    raw, _ = read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml")
+    config = parse_stack_config({key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith("toolhive:")})
+    plane = ControlPlane({k: binaries[k] for k in ("etcd", "kube-apiserver", "kube-controller-manager")},
+                         rundir / "adopt-cluster")
+    log("adoption: a fresh cluster with the upstream charts' objects, made by the helm field manager")
+    try:
+        plane.start()
+        kube = plane.client()
+        objects = adoption.helm_objects(config, out / "render")
+        order = {"CustomResourceDefinition": 0, "Namespace": 1}
+        refused = []
+        resources = kube.resources()
+        for obj in sorted(objects, key=lambda o: order.get(o["kind"], 2)):  # built-in kinds only: one discovery
+            status, body = adoption.apply_as_helm(kube, obj, resources)
+            if status >= 300:
+                refused.append(f"{obj['kind']}/{obj['metadata']['name']}: {status} {str(body)[:300]}")
+        report.add("adoption", checks.Check("the charts' objects exist, made by the helm field manager",
+                                            not refused, {"objects": len(objects), "refused": refused}))
+        for chart_object in not_adoptable(config):
+            kube.request("DELETE", adoption.object_path({"apiVersion": chart_object.api_version, "kind": chart_object.kind,
+                                                         "metadata": {"name": chart_object.name,
+                                                                      "namespace": chart_object.namespace}}, resources))
+        engine = Engine(stack, rundir / "adopt", bindir, plane.kubeconfig, extra_env=aws_env)  # dev-only rules read the name
+        settings, secure = stack_config(stack, plane.kubeconfig)
+        settings["toolhive:cluster"] = {**settings["toolhive:cluster"], "adoptExisting": True}
+        engine.init(settings)
+        for key in secure:
+            engine.set_secret(key, secrets.token_urlsafe(24))
+        log("adoption: pulumi up with toolhive:cluster.adoptExisting: true")
+        up = engine.operation("up", label="adopt-up")
+        replaced = {op: count for op, count in (up.get("changes") or {}).items() if "replace" in op}
+        report.add("adoption", checks.Check("pulumi up adopts the charts' objects without a conflict or a replacement",
+                                            up.get("ok", False) and not replaced,
+                                            {"errors": [d["message"][:600] for d in up.get("diagnostics", [])
+                                                        if d.get("severity") == "error"],
+                                             "changes": up.get("changes")}))
+        taken = []
+        for chart_object in adoptable_objects(config):
+            path = adoption.object_path({"apiVersion": chart_object.api_version, "kind": chart_object.kind,
+                                         "metadata": {"name": chart_object.name, "namespace": chart_object.namespace}},
+                                        resources)
+            status, live = kube.request("GET", path)
+            if status != 200 or not any(m.startswith("pulumi") for m in adoption.managers(live)):
+                taken.append(f"{chart_object.kind}/{chart_object.name}: managers {sorted(adoption.managers(live or {}))}")
+        report.add("adoption", checks.Check("pulumi's field manager owns every adopted object", not taken, taken))
+        report.timings["adoption_up"] = engine.timings.get("adopt-up")
+    except (ControlPlaneError, EngineError, KeyError) as exc:
+        report.add("adoption", checks.Check("the adoption run completes", False, str(exc)[-1500:]))
+    finally:
+        plane.stop()
+
+
 def run(stack: str, out: Path, keep: bool) -> int:
     out.mkdir(parents=True, exist_ok=True)
     report = Report(out)
@@ -295,6 +356,7 @@ def run(stack: str, out: Path, keep: bool) -> int:
             if operator is not None:
                 operator.stop()
             run_corpus(rundir, bindir, plane.kubeconfig, out, report)
+            run_adoption(stack, binaries, bindir, rundir, out, aws_env, report)
         report.timings["engine"] = engine.timings
     except (ControlPlaneError, EngineError) as exc:
         report.add("setup", checks.Check("the run completes", False, str(exc)))
