@@ -56,7 +56,7 @@ def parse_reference(text: str) -> SecretReference:
     scheme, sep, rest = text.partition("://")
     body, _, key = rest.partition("#")
     if sep and scheme == AWS_SM:
-        if not (_ARN_REGION.match(body) or (_SM_NAME.match(body) and not body.startswith("arn:"))):
+        if not (_ARN_REGION.match(body) or _SM_NAME.match(body)):  # a name has no ':', so a bad ARN is no name
             raise ValueError("aws-sm://: not a Secrets Manager secret name or ARN (aws-sm://<name or arn>[#key])")
         return SecretReference(AWS_SM, body, key or None, text)
     if sep and scheme == PULUMI_CONFIG:
@@ -110,7 +110,9 @@ class AwsSecretsManagerReader:
     def __call__(self, ref: SecretReference) -> str:
         if ref.name not in self._cache:
             region = ref.region or pulumi.Config("aws").get("region")
-            client = self._clients.setdefault(region, self._client_factory(region))
+            if region not in self._clients:
+                self._clients[region] = self._client_factory(region)
+            client = self._clients[region]
             try:
                 found = client.get_secret_value(SecretId=ref.name)
             except client.exceptions.ResourceNotFoundException:

@@ -14,14 +14,19 @@ from tools.render import read_stack_file
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def chart_objects_of(stack: str, out: Path):
+    """The stack's configuration and the charts' objects as the real run makes them (from the offline render)."""
+    subprocess.run([sys.executable, "-m", "tools.render", stack, "--out", str(out)], cwd=ROOT, check=True,
+                   capture_output=True)
+    raw, _ = read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    config = parse_stack_config({key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith("toolhive:")})
+    return config, adoption.helm_objects(config, out)
+
+
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory):
-    out = tmp_path_factory.mktemp("render") / "dev"
-    subprocess.run([sys.executable, "-m", "tools.render", "dev", "--out", str(out)], cwd=ROOT, check=True,
-                   capture_output=True)
-    raw, _ = read_stack_file(ROOT / "Pulumi.dev.yaml")
-    config = parse_stack_config({key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith("toolhive:")})
-    return {(obj["kind"], obj["metadata"]["name"]): obj for obj in adoption.helm_objects(config, out)}
+    _, objects = chart_objects_of("dev", tmp_path_factory.mktemp("render") / "dev")
+    return {(obj["kind"], obj["metadata"]["name"]): obj for obj in objects}
 
 
 def test_every_chart_object_is_made_with_helms_release_marks_but_the_namespace(dev):
@@ -56,3 +61,17 @@ def test_an_objects_rest_path_comes_from_discovery():
 def test_managers_are_read_from_managed_fields():
     live = {"metadata": {"managedFields": [{"manager": "helm"}, {"manager": "pulumi-kubernetes-abc"}]}}
     assert adoption.managers(live) == {"helm", "pulumi-kubernetes-abc"}
+
+
+def test_a_namespace_scoped_operators_allowed_namespaces_exist_before_helm_installs_into_them(tmp_path):
+    """prod's operator is namespace-scoped: the chart puts RoleBindings into mcp-platform and mcp-data, which helm
+    install does not create (the real run's adoption was refused with `namespaces "mcp-platform" not found`)."""
+    config, objects = chart_objects_of("prod", tmp_path / "prod")
+    needed = adoption.namespaces_helm_needs(objects)
+    assert [ns["metadata"]["name"] for ns in needed] == sorted(config.watched_namespaces)
+    assert needed[0] == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": needed[0]["metadata"]["name"]}}
+    assert config.operator.namespace not in {ns["metadata"]["name"] for ns in needed}, "the chart's own namespace is made"
+
+
+def test_a_cluster_scoped_operator_needs_no_namespace_before_helm(dev):
+    assert adoption.namespaces_helm_needs(list(dev.values())) == []

@@ -187,3 +187,91 @@ def test_resolved_values_are_pulumi_secrets_before_any_resource_sees_them(aws):
 
     result = run_program(program, config={"aws:region": REGION})
     assert result.outputs["is_secret"] is True
+
+
+@pytest.mark.parametrize("text, scheme, name, key", [
+    ("aws-sm://mcp/github#token", "aws-sm", "mcp/github", "token"),
+    ("aws-sm://mcp/redis", "aws-sm", "mcp/redis", None),
+    ("aws-sm://arn:aws:secretsmanager:us-east-2:123456789012:secret:db-AbCdEf#url://x", "aws-sm",
+     "arn:aws:secretsmanager:us-east-2:123456789012:secret:db-AbCdEf", "url://x"),
+    ("pulumi-config://mcp-secrets:extra", "pulumi-config", "mcp-secrets:extra", None),
+    ("k8s-secret://team-creds#api", "k8s-secret", "team-creds", "api"),
+])
+def test_each_form_parses_to_its_scheme_name_key_and_its_own_text(text, scheme, name, key):
+    """A JSON key may itself hold `://`: only the first one separates the scheme."""
+    ref = parse_reference(text)
+    assert (ref.scheme, ref.name, ref.key, ref.text) == (scheme, name, key, text)
+    assert ref.read_at_deploy is (scheme != "k8s-secret")
+
+
+GENERIC = ("is not a secret reference (the value is not shown: it may be a secret); use "
+           "aws-sm://<name or arn>[#key], pulumi-config://<namespace>:<key> or k8s-secret://<secret>#<key>")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("aws-sm://my secret", "aws-sm://: not a Secrets Manager secret name or ARN (aws-sm://<name or arn>[#key])"),
+    ("aws-sm://arn:aws:iam::123456789012:role/x", "aws-sm://: not a Secrets Manager secret name or ARN "
+                                                  "(aws-sm://<name or arn>[#key])"),
+    ("pulumi-config://extra", "pulumi-config://: expected pulumi-config://<namespace>:<key>"),
+    ("pulumi-config://toolhive:token", "pulumi-config://toolhive:...: the toolhive: namespace holds settings, not "
+                                       "secrets; use another namespace such as mcp-secrets:<key>"),
+    ("k8s-secret://Team_Creds#api", "k8s-secret://: expected k8s-secret://<secret name>#<key>"),
+    ("k8s-secret://team-creds#an api key", "k8s-secret://: expected k8s-secret://<secret name>#<key>"),
+    ("k8s-secret://team-creds", "k8s-secret://: expected k8s-secret://<secret name>#<key>"),
+    ("https://vault.example.com/token", GENERIC),
+    ("hunter2", GENERIC),
+])
+def test_a_refused_reference_says_which_form_is_expected(text, message):
+    with pytest.raises(ValueError) as raised:
+        parse_reference(text)
+    assert str(raised.value) == message
+
+
+class FailingReader:
+    """A reader whose AWS calls fail (credentials, throttling), and one secret that does not exist."""
+
+    def __call__(self, ref):
+        from components.secret_sources import SecretMissing
+
+        if ref.name == "gone":
+            raise SecretMissing("no such secret in AWS Secrets Manager")
+        raise RuntimeError(f"throttled reading {ref.name}")
+
+
+def test_every_reference_that_cannot_be_read_is_reported_at_once_naming_who_asked():
+    from components.secret_sources import resolve_secrets
+
+    with pytest.raises(ConfigError) as raised:
+        resolve_secrets([("server a", "aws-sm://one"), ("server b", "aws-sm://gone"), ("server c", "aws-sm://two")],
+                        FailingReader())
+    assert raised.value.problems == [
+        "server a: aws-sm://one: could not read it from AWS Secrets Manager: throttled reading one",
+        "server b: aws-sm://gone: no such secret in AWS Secrets Manager",
+        "server c: aws-sm://two: could not read it from AWS Secrets Manager: throttled reading two"]
+
+
+def test_each_region_gets_a_client_of_its_own():
+    """Secrets named by ARN are read in the ARN's region, each region through its own client."""
+    made = []
+
+    class Client:
+        class exceptions:
+            ResourceNotFoundException = KeyError
+
+        def __init__(self, region):
+            self.region = region
+
+        def get_secret_value(self, SecretId):
+            return {"SecretString": json.dumps({"region": self.region})}
+
+    def factory(region):
+        made.append(region)
+        return Client(region)
+
+    reader = AwsSecretsManagerReader(factory)
+    east = "arn:aws:secretsmanager:us-east-2:123456789012:secret:a-AbCdEf"
+    west = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:b-AbCdEf"
+    assert reader(parse_reference(f"aws-sm://{east}#region")) == "us-east-2"
+    assert reader(parse_reference(f"aws-sm://{west}#region")) == "eu-west-1"
+    assert reader(parse_reference(f"aws-sm://{east.replace('a-AbCdEf', 'c-AbCdEf')}#region")) == "us-east-2"
+    assert made == ["us-east-2", "eu-west-1"]

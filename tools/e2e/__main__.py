@@ -189,6 +189,10 @@ def run_adoption(stack: str, binaries: dict, bindir: Path, rundir: Path, out: Pa
         order = {"CustomResourceDefinition": 0, "Namespace": 1}
         refused = []
         resources = kube.resources()
+        for obj in adoption.namespaces_helm_needs(objects):
+            status, body = adoption.create_as_kubectl(kube, obj, resources)
+            if status >= 300:
+                refused.append(f"Namespace/{obj['metadata']['name']} (before helm install): {status} {str(body)[:300]}")
         for obj in sorted(objects, key=lambda o: order.get(o["kind"], 2)):  # built-in kinds only: one discovery
             status, body = adoption.apply_as_helm(kube, obj, resources)
             if status >= 300:

@@ -19,6 +19,7 @@ import yaml
 from tools.e2e.controlplane import Kube
 
 HELM_MANAGER = "helm"
+KUBECTL_MANAGER = "kubectl-create"
 
 
 def helm_objects(config, render_dir: Path) -> list[dict]:
@@ -53,6 +54,22 @@ def helm_objects(config, render_dir: Path) -> list[dict]:
                                                              **selector}
         objects.append(obj)
     return objects
+
+
+def namespaces_helm_needs(objects: list[dict]) -> list[dict]:
+    """The namespaces the charts' objects live in but neither chart makes: with a namespace-scoped operator its
+    RoleBindings go into the allowed namespaces, which `helm install` needs to exist already. They are made bare,
+    as `kubectl create namespace` makes them, before the charts' objects."""
+    made = {obj["metadata"]["name"] for obj in objects if obj["kind"] == "Namespace"}
+    needed = sorted({obj["metadata"]["namespace"] for obj in objects if obj["metadata"].get("namespace")} - made)
+    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}} for name in needed]
+
+
+def create_as_kubectl(kube: Kube, obj: dict, resources: list[dict]) -> tuple[int, object]:
+    """A plain create with kubectl's field manager (`kubectl create`)."""
+    path = object_path(obj, resources).rsplit("/", 1)[0]
+    return kube.request("POST", path, body=yaml.safe_dump(obj).encode(), content_type="application/yaml",
+                        query={"fieldManager": KUBECTL_MANAGER})
 
 
 def apply_as_helm(kube: Kube, obj: dict, resources: list[dict]) -> tuple[int, object]:
