@@ -27,3 +27,22 @@ def test_every_equivalent_mutant_says_which_line_and_why():
         module = entry["mutant"].split(".x")[0].replace(".", "/") + ".py"
         assert (PROJECT_ROOT / module).is_file(), entry["mutant"]
     assert len(load_equivalents()) == len(document.get("equivalent", [])), "a mutant listed twice"
+
+
+def test_a_rerun_tests_again_every_mutant_no_test_killed(tmp_path):
+    """mutmut re-tests only changed functions; a test written for a survivor changes no code, so the tool forgets
+    the survivors' (and untested mutants') results and keeps the kills."""
+    import json
+
+    from tools.mutation.__main__ import retest_survivors
+
+    meta = tmp_path / "mutants" / "components" / "m.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": {"killed": 1, "pytest-error": 3, "survived": 0, "no-tests": 33,
+                                                     "no-tests-collected": 5, "timeout": 36, "not-run": None},
+                                "durations_by_key": {"killed": 1.5}}))
+    assert retest_survivors(tmp_path) == 3
+    data = json.loads(meta.read_text())
+    assert data["exit_code_by_key"] == {"killed": 1, "pytest-error": 3, "survived": None, "no-tests": None,
+                                        "no-tests-collected": None, "timeout": 36, "not-run": None}
+    assert data["durations_by_key"] == {"killed": 1.5}

@@ -275,3 +275,21 @@ def test_each_region_gets_a_client_of_its_own():
     assert reader(parse_reference(f"aws-sm://{west}#region")) == "eu-west-1"
     assert reader(parse_reference(f"aws-sm://{east.replace('a-AbCdEf', 'c-AbCdEf')}#region")) == "us-east-2"
     assert made == ["us-east-2", "eu-west-1"]
+
+
+def test_a_binary_or_non_json_secret_is_missing_with_the_reason(aws):
+    from components.secret_sources import SecretMissing
+
+    aws.create_secret(Name="mcp/binary", SecretBinary=b"\x00\x01")
+    aws.create_secret(Name="mcp/plain", SecretString="not json")
+    reader = AwsSecretsManagerReader()
+    with pytest.raises(SecretMissing) as raised:
+        reader(parse_reference("aws-sm://mcp/binary"))
+    assert str(raised.value) == "the secret holds binary data; store it as a string"
+    with pytest.raises(SecretMissing) as raised:
+        reader(parse_reference("aws-sm://mcp/plain#token"))
+    assert str(raised.value) == "the secret is not JSON, so it has no key 'token'"
+    with pytest.raises(SecretMissing) as raised:
+        reader(parse_reference("aws-sm://mcp/github#nope"))
+    assert str(raised.value) == "the secret has no key 'nope'"
+    assert reader(parse_reference("aws-sm://mcp/plain")) == "not json"
