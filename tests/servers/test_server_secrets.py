@@ -282,7 +282,7 @@ def test_a_binary_or_non_json_secret_is_missing_with_the_reason(aws):
 
     aws.create_secret(Name="mcp/binary", SecretBinary=b"\x00\x01")
     aws.create_secret(Name="mcp/plain", SecretString="not json")
-    reader = AwsSecretsManagerReader()
+    reader = AwsSecretsManagerReader(lambda region: boto3.client("secretsmanager", region_name=region or REGION))
     with pytest.raises(SecretMissing) as raised:
         reader(parse_reference("aws-sm://mcp/binary"))
     assert str(raised.value) == "the secret holds binary data; store it as a string"
