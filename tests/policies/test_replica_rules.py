@@ -279,3 +279,20 @@ def test_a_per_user_limit_needs_an_identity_wherever_it_is_set(kind, spec):
     assert replica_rules.per_user_limit_without_identity(kind, spec) is True
     identity = {"incomingAuth": {"type": "oidc"}} if kind == "VirtualMCPServer" else {"oidcConfigRef": {"name": "sso"}}
     assert replica_rules.per_user_limit_without_identity(kind, {**spec, **identity}) is False
+
+
+def test_shared_limits_per_tool_need_no_identity():
+    from policies import replica_rules
+
+    spec = {"rateLimiting": {"shared": {"maxTokens": 50, "refillPeriod": "1m"},
+                             "tools": [{"name": "fetch", "shared": {"maxTokens": 5, "refillPeriod": "1m"}}]}}
+    assert replica_rules.per_user_limit_without_identity("MCPServer", spec) is False
+
+
+@pytest.mark.parametrize("max_replicas, lost", [(None, None), (1, None), (2, 2), (5, 5)])
+def test_an_autoscaler_that_may_run_two_replicas_without_redis_loses_sessions(max_replicas, lost):
+    from policies import replica_rules
+
+    assert replica_rules.sessions_lost_autoscaled({"transport": "streamable-http"}, max_replicas) == lost
+    redis = {"transport": "streamable-http", "sessionStorage": {"provider": "redis", "address": "valkey:6379"}}
+    assert replica_rules.sessions_lost_autoscaled(redis, max_replicas) is None
