@@ -100,22 +100,72 @@ def _unique_items(values: list) -> list:
     return values
 
 
-def _glob(value: str) -> str:
-    """A pattern Go's path.Match accepts (the server filters names and tags with it): brackets closed."""
-    depth, escaped = 0, False
-    for char in value:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
+def _scan_chunk(pattern: str) -> tuple[str, str]:
+    """Go's scanChunk (path/filepath): the text up to the next `*` outside brackets, and the rest."""
+    index, in_range = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 1 if index + 1 < len(pattern) else 0
         elif char == "[":
-            if depth:
-                raise ValueError(f"{value!r} is not a valid glob pattern (nested '[')")
-            depth = 1
-        elif char == "]" and depth:
-            depth = 0
-    if depth or escaped or value.count("]") > value.count("["):
-        raise ValueError(f"{value!r} is not a valid glob pattern (unbalanced '[' ']' or trailing '\\')")
+            in_range = True
+        elif char == "]":
+            in_range = False
+        elif char == "*" and not in_range:
+            break
+        index += 1
+    return pattern[:index], pattern[index:]
+
+
+def _class_char(chunk: str, index: int) -> int:
+    """Go's getEsc: the index after one (possibly escaped) character of a `[...]` class, or ValueError."""
+    if index >= len(chunk) or chunk[index] in "-]":
+        raise ValueError("a '[...]' class is empty, has a range without an end, or starts a range with '-' or ']'")
+    if chunk[index] == "\\":
+        index += 1
+        if index >= len(chunk):
+            raise ValueError("'[' is not closed")
+    index += 1
+    if index >= len(chunk):
+        raise ValueError("'[' is not closed")
+    return index
+
+
+def _chunk_syntax(chunk: str) -> None:
+    """Go's matchChunk, reading only the pattern: ValueError where filepath.Match returns ErrBadPattern."""
+    index = 0
+    while index < len(chunk):
+        if chunk[index] == "[":
+            index += 1
+            if index < len(chunk) and chunk[index] == "^":
+                index += 1
+            ranges = 0
+            while not (index < len(chunk) and chunk[index] == "]" and ranges):
+                index = _class_char(chunk, index)
+                if chunk[index] == "-":
+                    index = _class_char(chunk, index + 1)
+                ranges += 1
+            index += 1
+        elif chunk[index] == "\\":
+            if index + 1 >= len(chunk):
+                raise ValueError("it ends in a lone '\\'")
+            index += 2
+        else:
+            index += 1
+
+
+def _glob(value: str) -> str:
+    """A pattern Go's filepath.Match accepts (the registry server filters names and tags with it, v1.3.0).
+
+    Go reports a bad pattern only once a name's match gets as far as the bad part, so a pattern that works for
+    some names fails the sync for others: every chunk is checked, as if every name reached it."""
+    rest = value
+    while rest:
+        chunk, rest = _scan_chunk(rest.lstrip("*"))
+        try:
+            _chunk_syntax(chunk)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not a valid glob pattern for Go's filepath.Match: {error}") from None
     return value
 
 

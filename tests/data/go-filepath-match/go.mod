@@ -1,0 +1,2 @@
+module gomatch
+go 1.26

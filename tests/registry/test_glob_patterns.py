@@ -1,0 +1,44 @@
+"""Registry filter patterns are refused exactly when Go's filepath.Match refuses them (the server's name and tag
+filters, v1.3.0): no more (`a]b`, `[[]` and `[\]]` are fine) and no less (a bad part after a `*` fails only the
+names that get that far, so it is refused too)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.config.registry import _glob
+from tests.conftest import DATA_DIR
+
+TABLE = json.loads((DATA_DIR / "go-filepath-match" / "patterns.json").read_text())
+
+
+def accepted(pattern: str) -> bool:
+    try:
+        return _glob(pattern) == pattern
+    except ValueError:
+        return False
+
+
+def test_the_table_covers_both_verdicts():
+    assert len(TABLE) == 3000
+    assert 1000 < sum(row["valid"] for row in TABLE) < 2000
+
+
+def test_every_pattern_is_accepted_exactly_when_go_accepts_it():
+    disagree = [row for row in TABLE if accepted(row["pattern"]) != row["valid"]]
+    assert disagree == []
+
+
+@pytest.mark.parametrize("pattern, reason", [
+    ("official/[a-z", "'[' is not closed"),
+    ("[]", "a '[...]' class is empty"),
+    ("[a-]", "a range without an end"),
+    ("io.github.*/x\\", "it ends in a lone '\\'"),
+    ("team-*[", "a '[...]' class is empty"),
+])
+def test_a_refused_pattern_says_why_in_gos_terms(pattern, reason):
+    with pytest.raises(ValueError) as raised:
+        _glob(pattern)
+    assert str(raised.value).startswith(f"{pattern!r} is not a valid glob pattern for Go's filepath.Match: ")
+    assert reason in str(raised.value)
