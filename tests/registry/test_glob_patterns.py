@@ -1,4 +1,4 @@
-"""Registry filter patterns are refused exactly when Go's filepath.Match refuses them (the server's name and tag
+r"""Registry filter patterns are refused exactly when Go's filepath.Match refuses them (the server's name and tag
 filters, v1.3.0): no more (`a]b`, `[[]` and `[\]]` are fine) and no less (a bad part after a `*` fails only the
 names that get that far, so it is refused too)."""
 from __future__ import annotations
