@@ -175,7 +175,8 @@ def _rule(cidr: str, *ports: int) -> dict:
 
 @pytest.mark.parametrize("url, port", [("https://github.com/org/repo.git", 443), ("http://git.internal/org/repo.git", 80),
                                        ("ssh://git@github.com/org/repo.git", 22), ("git@github.com:org/repo.git", 22),
-                                       ("https://git.example.com:8443/org/repo.git", 8443)])
+                                       ("https://git.example.com:8443/org/repo.git", 8443),
+                                       ("git://git.example.com/org/repo.git", 9418)])
 def test_a_git_repository_is_reached_on_the_port_its_url_names(url, port):
     # Unit level: a rendered git source needs a pin in registry/sources.lock.json (tests/registry/test_git_sources.py).
     config = RegistryConfig.model_validate({"sources": [FILE, git(url)]})
