@@ -4,9 +4,9 @@
 
 PATH is a file or folder among the configured paths (tools/mutation/targets.toml); none means all of them.
 Each PATH runs in its own work folder, .mutation/<path>/ (kept: a second run re-tests the functions that
-changed and every mutant that survived or had no test, since a test added since may kill it), where mutmut copies the project into mutants/ and plants one bug at a time. A mutant runs
-only the test files mapped to its module in targets.toml, and of those only the tests that call the mutated
-function. The report lists, per module, killed / surviving mutants and the score; each survivor with its
+changed and every mutant that survived or had no test, since a test added since may kill it), where mutmut
+copies the project into mutants/ and plants one bug at a time. A mutant runs only the test files mapped to its
+module in targets.toml, and of those only the tests that call the mutated function. The report lists, per module, killed / surviving mutants and the score; each survivor with its
 diff, so it gets a test that bites or a line in tools/mutation/equivalents.toml (mutant, the mutated line,
 and why no test can tell it apart). Listed equivalents are not counted; a listed mutant whose line no longer
 matches is reported as stale. Exit 0 when every module scores at least the target (95%), else 1.
@@ -61,19 +61,17 @@ def slug(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", path.strip("/")).strip("-")
 
 
-#: mutmut's exit codes of a mutant no test killed: survived, and no test (5, 33). Re-tested on every run.
-NOT_KILLED_CODES = {0, 5, 33}
-
-
 def retest_survivors(work: Path) -> int:
     """Forget the result of every mutant that survived or had no test, so this run tests it again: mutmut only
     re-tests functions whose code changed, and a test written for a survivor changes no code. Returns how many."""
+    from mutmut.stats import status_by_exit_code  # the same reading of exit codes as score()
+
     forgotten = 0
     for meta in (work / "mutants").rglob("*.py.meta"):
         data = json.loads(meta.read_text())
         codes = data.get("exit_code_by_key", {})
         for key, code in codes.items():
-            if code in NOT_KILLED_CODES:
+            if code is not None and status_by_exit_code[code] in ("survived", "no tests"):
                 codes[key] = None
                 forgotten += 1
         meta.write_text(json.dumps(data, indent=4))
