@@ -90,6 +90,17 @@ def test_monitor_fast_path_records_what_the_mock_monitor_round_trip_records(tmp_
     assert [w.as_json() for w in fast.warnings] == [w.as_json() for w in slow.warnings]
 
 
+def test_memoized_plain_inputs_reach_the_engine_as_the_sdk_serializes_them(tmp_path, preview, monkeypatch):
+    first, again = bench_render(10, tmp_path, preview), bench_render(10, tmp_path, preview)  # the second one hits
+    monkeypatch.setattr(mock_runtime, "MEMOIZE_PLAIN_INPUTS", False)
+    sdk = bench_render(10, tmp_path, preview)
+    assert comparable(again) == comparable(first) == comparable(sdk)
+    assert {r.urn: r.wire_inputs for r in again.resources} == {r.urn: r.wire_inputs for r in sdk.resources}
+    crd = next(r for r in again.resources if r.type.endswith("CustomResourceDefinition"))
+    assert crd.inputs["spec"]["versions"] and len(json.dumps(crd.inputs)) > 4096  # memoized, not below the floor
+    assert crd.inputs is not next(r for r in first.resources if r.urn == crd.urn).inputs  # no object shared
+
+
 def test_no_stack_trace_is_captured_under_mocks_and_the_sdk_is_restored_after():
     seen = []
     original = pulumi_resource._get_stack_trace

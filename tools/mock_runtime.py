@@ -16,6 +16,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc
+from google.protobuf import struct_pb2
 from pulumi.runtime.proto import engine_pb2, resource_pb2, source_pb2
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
@@ -153,6 +154,9 @@ class _EchoMocks(pulumi.runtime.Mocks):
 
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+#: Large plain-data inputs (the CRDs) are serialized and deserialized once per process, not once per run
+#: (_serialize_memoized, _deserialized); tests compare both ways.
+MEMOIZE_PLAIN_INPUTS = True
 _UNKNOWN_BYTES = rpc.UNKNOWN.encode()
 
 
@@ -217,7 +221,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         already. One deserialization serves the recording and the state getResource returns."""
         urn = self.make_urn(request.parent, request.type, request.name)
         _ensure_event_loop()  # deserializing resource references needs one, as in MockMonitor
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        inputs = (_deserialized(request.object) if MEMOIZE_PLAIN_INPUTS
+                  else rpc.deserialize_properties(request.object, keep_unknowns=True))
         id_, _ = self.mocks.new_resource(pulumi.runtime.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False))
@@ -284,12 +289,14 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
         _sync_await(run_pulumi_func(body))
         return result
 
-    capture = pulumi_resource._get_stack_trace
+    capture, serialize = pulumi_resource._get_stack_trace, rpc.serialize_properties
     pulumi_resource._get_stack_trace = _no_stack_trace
+    if MEMOIZE_PLAIN_INPUTS:
+        rpc.serialize_properties = _serialize_memoized
     try:
         return contextvars.Context().run(in_fresh_context)
     finally:
-        pulumi_resource._get_stack_trace = capture
+        pulumi_resource._get_stack_trace, rpc.serialize_properties = capture, serialize
 
 
 async def _exported(outputs: dict[str, Any]) -> dict[str, Any]:
@@ -308,3 +315,71 @@ def _no_stack_trace() -> source_pb2.StackTrace:
     """The SDK walks the Python stack at every registration for the engine's source positions
     (RegisterResourceRequest.stackTrace/sourcePosition); no mock reads them, so the recorder skips it."""
     return source_pb2.StackTrace()
+
+
+_SERIALIZE_PROPERTIES = rpc.serialize_properties
+#: Serialized plain-data inputs: (resource type, inputs as JSON, name translation, input type, flags) ->
+#: (the Struct's bytes, the top-level property names, each of which has no dependency).
+_SERIALIZED: dict[tuple, tuple[bytes, tuple[str, ...]]] = {}
+_SERIALIZED_LIMIT = 512
+
+
+async def _serialize_memoized(inputs, property_deps, resource_obj=None, input_transformer=None, typ=None,
+                              keep_output_values=False, exclude_resource_refs_from_deps=False):
+    """rpc.serialize_properties, once per process for the same plain-data inputs.
+
+    Every render registers the same CustomResourceDefinitions (over 90% of a stack's input bytes) and the SDK
+    walks each of their schemas node by node. Inputs that are plain JSON data (json.dumps refuses Outputs,
+    resources, assets and input types) hold no dependency and serialize to the same Struct whatever else
+    the program does, so the Struct is kept as bytes and parsed afresh for each request: the engine gets
+    exactly what the SDK would have sent (tests/test_bench.py compares both ways).
+    """
+    try:
+        text = json.dumps(inputs, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        text = None
+    if text is None or len(text) < 4096:  # small inputs cost less to serialize than to look up
+        return await _SERIALIZE_PROPERTIES(inputs, property_deps, resource_obj, input_transformer, typ,
+                                           keep_output_values, exclude_resource_refs_from_deps)
+    key = (type(resource_obj), text, getattr(input_transformer, "__func__", input_transformer), typ,
+           keep_output_values, exclude_resource_refs_from_deps)
+    hit = _SERIALIZED.get(key)
+    if hit is None:
+        deps: dict[str, list] = {}
+        struct = await _SERIALIZE_PROPERTIES(inputs, deps, resource_obj, input_transformer, typ,
+                                             keep_output_values, exclude_resource_refs_from_deps)
+        if any(deps.values()):  # cannot happen for plain data; never cache what it would get wrong
+            property_deps.update(deps)
+            return struct
+        if len(_SERIALIZED) >= _SERIALIZED_LIMIT:
+            _SERIALIZED.clear()
+        hit = _SERIALIZED[key] = (struct.SerializeToString(deterministic=True), tuple(deps))
+    struct = struct_pb2.Struct()
+    struct.ParseFromString(hit[0])
+    for name in hit[1]:
+        property_deps[name] = []
+    return struct
+
+
+#: Deserialized plain-data inputs of large requests, as JSON text: each render gets its own copy (json.loads).
+_DESERIALIZED: dict[bytes, str] = {}
+
+
+def _deserialized(struct: struct_pb2.Struct) -> Any:
+    """rpc.deserialize_properties(struct, keep_unknowns=True), once per process for a large plain-data struct
+    (the CRDs again): the result is kept as JSON and parsed afresh, so no two runs share an object."""
+    wire = struct.SerializeToString(deterministic=True)
+    if len(wire) < 4096:
+        return rpc.deserialize_properties(struct, keep_unknowns=True)
+    text = _DESERIALIZED.get(wire)
+    if text is not None:
+        return json.loads(text)
+    inputs = rpc.deserialize_properties(struct, keep_unknowns=True)
+    try:
+        text = json.dumps(inputs)
+    except (TypeError, ValueError):  # resource references: not plain data
+        return inputs
+    if len(_DESERIALIZED) >= _SERIALIZED_LIMIT:
+        _DESERIALIZED.clear()
+    _DESERIALIZED[wire] = text
+    return json.loads(text)
