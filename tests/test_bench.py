@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pulumi
+import pulumi_kubernetes as k8s
 import yaml
 from pulumi.runtime import resource as pulumi_resource
 
@@ -99,6 +101,27 @@ def test_memoized_plain_inputs_reach_the_engine_as_the_sdk_serializes_them(tmp_p
     crd = next(r for r in again.resources if r.type.endswith("CustomResourceDefinition"))
     assert crd.inputs["spec"]["versions"] and len(json.dumps(crd.inputs)) > 4096  # memoized, not below the floor
     assert crd.inputs is not next(r for r in first.resources if r.urn == crd.urn).inputs  # no object shared
+
+
+def test_memoized_outputs_resolve_as_the_sdk_resolves_them(preview, monkeypatch):
+    """A CRD's echoed schema, translated into typed outputs once per process, reads as the SDK's own translation."""
+    from components import bundle
+    document = bundle.crd_documents("v0.44.0")[0]
+
+    def program(seen):
+        def read():
+            crd = k8s.apiextensions.v1.CustomResourceDefinition("crd", metadata=document["metadata"],
+                                                                spec=document["spec"])
+            pulumi.Output.all(crd.spec, crd.metadata).apply(lambda values: seen.append(repr(values)))
+        return read
+
+    memoized, again, sdk = [], [], []
+    mock_runtime.run_program(program(memoized), preview=preview)
+    mock_runtime.run_program(program(again), preview=preview)
+    monkeypatch.setattr(mock_runtime, "MEMOIZE_PLAIN_INPUTS", False)
+    mock_runtime.run_program(program(sdk), preview=preview)
+    assert memoized == again == sdk
+    assert len(sdk) == 1 and document["spec"]["names"]["kind"] in sdk[0] and document["metadata"]["name"] in sdk[0]
 
 
 def test_no_stack_trace_is_captured_under_mocks_and_the_sdk_is_restored_after():

@@ -289,14 +289,14 @@ def run_program(program: Callable[[], Any], *, config: dict[str, Any] | None = N
         _sync_await(run_pulumi_func(body))
         return result
 
-    capture, serialize = pulumi_resource._get_stack_trace, rpc.serialize_properties
+    capture, serialize, resolve = pulumi_resource._get_stack_trace, rpc.serialize_properties, rpc.resolve_outputs
     pulumi_resource._get_stack_trace = _no_stack_trace
     if MEMOIZE_PLAIN_INPUTS:
-        rpc.serialize_properties = _serialize_memoized
+        rpc.serialize_properties, rpc.resolve_outputs = _serialize_memoized, _resolve_outputs_memoized
     try:
         return contextvars.Context().run(in_fresh_context)
     finally:
-        pulumi_resource._get_stack_trace, rpc.serialize_properties = capture, serialize
+        pulumi_resource._get_stack_trace, rpc.serialize_properties, rpc.resolve_outputs = capture, serialize, resolve
 
 
 async def _exported(outputs: dict[str, Any]) -> dict[str, Any]:
@@ -383,3 +383,52 @@ def _deserialized(struct: struct_pb2.Struct) -> Any:
         _DESERIALIZED.clear()
     _DESERIALIZED[wire] = text
     return json.loads(text)
+
+
+_RESOLVE_OUTPUTS = rpc.resolve_outputs
+#: The SDK's translation of a large plain-data response into the resource's output values, per resource class.
+_TRANSLATED: dict[tuple, dict[str, Any]] = {}
+
+
+class _CapturedProperties(Exception):
+    def __init__(self, properties: dict[str, Any]):
+        super().__init__()
+        self.properties = properties
+
+
+def _resolve_outputs_memoized(res, serialized_props, outputs, deps, resolvers, custom,
+                              transform_using_type_metadata=False, keep_unknowns=False,
+                              resolve_missing_as_unknown=False):
+    """rpc.resolve_outputs, with the translation of a large plain-data response (a CRD's echo: its whole
+    schema turned into typed output objects) done once per process. The translated values are what the
+    SDK computes for those bytes; they are handed to rpc.resolve_properties as the SDK does. Output values
+    of such resources are shared between runs: the program never changes an output value in place."""
+    wire = outputs.SerializeToString(deterministic=True)
+    if len(wire) < 4096 or any(deps.values()):
+        return _RESOLVE_OUTPUTS(res, serialized_props, outputs, deps, resolvers, custom, transform_using_type_metadata,
+                                keep_unknowns, resolve_missing_as_unknown)
+    key = (type(res), wire, serialized_props.SerializeToString(deterministic=True), transform_using_type_metadata,
+           keep_unknowns, pulumi_settings.is_dry_run(), pulumi_settings.is_legacy_apply_enabled())
+    properties = _TRANSLATED.get(key)
+    if properties is None:
+        resolve_properties = rpc.resolve_properties
+
+        def capture(_resolvers, all_properties, *_):
+            raise _CapturedProperties(all_properties)
+
+        rpc.resolve_properties = capture
+        try:
+            _RESOLVE_OUTPUTS(res, serialized_props, outputs, deps, resolvers, custom, transform_using_type_metadata,
+                             keep_unknowns, resolve_missing_as_unknown)
+            raise AssertionError("rpc.resolve_outputs no longer ends in rpc.resolve_properties")
+        except _CapturedProperties as captured:
+            properties = captured.properties
+        finally:
+            rpc.resolve_properties = resolve_properties
+        if len(_TRANSLATED) >= _SERIALIZED_LIMIT:
+            _TRANSLATED.clear()
+        _TRANSLATED[key] = properties
+    names = pulumi._types.resource_pulumi_to_py_names(type(res)) if transform_using_type_metadata else None
+    translated_deps = {(names.get(name) or name) if names is not None else res.translate_output_property(name): value
+                       for name, value in deps.items()}
+    rpc.resolve_properties(resolvers, properties, translated_deps, custom, resolve_missing_as_unknown)
