@@ -1,6 +1,8 @@
 """The offline renderer and what every shipped stack renders."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -18,8 +20,22 @@ WORKLOAD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m tools.render ARGS` in its own process (what a user and CI run)."""
     return subprocess.run([sys.executable, "-m", "tools.render", *args], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=300)
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess:
+    """The same command line through tools.render.main in this process (its exit code, stdout and stderr):
+    no interpreter start-up and warm caches. The module's `__main__` is only `sys.exit(main())`, which
+    run_cli's tests cover."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = render_tool.main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return subprocess.CompletedProcess(["python", "-m", "tools.render", *args], code, out.getvalue(), err.getvalue())
 
 
 def test_cli_renders_the_dev_stack(tmp_path):
@@ -54,7 +70,7 @@ def test_cli_renders_the_dev_stack(tmp_path):
 def test_cli_config_error_exits_2_naming_the_key(tmp_path):
     stack_file = tmp_path / "Pulumi.bad.yaml"
     stack_file.write_text("config:\n  toolhive:operator:\n    rbac:\n      scope: everywhere\n")
-    result = run_cli("bad", "--config-file", str(stack_file), "--out", str(tmp_path / "out"))
+    result = run_main("bad", "--config-file", str(stack_file), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "toolhive:operator.rbac.scope: must be one of cluster, namespace" in result.stderr
     assert "Traceback" not in result.stderr
@@ -64,14 +80,14 @@ def test_cli_config_error_exits_2_naming_the_key(tmp_path):
 def test_a_key_set_twice_in_a_stack_file_is_refused_as_pulumi_refuses_it(tmp_path):
     stack_file = tmp_path / "Pulumi.dup.yaml"
     stack_file.write_text("config:\n  toolhive:operator:\n    replicas: 1\n    replicas: 3\n")
-    result = run_cli("dup", "--config-file", str(stack_file), "--out", str(tmp_path / "out"))
+    result = run_main("dup", "--config-file", str(stack_file), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert (f"{stack_file}: not valid YAML: line 4, column 5: key 'replicas' is set twice (first on line 3); "
             "YAML keeps only the last, so remove one") in result.stderr
 
 
 def test_cli_unreadable_stack_file_exits_2(tmp_path):
-    result = run_cli("nope", "--config-file", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "out"))
+    result = run_main("nope", "--config-file", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "missing.yaml: cannot read" in result.stderr and "Traceback" not in result.stderr
 
@@ -84,7 +100,7 @@ def test_secure_values_render_as_a_placeholder_and_are_never_decrypted(tmp_path)
     }))
     assert config["kubernetes:kubeconfig"] == SECRET_PLACEHOLDER
     assert secret_keys == ["kubernetes:kubeconfig"]
-    result = run_cli("s", "--config-file", str(tmp_path / "Pulumi.s.yaml"), "--out", str(tmp_path / "out"))
+    result = run_main("s", "--config-file", str(tmp_path / "Pulumi.s.yaml"), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     for produced in (tmp_path / "out").iterdir():
         assert ciphertext not in produced.read_text()
@@ -92,7 +108,7 @@ def test_secure_values_render_as_a_placeholder_and_are_never_decrypted(tmp_path)
 
 def test_secure_value_inside_a_toolhive_key_is_rejected_not_decrypted(tmp_path):
     path = _write(tmp_path / "Pulumi.s.yaml", {"toolhive:operator": {"env": [{"name": "API_TOKEN", "value": {"secure": "v1:xyz"}}]}})
-    result = run_cli("s", "--config-file", str(path), "--out", str(tmp_path / "out"))
+    result = run_main("s", "--config-file", str(path), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "toolhive:operator: holds a secret value" in result.stderr
 
@@ -168,14 +184,14 @@ def test_prod_is_ha_namespace_scoped_and_digest_pinned():
 
 
 def test_schema_flag_prints_json_schema():
-    result = run_cli("--schema")
+    result = run_main("--schema")
     assert result.returncode == 0
     assert "toolhive:operator" in json.loads(result.stdout)["properties"]["config"]["properties"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_shipped_stack_renders_with_no_mandatory_violation_under_its_policy_config(stack, tmp_path):
-    result = run_cli(stack, "--out", str(tmp_path))
+    result = run_main(stack, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "policy-report.json").read_text())
     assert [v for v in report if v["enforcement"] == "mandatory"] == []
@@ -183,7 +199,7 @@ def test_every_shipped_stack_renders_with_no_mandatory_violation_under_its_polic
 
 def test_render_exits_1_when_the_policy_config_makes_a_violation_mandatory(tmp_path):
     # The dev stack pulls from ghcr.io by tag; prod's policy config demands the ECR mirror and digests.
-    result = run_cli("dev", "--out", str(tmp_path), "--policy-config", str(PROJECT_ROOT / "policies/config/prod.json"))
+    result = run_main("dev", "--out", str(tmp_path), "--policy-config", str(PROJECT_ROOT / "policies/config/prod.json"))
     assert result.returncode == 1
     report = json.loads((tmp_path / "policy-report.json").read_text())
     assert {v["policy"] for v in report if v["enforcement"] == "mandatory"} >= {"image-references"}
@@ -200,7 +216,7 @@ def test_secure_redis_password_renders_as_placeholder_secret_that_still_validate
         "toolhive:defaultRedisPassword": {"secure": ciphertext},
         "toolhive:namespaces": [{"name": "team-a"}],
     })
-    result = run_cli("s", "--config-file", str(path), "--out", str(tmp_path / "out"))
+    result = run_main("s", "--config-file", str(path), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     manifests = list(yaml.safe_load_all((tmp_path / "out/manifests.yaml").read_text()))
     (secret,) = [m for m in manifests if m["kind"] == "Secret"]

@@ -1,23 +1,20 @@
 """The real run's Helm migration path (tools/e2e/adoption.py): the charts' objects as Helm made them."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from components.config.loader import parse_stack_config
 from tools.e2e import adoption
-from tools.render import read_stack_file
+from tools.render import main as render_main, read_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def chart_objects_of(stack: str, out: Path):
     """The stack's configuration and the charts' objects as the real run makes them (from the offline render)."""
-    subprocess.run([sys.executable, "-m", "tools.render", stack, "--out", str(out)], cwd=ROOT, check=True,
-                   capture_output=True)
+    assert render_main([stack, "--out", str(out)]) == 0  # the renderer's command line, in this process
     raw, _ = read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
     config = parse_stack_config({key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith("toolhive:")})
     return config, adoption.helm_objects(config, out)
