@@ -296,3 +296,46 @@ def test_an_autoscaler_that_may_run_two_replicas_without_redis_loses_sessions(ma
     assert replica_rules.sessions_lost_autoscaled({"transport": "streamable-http"}, max_replicas) == lost
     redis = {"transport": "streamable-http", "sessionStorage": {"provider": "redis", "address": "valkey:6379"}}
     assert replica_rules.sessions_lost_autoscaled(redis, max_replicas) is None
+
+
+def test_external_auth_identifies_the_user_of_a_per_user_limit_as_oidc_does():
+    from policies import replica_rules
+
+    spec = {"rateLimiting": {"perUser": {"maxTokens": 5, "refillPeriod": "1m"}}}
+    assert replica_rules.per_user_limit_without_identity("MCPServer", {**spec, "externalAuthConfigRef": {"name": "x"}}) is False
+    # On a vMCP only its own incoming OIDC counts: an MCPServer's reference fields mean nothing there.
+    assert replica_rules.per_user_limit_without_identity(
+        "VirtualMCPServer", {"config": spec, "externalAuthConfigRef": {"name": "x"}, "oidcConfigRef": {"name": "y"}}) is True
+
+
+@pytest.mark.parametrize("value", ["perUser", ["perUser"], 5, True])
+def test_a_rate_limiting_that_is_not_an_object_is_left_to_the_schema(value):
+    """The CRD's schema refuses such a value; the replica rules neither report nor fail on it."""
+    from policies import replica_rules
+
+    for kind, spec in (("MCPServer", {"rateLimiting": value}), ("VirtualMCPServer", {"config": {"rateLimiting": value}})):
+        assert replica_rules.rate_limiting_without_redis(kind, spec) is False
+        assert replica_rules.per_user_limit_without_identity(kind, spec) is False
+
+
+def test_a_per_tool_entry_that_is_not_an_object_sets_no_per_user_limit():
+    from policies import replica_rules
+
+    spec = {"rateLimiting": {"tools": ["perUser", {"name": "fetch"}]}}
+    assert replica_rules.per_user_limit_without_identity("MCPServer", spec) is False
+
+
+@pytest.mark.parametrize("kind, spec, expected", [
+    ("MCPServer", {"transport": "sse"}, ("sse", True)),
+    ("MCPServer", {}, ("stdio", False)),
+    ("MCPServer", {"transport": ""}, ("stdio", False)),
+    ("MCPServer", {"transport": 7}, ("stdio", False)),  # not a transport: the default, not "explicitly 7"
+    ("MCPServer", {"transport": ["sse"]}, ("stdio", False)),
+    ("MCPRemoteProxy", {}, ("streamable-http", False)),
+    ("MCPRemoteProxy", {"transport": "sse"}, ("sse", True)),
+    ("VirtualMCPServer", {}, (None, False)),
+])
+def test_the_transport_is_the_set_string_else_the_kinds_default_and_says_which(kind, spec, expected):
+    from policies import replica_rules
+
+    assert replica_rules.transport(kind, spec) == expected
