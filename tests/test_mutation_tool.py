@@ -46,3 +46,21 @@ def test_a_rerun_tests_again_every_mutant_no_test_killed(tmp_path):
     assert data["exit_code_by_key"] == {"killed": 1, "pytest-error": 3, "survived": None, "no-tests": None,
                                         "no-tests-collected": None, "timeout": 36, "not-run": None}
     assert data["durations_by_key"] == {"killed": 1.5}
+
+
+def test_the_fork_server_warms_no_cache_of_a_module_being_mutated():
+    """A cache the fork server fills with the original code would hide a mutant of the function that fills it."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, tools.mutation.warm; from tools.validate import schema; from components import bundle; "
+             "print(schema._builtin_catalog_for.cache_info().currsize, schema._crd_catalog.cache_info().currsize, "
+             "bundle.crd_documents.cache_info().currsize, 'pulumi_kubernetes.core.v1' in sys.modules)")
+    sizes = {}
+    for mutated in ("tools/validate/schema.py", "components/servers/server.py"):
+        result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                                env={"PATH": "/usr/bin:/bin", "TOOLHIVE_MUTATION_MODULES": mutated}, timeout=120)
+        assert result.returncode == 0, result.stderr
+        sizes[mutated] = result.stdout.split()
+    assert sizes["tools/validate/schema.py"] == ["0", "0", "1", "True"]
+    assert sizes["components/servers/server.py"] == ["1", "1", "1", "True"]

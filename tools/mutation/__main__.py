@@ -189,7 +189,8 @@ def run(path: str, tests: dict[str, list[str]], max_children: int, fresh: bool) 
     log = work / "mutmut.log"
     with open(log, "w") as handle:
         completed = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)],
-                                   cwd=work, stdout=handle, stderr=subprocess.STDOUT)
+                                   cwd=work, stdout=handle, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "TOOLHIVE_MUTATION_MODULES": ",".join(modules)})
     if completed.returncode != 0:
         print(log.read_text()[-4000:], file=sys.stderr)
         raise SystemExit(f"error: mutmut failed for {path} (exit {completed.returncode}); full log: {log}")
