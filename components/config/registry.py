@@ -100,23 +100,6 @@ def _unique_items(values: list) -> list:
     return values
 
 
-def _scan_chunk(pattern: str) -> tuple[str, str]:
-    """Go's scanChunk (path/filepath): the text up to the next `*` outside brackets, and the rest."""
-    index, in_range = 0, False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 1 if index + 1 < len(pattern) else 0
-        elif char == "[":
-            in_range = True
-        elif char == "]":
-            in_range = False
-        elif char == "*" and not in_range:
-            break
-        index += 1
-    return pattern[:index], pattern[index:]
-
-
 def _class_char(chunk: str, index: int) -> int:
     """Go's getEsc: the index after one (possibly escaped) character of a `[...]` class, or ValueError."""
     if index >= len(chunk) or chunk[index] in "-]":
@@ -132,7 +115,8 @@ def _class_char(chunk: str, index: int) -> int:
 
 
 def _chunk_syntax(chunk: str) -> None:
-    """Go's matchChunk, reading only the pattern: ValueError where filepath.Match returns ErrBadPattern."""
+    """Go's matchChunk, reading only the pattern (a `*` as any other character): ValueError where filepath.Match
+    returns ErrBadPattern."""
     index = 0
     while index < len(chunk):
         if chunk[index] == "[":
@@ -157,15 +141,14 @@ def _chunk_syntax(chunk: str) -> None:
 def _glob(value: str) -> str:
     """A pattern Go's filepath.Match accepts (the registry server filters names and tags with it, v1.3.0).
 
-    Go reports a bad pattern only once a name's match gets as far as the bad part, so a pattern that works for
-    some names fails the sync for others: every chunk is checked, as if every name reached it."""
-    rest = value
-    while rest:
-        chunk, rest = _scan_chunk(rest.lstrip("*"))
-        try:
-            _chunk_syntax(chunk)
-        except ValueError as error:
-            raise ValueError(f"{value!r} is not a valid glob pattern for Go's filepath.Match: {error}") from None
+    Go splits the pattern at each `*` outside a class and reports a bad part only once a name's match gets that
+    far, so a pattern that works for some names fails the sync for others: the whole pattern is read as if every
+    name got to its end. A `*` is then one more character: Go cuts only where no class is open, so each part
+    starts where the whole reading already stands (held to 3,000 patterns Go classified, tests/data)."""
+    try:
+        _chunk_syntax(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a valid glob pattern for Go's filepath.Match: {error}") from None
     return value
 
 

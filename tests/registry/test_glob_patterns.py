@@ -51,3 +51,13 @@ def test_a_refused_pattern_says_why_in_gos_terms(pattern, reason):
 @pytest.mark.parametrize("pattern", ["[X]", "[A-Z]*", "[^X]-v1", "X[Y]", "[\\X]"])
 def test_letters_the_generated_table_lacks_are_ordinary_class_members(pattern):
     assert accepted(pattern)
+
+
+# Verdicts of Go 1.26's filepath.Match for patterns with a `*` between or inside classes (checked with `go run`
+# over names that reach every part): a `*` cuts the pattern only where no class is open, and every part counts.
+@pytest.mark.parametrize("pattern, valid", [
+    ("[*]", True), ("a*[", False), ("[a*", False), ("\\*", True), ("*[]", False), ("[*-]", False),
+    ("a*b*[^]]", False), ("[a]*]", True), ("x*\\", False), ("[\\]*]*[", False), ("**", True), ("[a-*]", True),
+])
+def test_a_star_between_or_inside_classes_reads_as_go_reads_it(pattern, valid):
+    assert accepted(pattern) is valid
