@@ -39,14 +39,14 @@ def comparable(run: mock_runtime.ProgramRun) -> list[dict]:
 
 def test_smoke_run_prints_the_table_and_writes_json_and_plot(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--servers", "10", "--rounds", "1", "--no-checkov",
+        [sys.executable, "-m", "bench", "--servers", "2", "--rounds", "1", "--no-checkov",
          "--json", str(tmp_path / "bench.json"), "--plot", str(tmp_path / "bench.png"), "--work", str(tmp_path / "work")],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "program s" in result.stdout and "floor s" in result.stdout
     assert "fastest of the rounds" in result.stdout and "render min s" in result.stdout  # min beside median
     rows = json.loads((tmp_path / "bench.json").read_text())
-    assert [row["n"] for row in rows] == [10]
+    assert [row["n"] for row in rows] == [2]
     assert JSON_KEYS <= set(rows[0])
     assert rows[0]["resources"] > rows[0]["objects"] > 0
     assert rows[0]["checkov_s"] is None  # --no-checkov
@@ -93,9 +93,9 @@ def test_monitor_fast_path_records_what_the_mock_monitor_round_trip_records(tmp_
 
 
 def test_memoized_plain_inputs_reach_the_engine_as_the_sdk_serializes_them(tmp_path, preview, monkeypatch):
-    first, again = bench_render(10, tmp_path, preview), bench_render(10, tmp_path, preview)  # the second one hits
+    first, again = bench_render(2, tmp_path, preview), bench_render(2, tmp_path, preview)  # the second one hits
     monkeypatch.setattr(mock_runtime, "MEMOIZE_PLAIN_INPUTS", False)
-    sdk = bench_render(10, tmp_path, preview)
+    sdk = bench_render(2, tmp_path, preview)
     assert comparable(again) == comparable(first) == comparable(sdk)
     assert {r.urn: r.wire_inputs for r in again.resources} == {r.urn: r.wire_inputs for r in sdk.resources}
     crd = next(r for r in again.resources if r.type.endswith("CustomResourceDefinition"))
