@@ -123,12 +123,12 @@ def _chunk_syntax(chunk: str) -> None:
             index += 1
             if index < len(chunk) and chunk[index] == "^":
                 index += 1
-            ranges = 0
-            while not (index < len(chunk) and chunk[index] == "]" and ranges):
+            has_range = False  # Go closes a class only after one range: "[]a]" is not "[]" then "a]"
+            while not (index < len(chunk) and chunk[index] == "]" and has_range):
                 index = _class_char(chunk, index)
                 if chunk[index] == "-":
                     index = _class_char(chunk, index + 1)
-                ranges += 1
+                has_range = True
             index += 1
         elif chunk[index] == "\\":
             if index + 1 >= len(chunk):
