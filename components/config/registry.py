@@ -123,7 +123,7 @@ def _chunk_syntax(chunk: str) -> None:
             index += 1
             if index < len(chunk) and chunk[index] == "^":
                 index += 1
-            has_range = False  # Go closes a class only after one range: "[]a]" is not "[]" then "a]"
+            has_range = False  # a "]" closes the class only after its first range
             while not (index < len(chunk) and chunk[index] == "]" and has_range):
                 index = _class_char(chunk, index)
                 if chunk[index] == "-":
