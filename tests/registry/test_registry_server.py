@@ -332,7 +332,8 @@ def test_outputs_name_the_registry_its_urls_and_every_source_with_its_pin(which,
     ({"registry": {**DEV, "database": {"external": {"host": "db", "password": "hunter2"}}}},
      "toolhive:registry.database.external.password: is not a secret reference"),
     ({"registry": {**DEV, "database": {"external": {"host": "db", "password": "k8s-secret://db#password"}}}},
-     "toolhive:registry.database.external.password: k8s-secret://: the program writes the pgpass"),
+     r"toolhive:registry.database.external.password: k8s-secret://: the program writes the pgpass file, so it must "
+     r"read the password: use aws-sm://<name>\[#key\] or pulumi-config://<namespace>:<key>"),
 ])
 def test_bad_registry_config_names_the_key(toolhive, message):
     with pytest.raises(ConfigError, match=message):

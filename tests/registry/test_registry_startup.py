@@ -7,6 +7,7 @@ The server's Go source is not available here; the rules come from its documentat
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from pydantic import ValidationError
@@ -85,6 +86,17 @@ OUT_OF_BOUNDS = {
     "database host as a URL": (registry(database={"external": {**EXTERNAL, "host": "postgres://db.example.com"},
                                                   "sslMode": "require"}),
                                "toolhive:registry.database.external.host", "no scheme"),
+    "database host with a path": (registry(database={"external": {**EXTERNAL, "host": "db.example.com/registry"},
+                                                    "sslMode": "require"}),
+                                  "toolhive:registry.database.external.host",
+                                  "'db.example.com/registry' is not a host name: give the host alone (no scheme or path)"),
+    "database host not a DNS name": (registry(database={"external": {**EXTERNAL, "host": "db_1.example.com"},
+                                                       "sslMode": "require"}),
+                                     "toolhive:registry.database.external.host",
+                                     "'db_1.example.com' is not a valid host name or IP address"),
+    "api endpoint with a space": (registry(sources=[FILE, api("https://registry.example.com/v0 .1")]),
+                                  "toolhive:registry.sources[1].api.endpoint",
+                                  "'https://registry.example.com/v0 .1' contains whitespace"),
     "kubernetes namespace twice": (registry(sources=[FILE, {"name": "cluster", "kubernetes": {
         "namespaces": ["mcp-dev", "mcp-dev"]}}]), "toolhive:registry.sources[1].kubernetes.namespaces", "listed twice"),
     "zero sync interval": (registry(sources=[{**FILE, "syncInterval": "0s"}]), "toolhive:registry.sources[0].syncInterval",
@@ -271,3 +283,30 @@ def test_a_secret_or_config_map_the_stack_does_not_create_must_be_declared_exist
     assert f"existing.{where}" in problem
     name = kind.split("'")[1]
     render(registry(**changes, existing={where: [name]}), preview)
+
+
+@pytest.mark.parametrize("host", ["10.0.3.4", "fd00:10::5", "db.example.com"])
+def test_a_database_host_is_a_name_or_an_address_of_either_family(host):
+    from components.config.registry import _database_host
+
+    assert _database_host(host) == host  # an IPv6 address has colons, yet no port
+
+
+@pytest.mark.parametrize("path, valid", [("/secrets/pgpass", True), ("/secrets/..pgpass", True),
+                                         ("/secrets/../etc/pgpass", False), ("/secrets/..", False),
+                                         ("secrets/pgpass", False)])
+def test_a_file_the_server_reads_is_named_by_an_absolute_path_that_does_not_climb(path, valid):
+    from components.config.registry import _absolute
+
+    if valid:
+        assert _absolute(path) == path
+    else:
+        with pytest.raises(ValueError, match=f"^{re.escape(repr(path))} is not an absolute path$"):
+            _absolute(path)
+
+
+def test_a_local_repository_is_dialled_on_no_port():
+    from components.config.registry import endpoint_port
+
+    assert endpoint_port("file:///srv/registry.git") is None
+    assert endpoint_port("git@github.com:org/repo.git") == 22
