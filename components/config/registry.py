@@ -509,13 +509,12 @@ class RegistryConfig(Model):
 
     def _derived_names(self) -> None:
         """Objects named after the registry, its sources and providers, each by the API server's rule."""
-        named = [(("name",), "Service", naming.registry_service(self.name, self.mode), validation.service_name),
-                 (("name",), "ServiceAccount", naming.registry_service_account(self.name, self.mode),
-                  validation.service_account_name)]
+        # Not listed, as they pass whenever these do: the ServiceAccount (the Service's name, or one with the same
+        # start under a looser rule: a DNS subdomain of up to 253) and the database's Service (the StatefulSet's
+        # name: a DNS label of up to 63 that starts like the registry's Service, which is checked first).
+        named = [(("name",), "Service", naming.registry_service(self.name, self.mode), validation.service_name)]
         if self.database.in_cluster is not None:
-            database = naming.registry_database(self.name)
-            named += [(("name",), "StatefulSet", database, validation.statefulset_name),
-                      (("name",), "Service", database, validation.service_name)]
+            named.append((("name",), "StatefulSet", naming.registry_database(self.name), validation.statefulset_name))
         for index, source in enumerate(self.sources):
             prefix = "data" if source.file else "git" if source.git and source.git.auth else None
             if prefix:

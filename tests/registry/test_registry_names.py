@@ -78,3 +78,20 @@ def test_an_ingress_storage_class_or_secret_key_outside_the_api_servers_rule_is_
 def test_an_ingress_host_is_never_an_ip_address(preview):
     assert refused(preview, registry(ingress={"host": "10.0.0.1"})) == [
         "toolhive:registry.ingress.host: '10.0.0.1' is not a valid Ingress host: must be a DNS name, not an IP address"]
+
+
+def test_only_sources_the_pod_mounts_name_a_volume(preview):
+    """A file source is mounted as data-<name>, a git source with credentials as git-<name>; an API source and a
+    git source without credentials are never mounted, so their names may be as long as a source name may be."""
+    git = {"repository": "https://github.com/stacklok/toolhive-registry-server.git", "tag": "v1.3.0",
+           "path": "examples/upstream-registry.json"}  # pinned in registry/sources.lock.json
+    render_config({"namespaces": TENANTS, "registry": registry(sources=[
+        {"name": "platform", "file": {"data": DATA}},
+        {"name": "a" * 60, "api": {"endpoint": "https://registry.example.com"}, "syncInterval": "1h"},
+        {"name": "g" * 60, "git": git}])}, preview=preview)
+    long = "s" * 60  # git-<60> is 64 characters
+    problems = refused(preview, registry(sources=[{"name": "platform", "file": {"data": DATA}}, {"name": long, "git": {
+        **git, "auth": {"username": "git", "passwordSecret": {"name": "t", "key": "token"}}}}],
+        existing={"secrets": ["t"]}))
+    assert len(problems) == 1 and problems[0].startswith(
+        f"toolhive:registry.sources[1].name: names the volume 'git-{long}', which volume name must be a DNS label")

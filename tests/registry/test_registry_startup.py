@@ -278,9 +278,9 @@ def test_a_secret_or_config_map_the_stack_does_not_create_must_be_declared_exist
     """The registry's pods mount these by name; a missing one leaves them in ContainerCreating, which no render sees.
     Declared in `existing`, the same configuration renders."""
     [problem] = refused(registry(**changes), preview)
-    assert problem.startswith(f"{key}: names the {kind}, which this stack does not create")
     where = "secrets" if kind.startswith("Secret") else "configMaps"
-    assert f"existing.{where}" in problem
+    assert problem == (f"{key}: names the {kind}, which this stack does not create: create it in the registry "
+                       f"namespace and declare it in existing.{where}")
     name = kind.split("'")[1]
     render(registry(**changes, existing={where: [name]}), preview)
 
