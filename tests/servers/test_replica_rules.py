@@ -102,7 +102,10 @@ def test_a_pdb_guards_the_proxy_pods_only_when_replicas_exceed_one(preview):
     assert pdbs["web-proxy"]["spec"] == {"minAvailable": 1, "selector": {"matchLabels": {
         "app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "web"}}}
     pdb = rendered.resource("PodDisruptionBudget", "web-proxy", NS)
-    assert rendered.resource("MCPServer", "web", NS).urn in pdb.dependencies
+    mcp_server = rendered.resource("MCPServer", "web", NS)
+    assert mcp_server.urn in pdb.dependencies
+    # Its URN: named after its namespace and object, a child of the server's component (a rename replaces it).
+    assert pdb.name == "mcp-dev-pdb-web-proxy" and pdb.parent == mcp_server.parent
 
 
 def test_a_stdio_server_forced_to_one_replica_gets_no_pdb(preview):
@@ -119,7 +122,12 @@ def test_hpas_target_the_deployment_and_statefulset_the_operator_creates(preview
     assert proxy["apiVersion"] == "autoscaling/v2"
     assert proxy["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
     assert (proxy["spec"]["minReplicas"], proxy["spec"]["maxReplicas"]) == (2, 6)
-    assert proxy["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    assert proxy["spec"]["metrics"] == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
+    component = rendered.resource("MCPServer", "web", NS).parent
+    for role in ("proxy", "backend"):
+        hpa = rendered.resource("HorizontalPodAutoscaler", f"web-{role}", NS)
+        assert hpa.name == f"mcp-dev-hpa-web-{role}" and hpa.parent == component
     assert backend["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web"}
     spec = spec_of(rendered, "MCPServer", "web")
     assert "replicas" not in spec and "backendReplicas" not in spec
