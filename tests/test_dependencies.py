@@ -169,7 +169,7 @@ def operator_made(kind: str, name: str) -> tuple[list[dict], list[tuple[str, str
     if kind not in operator_objects.PROXY_APP:
         return [], []
     pods = [operator_objects.proxy_selector(kind, name)]
-    workloads = [operator_objects.proxy_workload(kind, name)]
+    workloads = [operator_objects.proxy_workload(name)]
     if kind == "MCPServer":
         pods.append(operator_objects.backend_selector(name))
         workloads.append(operator_objects.backend_workload(name))

@@ -41,8 +41,9 @@ def backend_selector(name: str) -> dict[str, str]:
     return {"app": name}
 
 
-def proxy_workload(kind: str, name: str) -> tuple[str, str]:
-    """(kind, name) of the Deployment the operator creates for the proxy: always named like the resource."""
+def proxy_workload(name: str) -> tuple[str, str]:
+    """(kind, name) of the Deployment the operator creates for the proxy, for every ToolHive kind: always named
+    like the resource."""
     return "Deployment", name
 
 

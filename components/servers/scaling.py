@@ -72,9 +72,9 @@ def scaling_objects(kind: str, name: str, namespace: str, spec: dict, config, *,
     replicas = spec.get("replicas")
     if replicas is not None and replicas > 1 and config.pod_disruption_budget:
         made.append(proxy_pdb(kind, name, namespace, labels, parent, [workload]))
-    autoscaling = getattr(config, "autoscaling", None)
+    autoscaling = config.autoscaling
     if autoscaling is not None and autoscaling.proxy is not None:
-        made.append(autoscaler("proxy", operator_objects.proxy_workload(kind, name), autoscaling.proxy, name=name,
+        made.append(autoscaler("proxy", operator_objects.proxy_workload(name), autoscaling.proxy, name=name,
                                namespace=namespace, labels=labels, parent=parent, depends_on=[workload]))
     backend = getattr(autoscaling, "backend", None)
     if backend is not None:

@@ -106,6 +106,7 @@ def test_a_pdb_guards_the_proxy_pods_only_when_replicas_exceed_one(preview):
     assert mcp_server.urn in pdb.dependencies
     # Its URN: named after its namespace and object, a child of the server's component (a rename replaces it).
     assert pdb.name == "mcp-dev-pdb-web-proxy" and pdb.parent == mcp_server.parent
+    assert pdbs["web-proxy"]["metadata"]["labels"] == rendered.object("MCPServer", "web", NS)["metadata"]["labels"]
 
 
 def test_a_stdio_server_forced_to_one_replica_gets_no_pdb(preview):
@@ -128,6 +129,7 @@ def test_hpas_target_the_deployment_and_statefulset_the_operator_creates(preview
     for role in ("proxy", "backend"):
         hpa = rendered.resource("HorizontalPodAutoscaler", f"web-{role}", NS)
         assert hpa.name == f"mcp-dev-hpa-web-{role}" and hpa.parent == component
+        assert hpa.inputs["metadata"]["labels"] == rendered.object("MCPServer", "web", NS)["metadata"]["labels"]
     assert backend["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web"}
     spec = spec_of(rendered, "MCPServer", "web")
     assert "replicas" not in spec and "backendReplicas" not in spec

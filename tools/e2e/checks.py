@@ -128,7 +128,7 @@ def operator_objects_predicted(live: Live) -> Check:
     """Each server's proxy Deployment and Service exist under the names and labels operator_objects.py predicts."""
     missing, wrong = [], []
     for kind, namespace, name in servers_of(live):
-        dep_kind, dep_name = operator_objects.proxy_workload(kind, name)
+        dep_kind, dep_name = operator_objects.proxy_workload(name)
         deployment = live.get(dep_kind, namespace, dep_name)
         service = live.get("Service", namespace, operator_objects.service_name(kind, name))
         if deployment is None:
