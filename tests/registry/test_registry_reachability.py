@@ -57,3 +57,49 @@ def test_clients_outside_allow_from_are_not_let_in(objects):
     stranger = reachability.Pod.of("elsewhere", {}, what="a pod elsewhere")
     assert network.blocked(reachability.Flow("stranger", stranger, pod, 8080))
     assert network.blocked(reachability.Flow("agents", reachability.Pod.of("agents", {}), pod, 8080)) is None
+
+
+# -- the registry's egress rules, as written (killed mutants of python -m tools.mutation components/registry/network.py)
+
+NS = "toolhive-system"
+GIT = {"name": "upstream", "git": {"repository": "https://github.com/stacklok/toolhive-registry-server.git",
+                                   "tag": "v1.3.0", "path": "examples/upstream-registry.json"}}
+
+
+def api_egress(preview, **registry) -> list[dict]:
+    rendered = render_config({"namespaces": [{"name": "mcp-dev"}], "registry": {**DEV, **registry}}, preview=preview)
+    return rendered.object("NetworkPolicy", "toolhive-registry-api", NS)["spec"]["egress"]
+
+
+def test_the_api_server_and_extra_egress_go_to_the_networks_configured(preview):
+    egress = api_egress(preview, network={**DEV["network"], "apiServerCidr": "10.96.0.1/32",
+                                          "egress": [{"cidr": "10.20.0.0/16", "ports": [8443, 9000]}]})
+    assert {"to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}],
+            "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]} in egress
+    assert egress[-1] == {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}],
+                          "ports": [{"protocol": "TCP", "port": 8443}, {"protocol": "TCP", "port": 9000}]}
+
+
+def test_endpoints_are_grouped_by_network_anywhere_first_then_each_cidr_in_order(preview):
+    """An API source's egressCidr, git repositories and OIDC URLs anywhere; one rule per network, on its ports."""
+    sources = [DEV["sources"][0],
+               {"name": "b", "api": {"endpoint": "https://b.example.com:9443", "egressCidr": "10.9.0.0/16"}},
+               {"name": "a", "api": {"endpoint": "http://a.example.com", "egressCidr": "10.1.0.0/16"}}, GIT]
+    auth = {"mode": "oauth", "resourceUrl": "https://registry.example.com", "providers": [{
+        "name": "sso", "issuerUrl": "https://auth.example.com:8443", "audience": "r",
+        "jwksUrl": "https://keys.example.com:9444/jwks"}]}
+    egress = api_egress(preview, sources=sources, auth=auth)
+    assert egress[-3:] == [  # after DNS, the database and the API server; no extra egress is configured
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in (443, 8443, 9444)]},
+        {"to": [{"ipBlock": {"cidr": "10.1.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 80}]},
+        {"to": [{"ipBlock": {"cidr": "10.9.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 9443}]},
+    ]
+
+
+def test_the_registry_policies_are_children_of_the_registry_and_wait_for_its_namespace(preview):
+    rendered = render_config({"namespaces": [{"name": "mcp-dev"}], "registry": DEV}, preview=preview)
+    namespace = rendered.resource("Namespace", NS)
+    for name in ("toolhive-registry-api", "toolhive-registry-postgres"):
+        policy = rendered.resource("NetworkPolicy", name, NS)
+        assert policy.parent.endswith("$toolhive:registry:RegistryServer::registry")
+        assert namespace.urn in policy.dependencies
