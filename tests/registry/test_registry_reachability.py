@@ -101,5 +101,18 @@ def test_the_registry_policies_are_children_of_the_registry_and_wait_for_its_nam
     namespace = rendered.resource("Namespace", NS)
     for name in ("toolhive-registry-api", "toolhive-registry-postgres"):
         policy = rendered.resource("NetworkPolicy", name, NS)
+        assert policy.name == f"{NS}-networkpolicy-{name}"  # its URN: a rename would replace it
         assert policy.parent.endswith("$toolhive:registry:RegistryServer::registry")
         assert namespace.urn in policy.dependencies
+        assert (policy.protect, policy.retain_on_delete) == (True, True)  # like the namespace it fences
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_a_tenant_clients_way_out_to_the_registry_is_kept_like_its_namespace(preview, protect):
+    rendered = render_config({"namespaces": [{"name": "mcp-dev"}], "namespaceProtect": protect, "registry": DEV},
+                             preview=preview)
+    policy = rendered.resource("NetworkPolicy", "allow-egress-to-toolhive-registry", "mcp-dev")
+    assert policy.name == "mcp-dev-networkpolicy-allow-egress-to-toolhive-registry"
+    assert policy.parent.endswith("$toolhive:registry:RegistryServer::registry")
+    assert rendered.resource("Namespace", "mcp-dev").urn in policy.dependencies
+    assert (policy.protect, policy.retain_on_delete) == (protect, True)
