@@ -216,3 +216,89 @@ def test_transition_rules_are_skipped_on_create_and_field_path_and_default_messa
     assert found[2].startswith("$.spec: CEL rule does not compile")
     assert not any("never on create" in f for f in found)
     assert len(found) == 3
+
+
+GADGET_CRD = yaml.safe_load("""
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Gadget, plural: gadgets}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              mode:
+                type: string
+                default: fast
+              limits:
+                type: object
+                x-kubernetes-validations:
+                - {rule: "self.mode == 'fast' || self.burst == 0", message: burst needs fast mode}
+                properties:
+                  mode: {type: string, default: fast}
+                  burst: {type: integer}
+              ports:
+                type: array
+                items:
+                  type: object
+                  x-kubernetes-validations:
+                  - {rule: "self.number > 1024", message: unprivileged ports only}
+                  properties:
+                    number: {type: integer}
+              labels:
+                type: object
+                additionalProperties:
+                  type: string
+                  x-kubernetes-validations:
+                  - {rule: "self.lowerAscii() == self", message: lower case values only}
+              names:
+                type: array
+                items:
+                  type: string
+                  x-kubernetes-validations:
+                  - {rule: "self.upperAscii() != self", message: not all upper case}
+""")
+
+
+def gadget(spec: dict) -> dict:
+    return {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": "n"}, "spec": spec}
+
+
+def test_rules_inside_maps_and_lists_are_evaluated_for_every_entry():
+    found = cel_messages(gadget({"ports": [{"number": 8080}, {"number": 80}], "labels": {"a": "ok", "b": "NO"},
+                                 "names": ["mixed", "UPPER"]}), crds=[GADGET_CRD])
+    assert sorted(found) == ["$.spec.labels.b: lower case values only", "$.spec.names[1]: not all upper case",
+                             "$.spec.ports[1]: unprivileged ports only"]
+
+
+def test_a_defaulted_field_is_seen_by_the_rules_with_its_default_value():
+    assert cel_messages(gadget({"limits": {"burst": 5}}), crds=[GADGET_CRD]) == []  # mode defaults to fast
+    assert cel_messages(gadget({"limits": {"mode": "slow", "burst": 5}}), crds=[GADGET_CRD]) == [
+        "$.spec.limits: burst needs fast mode"]
+
+
+def test_lower_and_upper_ascii_change_only_ascii_letters_as_kubernetes_does():
+    """The Kubernetes strings library: non-ASCII letters are left as they are."""
+    # 'straße-é' is its own lowerAscii; 'STRAßE' its own upperAscii (Python's upper() would make it STRASSE).
+    assert cel_messages(gadget({"labels": {"a": "straße-é"}, "names": ["ÉCOLE", "STRAßE"]}), crds=[GADGET_CRD]) == [
+        "$.spec.names[0]: not all upper case", "$.spec.names[1]: not all upper case"]
+    assert str(cel.program("'Straße-É'.lowerAscii()").evaluate({})) == "straße-É"
+    assert str(cel.program("'straße-é'.upperAscii()").evaluate({})) == "STRAßE-é"
+
+
+def test_a_rule_without_text_is_reported_as_not_compiling():
+    crd = copy.deepcopy(WIDGET_CRD)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = [
+        {"message": "no rule"}]
+    (found,) = cel_messages({**gadget({"replicas": 1}), "kind": "Widget"}, crds=[crd])
+    assert found.startswith("$.spec: CEL rule does not compile (") and found.endswith("): ")

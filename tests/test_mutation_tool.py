@@ -64,3 +64,21 @@ def test_the_fork_server_warms_no_cache_of_a_module_being_mutated():
         sizes[mutated] = result.stdout.split()
     assert sizes["tools/validate/schema.py"] == ["0", "0", "1", "True"]
     assert sizes["components/servers/server.py"] == ["1", "1", "1", "True"]
+
+
+def test_every_module_cache_of_a_configured_module_is_emptied_before_each_stats_test(monkeypatch):
+    """A cache hit skips the function that fills it: mutmut would charge that function to the first test only."""
+    from tools.mutation import fresh
+    from tools.validate import cel, schema
+
+    cel._PLANS[0] = ("x", None)
+    schema._RESULTS[("x",)] = ()
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
+    monkeypatch.setenv("TOOLHIVE_MUTATION_MODULES", "tools/validate/cel.py")
+    fresh.pytest_runtest_setup(None)
+    assert cel._PLANS == {} and schema._RESULTS  # only the mutated module's caches
+    monkeypatch.setenv("TOOLHIVE_MUTATION_MODULES", "tools/validate/schema.py")
+    fresh.pytest_runtest_setup(None)
+    assert schema._RESULTS == {}
+    _, tests = load_targets()
+    assert set(fresh.MODULE_CACHES) <= set(tests)

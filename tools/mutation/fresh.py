@@ -4,11 +4,49 @@ Every mutant runs in a process forked from mutmut's fork server, which has impor
 test, so no render cache or lru_cache carries over from another run (see preload.txt). What is left: in
 the stats run (which test calls which function), a test that reuses a render cached by an earlier test
 calls nothing, and mutmut would not run it for a mutant of the program. The render cache therefore
-remembers the functions each render called and charges them to every test that reads that render.
+remembers the functions each render called and charges them to every test that reads that render. The same
+holds for the caches inside a mutated module (the dry run's compiled plans, per-object results and catalogs):
+in the stats run they are emptied before each test, so every test that needs them is seen calling the
+functions that fill them (seen: rules inside list items, evaluated by six tests, were charged to one).
 """
 from __future__ import annotations
 
 import os
+
+
+def _clear_validate_cel() -> None:
+    from tools.validate import cel
+
+    cel._PLANS.clear()
+    cel._RESULTS.clear()
+
+
+def _clear_validate_schema() -> None:
+    from tools.validate import schema
+
+    schema.clear_caches()
+
+
+def _clear_validate_reachability() -> None:
+    from tools.validate import reachability
+
+    reachability._network.cache_clear()
+    reachability._address.cache_clear()
+
+
+def _clear_registry_data() -> None:
+    from components.registry import data
+
+    data._validator.cache_clear()
+
+
+#: A mutated module's own caches: what they skip calling on a hit would otherwise be charged to the first test only.
+MODULE_CACHES = {
+    "tools/validate/cel.py": _clear_validate_cel,
+    "tools/validate/schema.py": _clear_validate_schema,
+    "tools/validate/reachability.py": _clear_validate_reachability,
+    "components/registry/data.py": _clear_registry_data,
+}
 
 
 class AttributingCache(dict):
@@ -38,3 +76,11 @@ def pytest_sessionstart(session):
         import tests.conftest
 
         tests.conftest._RENDERS = AttributingCache()
+
+
+def pytest_runtest_setup(item):
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        for module in filter(None, os.environ.get("TOOLHIVE_MUTATION_MODULES", "").split(",")):
+            clear = MODULE_CACHES.get(module)
+            if clear is not None:
+                clear()
