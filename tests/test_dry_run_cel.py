@@ -152,8 +152,9 @@ def test_matches_uses_the_rules_regex_and_rejects_an_invalid_header_name():
 
 def test_a_rule_that_cannot_be_evaluated_rejects_the_object_as_the_api_server_does():
     spec = {"groupRef": {"name": "g"}, "config": {"operational": {"failureHandling": {"circuitBreaker": {"timeout": "soon"}}}}}
-    (found,) = cel_messages(custom("VirtualMCPServer", spec))
-    assert found.startswith("$.spec.config.operational.failureHandling.circuitBreaker.timeout: CEL rule could not be evaluated")
+    assert cel_messages(custom("VirtualMCPServer", spec)) == [
+        "$.spec.config.operational.failureHandling.circuitBreaker.timeout: CEL rule could not be evaluated (return "
+        "error for overflow): self == '' || duration(self) >= duration('1s')"]
     assert cel_messages(custom("VirtualMCPServer", {"groupRef": {"name": "g"}, "config": {"operational": {
         "failureHandling": {"circuitBreaker": {"timeout": ""}}}}})) == []
 
@@ -302,3 +303,13 @@ def test_a_rule_without_text_is_reported_as_not_compiling():
         {"message": "no rule"}]
     (found,) = cel_messages({**gadget({"replicas": 1}), "kind": "Widget"}, crds=[crd])
     assert found.startswith("$.spec: CEL rule does not compile (") and found.endswith("): ")
+
+
+def test_a_rule_that_returns_something_else_than_a_bool_rejects_the_object():
+    crd = copy.deepcopy(WIDGET_CRD)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = [
+        {"rule": "self.replicas"}, {"rule": "self.replicas == 1"}, {"rule": "self.replicas == 2", "message": "two"}]
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "n"},
+              "spec": {"replicas": 1}}
+    assert cel_messages(widget, crds=[crd]) == ["$.spec: CEL rule did not return a bool (IntType(1)): self.replicas",
+                                                "$.spec: two"]

@@ -157,10 +157,10 @@ def _evaluate(rule: dict, bound: dict) -> list[tuple[str, str]]:
         result = error
     if isinstance(result, celpy.CELEvalError):
         return [(where, f"CEL rule could not be evaluated ({result.args[0] if result.args else result}): {text}")]
-    if result is True or (isinstance(result, celtypes.BoolType) and bool(result)):
-        return []
-    if not isinstance(result, (bool, celtypes.BoolType)):
+    if not isinstance(result, celtypes.BoolType):  # celpy gives its own bool type, never Python's
         return [(where, f"CEL rule did not return a bool ({result!r}): {text}")]
+    if bool(result):
+        return []
     return [(where, rule.get("message") or f"failed rule: {text}")]
 
 
