@@ -313,3 +313,52 @@ def test_a_rule_that_returns_something_else_than_a_bool_rejects_the_object():
               "spec": {"replicas": 1}}
     assert cel_messages(widget, crds=[crd]) == ["$.spec: CEL rule did not return a bool (IntType(1)): self.replicas",
                                                 "$.spec: two"]
+
+
+@pytest.mark.parametrize("field_path, where", [(".replicas", "$.spec.replicas"), ("replicas", "$.spec.replicas"),
+                                               ("['replicas']", "$.spec['replicas']"), ("", "$.spec"), (5, "$.spec")])
+def test_a_rules_field_path_is_appended_to_where_the_rule_sits(field_path, where):
+    crd = copy.deepcopy(WIDGET_CRD)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = [
+        {"rule": "self.replicas <= 5", "fieldPath": field_path, "message": "at most 5"}]
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "n"},
+              "spec": {"replicas": 9}}
+    assert cel_messages(widget, crds=[crd]) == [f"{where}: at most 5"]
+
+
+def test_a_map_with_named_and_other_keys_runs_each_entrys_own_rules_once():
+    crd = copy.deepcopy(GADGET_CRD)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["labels"][
+        "properties"] = {"team": {"type": "string", "x-kubernetes-validations": [{"rule": "self != ''", "message": "set"}]}}
+    found = cel_messages(gadget({"labels": {"team": "OPS", "other": None, "b": "NO"}}), crds=[crd])
+    assert found == ["$.spec.labels.b: lower case values only"]  # "team" answers to its own rule only
+
+
+def test_a_list_field_given_as_something_else_is_left_to_the_schema_check():
+    assert cel_messages(gadget({"ports": "8080", "names": {"a": "B"}}), crds=[GADGET_CRD]) == []
+
+
+def test_the_crd_directory_is_used_for_kinds_the_objects_do_not_define(tmp_path):
+    (tmp_path / "widgets.yaml").write_text(yaml.safe_dump(WIDGET_CRD))
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "n"},
+              "spec": {"replicas": 9, "name": "W"}}
+    found = [f"{p.path}: {p.message}" for p in cel.check([widget], crd_dir=tmp_path)]
+    assert found[0] == "$.spec.replicas: failed rule: self.replicas <= 5"
+
+
+def test_an_object_without_rules_does_not_end_the_check_of_those_after_it():
+    plain = copy.deepcopy(WIDGET_CRD)
+    plain["metadata"]["name"], plain["spec"]["names"] = "plains.example.com", {"kind": "Plain", "plural": "plains"}
+    plain["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = {"type": "object", "properties": {"spec": {"type": "object"}}}
+    objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}},
+               {"apiVersion": "example.com/v1", "kind": "Plain", "metadata": {"name": "p", "namespace": "n"}, "spec": {}},
+               gadget({"ports": [{"number": 80}]})]
+    assert [f"{p.path}: {p.message}" for p in cel.check([plain, GADGET_CRD, *objects])] == [
+        "$.spec.ports[0]: unprivileged ports only"]
+
+
+def test_defaulting_for_the_rules_leaves_the_checked_object_as_it_was():
+    obj = gadget({"limits": {"burst": 5}})
+    before = copy.deepcopy(obj)
+    cel.check([GADGET_CRD, obj])
+    assert obj == before
