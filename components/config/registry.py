@@ -84,7 +84,7 @@ def _database_host(value: str) -> str:
         return value
     except ValueError:
         pass
-    if "://" in value or "/" in value:
+    if "/" in value:  # a path, or a scheme's "://"
         raise ValueError(f"{value!r} is not a host name: give the host alone (no scheme or path)")
     if ":" in value:
         raise ValueError(f"{value!r} carries a port: give the host alone and the port in port")
