@@ -146,3 +146,35 @@ def test_the_default_redis_secret_key_follows_the_api_servers_rule(preview):
         "addr": "redis.example.com:6379", "existingSecret": "redis", "existingSecretKey": "pass word"}})
     assert problems == ["toolhive:operator.defaultRedis.existingSecretKey: 'pass word' is not a valid Secret key: must be "
                         "letters, digits, '-', '_' and '.', at most 253 characters, not '.' or '..' and not starting with '..'"]
+
+
+# -- operator_objects.name_problem / created_objects themselves (mutants of components/servers/operator_objects.py)
+
+HEADLESS_TOO_LONG = ("is longer than 50 characters: the operator's Service mcp-<name>-headless must be a DNS-1035 label: "
+                     "lowercase letters, digits and '-', starting with a letter and ending with a letter or digit, "
+                     "at most 63 characters")
+CONFIGMAP_INVALID = ("makes the operator's ConfigMap <name>-runconfig invalid: it must be a DNS subdomain: lowercase "
+                     "letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("a" * 50, None),
+    ("a" * 51, HEADLESS_TOO_LONG),
+    ("a" * 53, HEADLESS_TOO_LONG),    # the StatefulSet (at most 52) fails too, under a looser limit
+    ("a" * 245, HEADLESS_TOO_LONG),   # the RoleBinding <name>-proxy-runner passes 253: every kind has a limit
+    ("Fetch", CONFIGMAP_INVALID),
+    ("F" + "a" * 51, CONFIGMAP_INVALID),  # at the StatefulSet's length, but invalid for another reason
+], ids=["50", "51", "53", "245", "upper", "upper-52"])
+def test_the_tightest_rule_names_the_problem_of_a_servers_name(name, expected):
+    from components.servers import operator_objects
+
+    assert operator_objects.name_problem("MCPServer", name) == expected
+
+
+def test_the_operator_makes_its_own_service_account_only_when_the_server_names_none():
+    from components.servers import operator_objects
+
+    made = operator_objects.created_objects("MCPServer", "x", transport="stdio")
+    assert ("ServiceAccount", "x-sa") in made
+    assert ("ServiceAccount", "x-sa") not in operator_objects.created_objects("MCPServer", "x", transport="stdio",
+                                                                             service_account="mine")
