@@ -377,3 +377,36 @@ def test_registry_network_policies_are_retained_and_protected_like_their_namespa
     policies = [r for r in rendered.k8s_resources("NetworkPolicy") if r.inputs["metadata"]["namespace"] == NS]
     assert len(policies) == 2
     assert all(p.retain_on_delete and p.protect == protect for p in policies)
+
+
+# -- the in-cluster PostgreSQL as it is made (killed mutants of components/registry/database.py) ----------------
+
+def test_the_in_cluster_database_password_is_generated_long_with_specials_pgpass_can_carry(preview):
+    """32 characters from letters, digits and '-_:.': the pgpass writer escapes ':' (tests/registry/test_pgpass.py)."""
+    rendered = render(DEV, preview=preview)
+    (password,) = [r for r in rendered.run.resources
+                   if r.type == "random:index/randomPassword:RandomPassword" and r.name == "postgres-password"]
+    assert password.inputs == {"length": 32, "special": True, "overrideSpecial": "-_:."}
+
+
+def test_the_database_objects_are_labelled_as_its_component_and_its_secret_is_opaque(preview):
+    rendered = render(DEV, preview=preview)
+    name = "toolhive-registry-postgres"
+    for kind, object_name in (("StatefulSet", name), ("Service", name), ("Secret", f"{name}-credentials"),
+                              ("ConfigMap", f"{name}-init")):
+        labels = rendered.object(kind, object_name, NS)["metadata"]["labels"]
+        assert (labels["app.kubernetes.io/component"], labels["app.kubernetes.io/name"]) == ("database", name), kind
+    assert rendered.object("Secret", f"{name}-credentials", NS)["type"] == "Opaque"
+
+
+def test_the_init_script_that_makes_the_registry_role_is_what_postgres_runs_first(preview):
+    from components.registry.database import INIT_SQL
+
+    rendered = render(DEV, preview=preview)
+    init = rendered.object("ConfigMap", "toolhive-registry-postgres-init", NS)
+    assert init["data"] == {"10-registry-role.sql": INIT_SQL}
+    assert "CREATE ROLE" in INIT_SQL.upper()
+    pod = rendered.object("StatefulSet", "toolhive-registry-postgres", NS)["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") == "toolhive-registry-postgres-init"]
+    mounts = {m["name"]: m["mountPath"] for c in pod["containers"] for m in c.get("volumeMounts", [])}
+    assert mounts[volume["name"]] == "/docker-entrypoint-initdb.d"
