@@ -410,3 +410,31 @@ def test_the_init_script_that_makes_the_registry_role_is_what_postgres_runs_firs
     (volume,) = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") == "toolhive-registry-postgres-init"]
     mounts = {m["name"]: m["mountPath"] for c in pod["containers"] for m in c.get("volumeMounts", [])}
     assert mounts[volume["name"]] == "/docker-entrypoint-initdb.d"
+
+
+def test_the_in_cluster_postgres_runs_as_the_official_image_expects(preview):
+    """One replica on a ReadWriteOnce claim of the configured class; the image's env contract (user, database,
+    the password as a file from the credentials Secret); probes that ask the server itself for that database."""
+    rendered = render({**DEV, "database": {"inCluster": {"storageClassName": "gp3.csi", "storage": "5Gi"}}},
+                      preview=preview)
+    spec = rendered.object("StatefulSet", "toolhive-registry-postgres", NS)["spec"]
+    assert spec["replicas"] == 1
+    assert spec["volumeClaimTemplates"][0]["spec"] == {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}, "storageClassName": "gp3.csi"}
+    pod = spec["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    (container,) = pod["containers"]
+    assert container["ports"] == [{"name": "postgres", "containerPort": 5432, "protocol": "TCP"}]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    user, database = env["POSTGRES_USER"], env["POSTGRES_DB"]
+    assert (user, database) == ("thv_registry", "toolhive_registry")
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    credentials = next(v for v in pod["volumes"] if v.get("secret", {}).get("secretName") ==
+                       "toolhive-registry-postgres-credentials")
+    assert env["POSTGRES_PASSWORD_FILE"] == f"{mounts[credentials['name']]}/password"
+    assert "password" in rendered.object("Secret", "toolhive-registry-postgres-credentials", NS)["stringData"]
+    ask = ["pg_isready", "-h", "127.0.0.1", "-U", user, "-d", database]
+    assert container["readinessProbe"]["exec"]["command"] == ask == container["livenessProbe"]["exec"]["command"]
+    without_class = render({**DEV, "database": {"inCluster": {}}}, preview=preview)
+    claim = without_class.object("StatefulSet", "toolhive-registry-postgres", NS)["spec"]["volumeClaimTemplates"][0]
+    assert "storageClassName" not in claim["spec"]  # the cluster's default class
