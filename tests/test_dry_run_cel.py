@@ -219,55 +219,48 @@ def test_transition_rules_are_skipped_on_create_and_field_path_and_default_messa
     assert len(found) == 3
 
 
-GADGET_CRD = yaml.safe_load("""
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {kind: Gadget, plural: gadgets}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              mode:
-                type: string
-                default: fast
-              limits:
-                type: object
-                x-kubernetes-validations:
-                - {rule: "self.mode == 'fast' || self.burst == 0", message: burst needs fast mode}
-                properties:
-                  mode: {type: string, default: fast}
-                  burst: {type: integer}
-              ports:
-                type: array
-                items:
-                  type: object
-                  x-kubernetes-validations:
-                  - {rule: "self.number > 1024", message: unprivileged ports only}
-                  properties:
-                    number: {type: integer}
-              labels:
-                type: object
-                additionalProperties:
-                  type: string
-                  x-kubernetes-validations:
-                  - {rule: "self.lowerAscii() == self", message: lower case values only}
-              names:
-                type: array
-                items:
-                  type: string
-                  x-kubernetes-validations:
-                  - {rule: "self.upperAscii() != self", message: not all upper case}
+def example_crd(kind: str, spec_schema: str) -> dict:
+    """A namespaced example.com/v1 CRD whose `spec` has the given schema (YAML, indented as under `spec:`)."""
+    crd = copy.deepcopy(WIDGET_CRD)
+    crd["metadata"]["name"] = f"{kind.lower()}s.example.com"
+    crd["spec"]["names"] = {"kind": kind, "plural": f"{kind.lower()}s"}
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] = yaml.safe_load(spec_schema)
+    return crd
+
+
+GADGET_CRD = example_crd("Gadget", """
+type: object
+properties:
+  mode:
+    type: string
+    default: fast
+  limits:
+    type: object
+    x-kubernetes-validations:
+    - {rule: "self.mode == 'fast' || self.burst == 0", message: burst needs fast mode}
+    properties:
+      mode: {type: string, default: fast}
+      burst: {type: integer}
+  ports:
+    type: array
+    items:
+      type: object
+      x-kubernetes-validations:
+      - {rule: "self.number > 1024", message: unprivileged ports only}
+      properties:
+        number: {type: integer}
+  labels:
+    type: object
+    additionalProperties:
+      type: string
+      x-kubernetes-validations:
+      - {rule: "self.lowerAscii() == self", message: lower case values only}
+  names:
+    type: array
+    items:
+      type: string
+      x-kubernetes-validations:
+      - {rule: "self.upperAscii() != self", message: not all upper case}
 """)
 
 
@@ -347,9 +340,7 @@ def test_the_crd_directory_is_used_for_kinds_the_objects_do_not_define(tmp_path)
 
 
 def test_an_object_without_rules_does_not_end_the_check_of_those_after_it():
-    plain = copy.deepcopy(WIDGET_CRD)
-    plain["metadata"]["name"], plain["spec"]["names"] = "plains.example.com", {"kind": "Plain", "plural": "plains"}
-    plain["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = {"type": "object", "properties": {"spec": {"type": "object"}}}
+    plain = example_crd("Plain", "{type: object}")
     objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}},
                {"apiVersion": "example.com/v1", "kind": "Plain", "metadata": {"name": "p", "namespace": "n"}, "spec": {}},
                gadget({"ports": [{"number": 80}]})]
