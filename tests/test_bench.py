@@ -99,7 +99,7 @@ def test_memoized_plain_inputs_reach_the_engine_as_the_sdk_serializes_them(tmp_p
     assert comparable(again) == comparable(first) == comparable(sdk)
     assert {r.urn: r.wire_inputs for r in again.resources} == {r.urn: r.wire_inputs for r in sdk.resources}
     crd = next(r for r in again.resources if r.type.endswith("CustomResourceDefinition"))
-    assert crd.inputs["spec"]["versions"] and len(json.dumps(crd.inputs)) > 4096  # memoized, not below the floor
+    assert crd.inputs["spec"]["versions"] and len(json.dumps(crd.inputs)) > mock_runtime._MEMO_FLOOR  # memoized
     assert crd.inputs is not next(r for r in first.resources if r.urn == crd.urn).inputs  # no object shared
 
 

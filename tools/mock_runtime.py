@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pulumi
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc
-from google.protobuf import struct_pb2
 from pulumi.runtime.proto import engine_pb2, resource_pb2, source_pb2
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
@@ -154,9 +154,11 @@ class _EchoMocks(pulumi.runtime.Mocks):
 
 
 STACK_TYPE = "pulumi:pulumi:Stack"
-#: Large plain-data inputs (the CRDs) are serialized and deserialized once per process, not once per run
-#: (_serialize_memoized, _deserialized); tests compare both ways.
+#: Large plain-data inputs and their echoed outputs (the CRDs) are serialized, deserialized and translated once per
+#: process, not once per run (_serialize_memoized, _deserialized, _resolve_outputs_memoized); tests compare both ways.
 MEMOIZE_PLAIN_INPUTS = True
+#: Below this many bytes a struct costs less to convert than to look up.
+_MEMO_FLOOR = 4096
 _UNKNOWN_BYTES = rpc.UNKNOWN.encode()
 
 
@@ -338,7 +340,7 @@ async def _serialize_memoized(inputs, property_deps, resource_obj=None, input_tr
         text = json.dumps(inputs, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError):
         text = None
-    if text is None or len(text) < 4096:  # small inputs cost less to serialize than to look up
+    if text is None or len(text) < _MEMO_FLOOR:
         return await _SERIALIZE_PROPERTIES(inputs, property_deps, resource_obj, input_transformer, typ,
                                            keep_output_values, exclude_resource_refs_from_deps)
     key = (type(resource_obj), text, getattr(input_transformer, "__func__", input_transformer), typ,
@@ -369,7 +371,7 @@ def _deserialized(struct: struct_pb2.Struct) -> Any:
     """rpc.deserialize_properties(struct, keep_unknowns=True), once per process for a large plain-data struct
     (the CRDs again): the result is kept as JSON and parsed afresh, so no two runs share an object."""
     wire = struct.SerializeToString(deterministic=True)
-    if len(wire) < 4096:
+    if len(wire) < _MEMO_FLOOR:
         return rpc.deserialize_properties(struct, keep_unknowns=True)
     text = _DESERIALIZED.get(wire)
     if text is not None:
@@ -404,7 +406,7 @@ def _resolve_outputs_memoized(res, serialized_props, outputs, deps, resolvers, c
     SDK computes for those bytes; they are handed to rpc.resolve_properties as the SDK does. Output values
     of such resources are shared between runs: the program never changes an output value in place."""
     wire = outputs.SerializeToString(deterministic=True)
-    if len(wire) < 4096 or any(deps.values()):
+    if len(wire) < _MEMO_FLOOR or any(deps.values()):
         return _RESOLVE_OUTPUTS(res, serialized_props, outputs, deps, resolvers, custom, transform_using_type_metadata,
                                 keep_unknowns, resolve_missing_as_unknown)
     key = (type(res), wire, serialized_props.SerializeToString(deterministic=True), transform_using_type_metadata,
