@@ -6,15 +6,17 @@ from pathlib import Path
 import pytest
 
 from components.config.loader import parse_stack_config
+from tests.conftest import render_stack
 from tools.e2e import adoption
-from tools.render import main as render_main, read_stack_file
+from tools.render import read_stack_file, write_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def chart_objects_of(stack: str, out: Path):
-    """The stack's configuration and the charts' objects as the real run makes them (from the offline render)."""
-    assert render_main([stack, "--out", str(out)]) == 0  # the renderer's command line, in this process
+    """The stack's configuration and the charts' objects as the real run makes them: from the render directory the
+    renderer writes (its `up` render, shared with the other tests of this process; the files by its own writer)."""
+    write_outputs(render_stack(stack).run, out)
     raw, _ = read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
     config = parse_stack_config({key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith("toolhive:")})
     return config, adoption.helm_objects(config, out)
