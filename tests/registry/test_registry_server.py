@@ -438,3 +438,122 @@ def test_the_in_cluster_postgres_runs_as_the_official_image_expects(preview):
     without_class = render({**DEV, "database": {"inCluster": {}}}, preview=preview)
     claim = without_class.object("StatefulSet", "toolhive-registry-postgres", NS)["spec"]["volumeClaimTemplates"][0]
     assert "storageClassName" not in claim["spec"]  # the cluster's default class
+
+
+def secret_text(rendered, kind: str, name: str, key: str) -> str:
+    """The value of stringData[key] as the engine receives it: inside Pulumi's secret wrapper (checked), unwrapped."""
+    from pulumi.runtime import rpc
+
+    wrapped = rendered.resource(kind, name, NS).wire_inputs["stringData"]
+    assert isinstance(wrapped, dict) and wrapped.get(rpc._special_sig_key) == rpc._special_secret_sig, wrapped
+    return wrapped["value"][key]
+
+
+@pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
+def test_the_pgpass_file_names_the_host_port_and_database_the_server_connects_to(which):
+    """libpq matches a pgpass line on hostname, port and database: a line for any other endpoint is never used."""
+    from components.registry.database import pgpass_file
+
+    rendered = render(mode(FULL, which))
+    database = server_config(rendered, which).database
+    assert (database.host, database.port, database.database) == ("db.example.com", 5432, "toolhive_registry")
+    expected = pgpass_file(database.host, database.port, database.database,
+                           {database.user: DB_PASSWORD, database.migration_user: MIGRATION_PASSWORD})
+    assert secret_text(rendered, "Secret", "toolhive-registry-pgpass", ".pgpass") == expected
+
+
+def test_the_in_cluster_pgpass_carries_the_generated_password_for_the_service_address():
+    from components.registry.database import pgpass_file
+    from tools import mock_runtime
+
+    rendered = render(DEV)
+    database = server_config(rendered, "standalone").database
+    (password,) = [r for r in rendered.run.resources if r.type == "random:index/randomPassword:RandomPassword"
+                   and r.name == "postgres-password"]
+    args = type("Args", (), {"inputs": password.inputs, "name": password.name})
+    generated = mock_runtime.PROVIDER_OUTPUTS[password.type](args)["result"]
+    assert secret_text(rendered, "Secret", "toolhive-registry-postgres-credentials", "password") == generated
+    assert secret_text(rendered, "Secret", "toolhive-registry-pgpass", ".pgpass") == pgpass_file(
+        "toolhive-registry-postgres.toolhive-system.svc.cluster.local", 5432, database.database, {database.user: generated})
+
+
+def test_the_in_cluster_postgres_service_is_cluster_internal_on_the_port_the_server_dials(preview):
+    rendered = render(DEV, preview=preview)
+    name = "toolhive-registry-postgres"
+    service = rendered.object("Service", name, NS)["spec"]
+    pod = rendered.object("StatefulSet", name, NS)["spec"]["template"]
+    assert service["type"] == "ClusterIP"
+    assert service["ports"] == [{"name": "postgres", "port": 5432, "targetPort": "postgres", "protocol": "TCP"}]
+    assert server_config(rendered, "standalone").database.port == service["ports"][0]["port"]
+    assert [p["name"] for p in pod["spec"]["containers"][0]["ports"]] == [service["ports"][0]["targetPort"]]
+    assert service["selector"].items() <= pod["metadata"]["labels"].items() and service["selector"]
+
+
+def test_the_in_cluster_postgres_starts_after_its_secret_init_script_and_service(preview):
+    """The pod mounts the credentials Secret and the init ConfigMap (a missing one stalls it in ContainerCreating),
+    and a StatefulSet's pods are named through its governing Service."""
+    rendered = render(DEV, preview=preview)
+    name = "toolhive-registry-postgres"
+    waits = set(rendered.resource("StatefulSet", name, NS).dependencies)
+    for kind, object_name in (("Secret", f"{name}-credentials"), ("ConfigMap", f"{name}-init"), ("Service", name)):
+        assert rendered.resource(kind, object_name, NS).urn in waits, kind
+
+
+def test_the_in_cluster_postgres_writes_only_to_its_volumes_and_reads_its_credentials_read_only(preview):
+    """The root filesystem is read-only: the data directory (PGDATA a subdirectory of the claim, so initdb makes it
+    with the mode PostgreSQL demands), the socket directory and /tmp are volumes; the password file and the init
+    scripts are mounted read-only. The container runs as the image's postgres UID itself, not only by the pod's."""
+    rendered = render(DEV, preview=preview)
+    pod = rendered.object("StatefulSet", "toolhive-registry-postgres", NS)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["volumeMounts"] == [
+        {"name": "data", "mountPath": "/var/lib/postgresql/data"},
+        {"name": "credentials", "mountPath": "/credentials", "readOnly": True},
+        {"name": "init", "mountPath": "/docker-entrypoint-initdb.d", "readOnly": True},
+        {"name": "run", "mountPath": "/var/run/postgresql"},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    assert {v["name"]: v.get("emptyDir") for v in pod["volumes"] if "emptyDir" in v} == {"run": {}, "tmp": {}}
+    assert {e["name"]: e["value"] for e in container["env"]}["PGDATA"] == "/var/lib/postgresql/data/pgdata"
+    assert container["securityContext"]["runAsUser"] == 70 and container["securityContext"]["readOnlyRootFilesystem"]
+
+
+def test_the_in_cluster_postgres_probes_give_initdb_time_before_a_restart(preview):
+    """Ready after 5 s, asked every 10 s; alive is first asked after 30 s and fails only after 6 misses 20 s apart,
+    so a first start (initdb, the init scripts) is never killed half-way."""
+    rendered = render(DEV, preview=preview)
+    (container,) = rendered.object("StatefulSet", "toolhive-registry-postgres", NS)["spec"]["template"]["spec"]["containers"]
+    timing = ("initialDelaySeconds", "periodSeconds", "failureThreshold")
+    assert {k: container["readinessProbe"][k] for k in timing if k in container["readinessProbe"]} == {
+        "initialDelaySeconds": 5, "periodSeconds": 10}
+    assert {k: container["livenessProbe"][k] for k in timing} == {
+        "initialDelaySeconds": 30, "periodSeconds": 20, "failureThreshold": 6}
+
+
+def test_the_in_cluster_postgres_resources_are_exactly_what_is_configured(preview):
+    rendered = render({**DEV, "database": {"inCluster": {"resources": {"limits": {"memory": "1Gi"}}}}}, preview=preview)
+    (container,) = rendered.object("StatefulSet", "toolhive-registry-postgres", NS)["spec"]["template"]["spec"]["containers"]
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}}
+
+
+def test_the_in_cluster_postgres_component_outputs_its_service_name(monkeypatch):
+    import pulumi
+
+    from components.config.registry import InClusterDatabase
+    from components.registry.database import InClusterPostgres
+    from tools import mock_runtime
+
+    registered = {}
+    original = pulumi.ComponentResource.register_outputs
+
+    def record(self, outputs):
+        registered[type(self).__name__] = outputs
+        return original(self, outputs)
+
+    made = []
+    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
+    mock_runtime.run_program(lambda: made.append(InClusterPostgres(
+        "db", InClusterDatabase(), service_name="reg-postgres", namespace=NS, database="d", user="u", image="postgres")),
+        project="toolhive", stack="test")
+    assert made[0].service_name == "reg-postgres"
+    assert registered["InClusterPostgres"] == {"service": "reg-postgres"}
