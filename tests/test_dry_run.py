@@ -340,6 +340,34 @@ def test_plug_in_strings_are_parsed_into_problems():
     assert from_text("Role/ns/toolhive:x: $.rules[0]: no verbs") == Problem("Role", "ns", "toolhive:x", "$.rules[0]", "no verbs")
     assert from_text("Namespace//mcp: unreachable: Redis") == Problem("Namespace", "", "mcp", "$", "unreachable: Redis")
     assert from_text("flow tenant -> dns blocked") == Problem("", "", "", "$", "flow tenant -> dns blocked")
+    # The path ends at the first ': ' (a message may hold more); a '$' word with no ': ' after it is the message too.
+    assert from_text("Role/ns/r: $.rules[0]: verbs: none") == Problem("Role", "ns", "r", "$.rules[0]", "verbs: none")
+    assert from_text("Role/ns/r: $ alone") == Problem("Role", "ns", "r", "$ alone", "$ alone")
+
+
+@pytest.mark.parametrize("obj, expected", [
+    ({"kind": "Role", "metadata": {"namespace": "ns", "name": "r"}}, ("Role", "ns", "r")),
+    ({"kind": "Pod", "metadata": {"namespace": "ns", "generateName": "web-"}}, ("Pod", "ns", "web-")),
+    ({"metadata": {"name": "r"}}, ("?", "", "r")),             # no kind
+    ({"kind": "", "metadata": {"name": "r"}}, ("?", "", "r")),  # an empty kind
+    ({"kind": 5, "metadata": {"name": "r"}}, ("?", "", "r")),   # a kind that is not text
+    ({"kind": "Role", "metadata": {"namespace": 3}}, ("Role", "", "?")),  # a namespace that is not text, no name
+    ({"kind": "Role", "metadata": "r"}, ("Role", "", "?")),     # metadata that is not a map
+    (["not", "a", "map"], ("?", "", "?")),
+])
+def test_a_problem_names_its_object_with_question_marks_for_what_is_missing(obj, expected):
+    from tools.validate.problem import identity, problem
+
+    assert identity(obj) == expected
+    assert problem(obj, "$.spec", "bad") == Problem(*expected, "$.spec", "bad")  # a JSON path is kept as given
+    assert problem(obj, ["spec", 0], "bad").path == "$.spec[0]"
+
+
+def test_json_paths_quote_keys_that_are_not_plain_names_escaping_backslash_and_quote():
+    from tools.validate.problem import json_path
+
+    assert json_path(["metadata", "annotations", "a.b/c", 0]) == "$.metadata.annotations['a.b/c'][0]"
+    assert json_path(["data", "it's\\here"]) == "$.data['it\\'s\\\\here']"
 
 
 @pytest.mark.parametrize("stack", STACKS)
