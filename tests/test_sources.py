@@ -9,6 +9,7 @@ from policies import check
 from tests.conftest import PROJECT_ROOT, render_config, render_stack
 from tests.policies.conftest import container, deployment
 from tools import validate
+from tools.mock_runtime import RegisteredResource
 from tools.render import read_stack_file, write_outputs
 from tools.validate import Sources, dry_run
 from tools.validate.problem import problem
@@ -18,9 +19,10 @@ SERVERS = "urn:pulumi:dev::toolhive::toolhive:servers:Servers::servers"
 IMAGE = "ghcr.io/stackloklabs/gofetch/server:1.0.1"
 
 
-def entry(urn: str, type_: str, parent: str = "", inputs: dict | None = None) -> dict:
-    return {"urn": urn, "type": type_, "name": urn.rsplit("::", 1)[1], "parent": parent, "dependencies": [],
-            "protect": False, "retain_on_delete": False, "ignore_changes": [], "inputs": inputs or {}}
+def entry(urn: str, type_: str, parent: str = "", inputs: dict | None = None) -> RegisteredResource:
+    return RegisteredResource(urn=urn, type=type_, name=urn.rsplit("::", 1)[1], custom=type_.startswith("kubernetes:"),
+                              parent=parent, dependencies=[], protect=False, retain_on_delete=False, ignore_changes=[],
+                              inputs=inputs or {})
 
 
 def server_entries(source: str, **props) -> tuple[list[dict], str, str]:
@@ -49,6 +51,37 @@ def test_a_servers_objects_are_named_by_its_file_and_the_field_in_it():
     assert sources.of(server, "$.spec.podTemplateSpec.spec.containers[0].resources.limits.cpu") == \
         "servers/dev/fetch.yaml: spec.size"
     assert sources.of_object("MCPServer", "mcp-dev", "fetch", "$.metadata.name") == "servers/dev/fetch.yaml: name"
+    assert sources.of_object("MCPServer", "mcp-dev", "other") is None
+    # The server's component itself is named by its file alone: it is no object with fields.
+    assert sources.of(entries[1].urn, "$.metadata.name") == "servers/dev/fetch.yaml"
+
+
+def test_only_kubernetes_objects_are_found_by_kind_and_name():
+    """A component whose inputs look like an object (a kind, a name) is not the object the cluster holds."""
+    entries, server, _ = server_entries("servers/dev/fetch.yaml")
+    impostor = entry("urn:pulumi:dev::toolhive::toolhive:servers:Catalog::fetch", "toolhive:servers:Catalog", STACK,
+                     {"kind": "MCPServer", "metadata": {"name": "fetch", "namespace": "mcp-dev"}})
+    sources = Sources([impostor, *entries])
+    assert sources.urn_of("MCPServer", "mcp-dev", "fetch") == server
+    assert sources.of(impostor.urn) is None
+    # Below a server's component, such a resource is named by the file alone, not by a field of an object.
+    inner = entry(f"{entries[1].urn}$toolhive:servers:Part::fetch", "toolhive:servers:Part", entries[1].urn, impostor.inputs)
+    assert Sources([*entries, inner]).of(inner.urn, "$.metadata.name") == "servers/dev/fetch.yaml"
+
+
+def test_only_a_server_component_names_a_file_as_the_source_of_what_is_below_it():
+    tenant = "urn:pulumi:dev::toolhive::toolhive:platform:TenantNamespace::mcp-dev"
+    quota = entry(f"{tenant.replace('::mcp-dev', '$kubernetes:core/v1:ResourceQuota::q')}", "kubernetes:core/v1:ResourceQuota",
+                  tenant, {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "mcp-quota", "namespace": "mcp-dev"}})
+    sources = Sources([entry(tenant, "toolhive:platform:TenantNamespace", STACK, {"source": "servers/dev/x.yaml"}), quota],
+                      {"toolhive:namespaces": [{"name": "mcp-dev"}]})
+    assert sources.of(quota.urn) == "toolhive:namespaces[0].quota"
+
+
+def test_a_parent_cycle_ends_the_walk_to_the_server_component():
+    a, b = "urn:pulumi:dev::toolhive::toolhive:x:A::a", "urn:pulumi:dev::toolhive::toolhive:x:B::b"
+    sources = Sources([entry(a, "toolhive:x:A", b), entry(b, "toolhive:x:B", a)])
+    assert sources.of(a) is None and sources.of(b) is None
 
 
 def test_an_inline_server_is_named_by_its_toolhive_key_and_explicit_resources_by_their_field():
@@ -64,14 +97,14 @@ def test_the_platforms_objects_are_named_by_their_toolhive_key():
                   {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "mcp-quota", "namespace": "mcp-dev"}})
     sources = Sources([entry(tenant, "toolhive:platform:TenantNamespace", STACK), quota],
                       {"toolhive:namespaces": [{"name": "other"}, {"name": "mcp-dev"}]})
-    assert sources.of(quota["urn"]) == "toolhive:namespaces[1].quota"
+    assert sources.of(quota.urn) == "toolhive:namespaces[1].quota"
     assert sources.of("urn:pulumi:dev::toolhive::nothing::here") is None
 
 
 def test_policy_findings_carry_the_source_in_the_report_and_on_the_console(tmp_path, capsys):
     entries, _, _ = server_entries("servers/dev/fetch.yaml")
     report = tmp_path / "policy-report.json"
-    assert check.report_for_render(entries, None, report, sources=Sources(entries).of) == 1
+    assert check.report_for_render([e.as_json() for e in entries], None, report, sources=Sources(entries).of) == 1
     findings = [f for f in json.loads(report.read_text()) if f["name"] == "web"]
     assert findings and {f["source"] for f in findings} == {"servers/dev/fetch.yaml"}
     assert "policy servers/dev/fetch.yaml: " in capsys.readouterr().err
@@ -98,7 +131,8 @@ def test_every_problem_in_a_servers_the_session_stores_or_the_registrys_objects_
     by_component = {r.urn: r.parent for r in rendered.resources}
     for found in flagged:
         urn = Sources(rendered.resources).urn_of(found.kind, found.namespace, found.name)
-        chain = by_component.get(urn, "")
+        assert urn is not None, str(found)
+        chain = by_component[urn]
         if "toolhive:servers:McpServer" in chain or "toolhive:servers:RemoteProxy" in chain or \
                 "toolhive:servers:VirtualServer" in chain:
             assert found.config_key.split(": ")[0] in files, str(found)

@@ -8,8 +8,7 @@ comes from. Everything else is named by its ``toolhive:`` key (``trace.config_ke
 objects, the session store and the registry. The dry run, ``warnings.json``, ``policy-report.json`` and
 the renderer's stdout all name sources through :class:`Sources`, so they always agree.
 
-Works on what the program registered (``tools.mock_runtime.RegisteredResource``) and on the entries of
-``resources.json`` alike.
+Works on what the program registered (``tools.mock_runtime.RegisteredResource``).
 """
 from __future__ import annotations
 
@@ -25,12 +24,11 @@ class Sources:
         self._by_urn: dict[str, tuple[str, str, dict]] = {}  # urn -> (type, parent, inputs)
         self._by_object: dict[tuple[str, str, str], str] = {}
         for resource in resources:
-            urn, type_, parent, inputs = _fields(resource)
-            self._by_urn[urn] = (type_, parent, inputs)
-            if type_.startswith("kubernetes:") and "kind" in inputs:
-                self._by_object.setdefault(identity(inputs), urn)
+            self._by_urn[resource.urn] = (resource.type, resource.parent, resource.inputs)
+            if _is_object(resource.type, resource.inputs):
+                self._by_object.setdefault(identity(resource.inputs), resource.urn)
 
-    def of(self, urn: str, path: str = "$") -> str | None:
+    def of(self, urn: str | None, path: str = "$") -> str | None:
         """The source of the resource ``urn`` (and of the field at ``path`` of it), or None if unknown."""
         found = self._by_urn.get(urn)
         if found is None:
@@ -39,37 +37,33 @@ class Sources:
         server = self._server_component(urn)
         if server is not None:
             source = server["source"]
-            is_object = type_.startswith("kubernetes:") and "kind" in inputs
-            return where(source, server_field(inputs, path, server) if is_object else "")
-        if type_.startswith("kubernetes:") and "kind" in inputs:
+            return where(source, server_field(inputs, path, server) if _is_object(type_, inputs) else "")
+        if _is_object(type_, inputs):
             return config_key(parent, inputs, path, self.config)
         return None
 
     def of_object(self, kind: str, namespace: str, name: str, path: str = "$") -> str | None:
         """The source of a Kubernetes object by its identity (what a dry-run problem names)."""
-        urn = self._by_object.get((kind, namespace, name))
-        return self.of(urn, path) if urn is not None else None
+        return self.of(self.urn_of(kind, namespace, name), path)
 
     def urn_of(self, kind: str, namespace: str, name: str) -> str | None:
         return self._by_object.get((kind, namespace, name))
 
     def _server_component(self, urn: str) -> dict | None:
         """The inputs of the MCP server component ``urn`` is (or belongs to), if any."""
-        seen = 0
-        while urn and seen < 64:
+        visited: set[str] = set()  # a parent cycle (not something the engine makes) ends the walk
+        while urn not in visited:  # the stack's parent, "", is no resource: the walk ends there
+            visited.add(urn)
             found = self._by_urn.get(urn)
             if found is None:
                 return None
             type_, parent, inputs = found
             if component_type(urn) in SERVER_COMPONENTS and isinstance(inputs.get("source"), str):
                 return inputs
-            urn, seen = parent, seen + 1
+            urn = parent
         return None
 
 
-def _fields(resource: Any) -> tuple[str, str, str, dict]:
-    if isinstance(resource, Mapping):
-        inputs = resource.get("inputs")
-        return (str(resource.get("urn") or ""), str(resource.get("type") or ""), str(resource.get("parent") or ""),
-                inputs if isinstance(inputs, dict) else {})
-    return resource.urn, resource.type, resource.parent or "", resource.inputs if isinstance(resource.inputs, dict) else {}
+def _is_object(type_: str, inputs: dict) -> bool:
+    """A Kubernetes object (kind and metadata in its inputs), not a component or another provider's resource."""
+    return type_.startswith("kubernetes:") and "kind" in inputs
