@@ -32,6 +32,29 @@ def test_the_claim_is_a_real_object_with_a_stable_name_retained_on_delete(render
     assert claim.urn in rendered.resource("MCPServer", "notes", NS).dependencies
 
 
+def test_the_claim_is_named_and_parented_like_the_servers_other_objects_and_waits_for_the_tenants_quota(rendered):
+    """A new Pulumi name or parent would replace the claim (and a retained claim would be left behind); the quota
+    counts the claim's storage, so it must exist first."""
+    claim = rendered.resource("PersistentVolumeClaim", "notes-data", NS)
+    component = "urn:pulumi:dev::toolhive::toolhive:servers:Servers$toolhive:servers:McpServer"
+    assert claim.urn == f"{component}$kubernetes:core/v1:PersistentVolumeClaim::mcp-dev-pvc-notes-data"
+    assert claim.parent == f"{component}::mcp-dev-mcpserver-notes"
+    assert claim.dependencies == ["urn:pulumi:dev::toolhive::toolhive:platform:Platform$toolhive:platform:TenantNamespace"
+                                  "$kubernetes:core/v1:ResourceQuota::mcp-dev-resourcequota-mcp-quota"]
+
+
+def test_storage_and_gpu_placement_start_the_lists_and_limits_a_bare_pod_lacks():
+    from components.config.servers import Gpu, Storage
+    from components.servers.placement import mount_storage, place_on_gpu
+
+    pod, container = {}, {"name": "mcp", "resources": {"requests": {"cpu": "1"}}}
+    mount_storage(pod, container, "notes", Storage(size="1Gi", mountPath="/data"))
+    assert pod == {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "notes-data"}}]}
+    assert container["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    place_on_gpu(pod, container, Gpu(count=1, products=["NVIDIA-L4"]))
+    assert container["resources"] == {"requests": {"cpu": "1"}, "limits": {"nvidia.com/gpu": "1"}}
+
+
 def test_the_claim_is_mounted_into_the_mcp_container_beside_tmp(rendered):
     pod = spec_of(rendered, "MCPServer", "notes")["podTemplateSpec"]["spec"]
     assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}},

@@ -32,6 +32,19 @@ def test_a_server_password_against_a_tls_only_managed_redis_is_refused_with_what
     assert "toolhive:servers.sessionStore" in problem  # what to do at v0.44.0
 
 
+@pytest.mark.parametrize("address, service", [
+    ("Sessions.X1.Cache.AmazonAWS.com:6379", "Amazon ElastiCache"),     # host names are case-insensitive
+    ("sessions.x1.cache.amazonaws.com.:6379", "Amazon ElastiCache"),    # a fully qualified name's trailing dot
+    ("sessions.redis.cache.windows.net.:6380", "Azure Cache for Redis"),
+    ("cache.amazonaws.com.evil.example:6379", None),                    # the suffix must end the host
+    ("valkey.mcp-data.svc.cluster.local:6379", None),
+])
+def test_a_managed_endpoint_is_known_by_its_host_name_suffix(address, service):
+    from components.servers.redis_tls import managed_tls_service
+
+    assert managed_tls_service(address) == service
+
+
 def test_the_same_holds_for_remote_proxies_and_virtual_servers(preview):
     storage = {"provider": "redis", "address": ELASTICACHE, "passwordRef": {"name": "auth", "key": "password"}}
     problems = refused(config_with(
