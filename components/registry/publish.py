@@ -17,8 +17,8 @@ EXPORT, URL, DESCRIPTION, TITLE = (PREFIX + key for key in
 
 def endpoint_path(entry) -> str:
     """Where the proxy serves MCP: /sse for SSE, /mcp for streamable HTTP (and vMCP)."""
-    spec = entry.spec
-    mode = getattr(spec, "proxy_mode", None) if getattr(spec, "transport", None) == "stdio" else getattr(spec, "transport", None)
+    transport = getattr(entry.spec, "transport", None)  # a virtual server's spec has none: it serves /mcp
+    mode = entry.spec.proxy_mode if transport == "stdio" else transport  # only an MCPServer runs stdio
     return "/sse" if mode == "sse" else "/mcp"
 
 

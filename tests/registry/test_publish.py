@@ -44,6 +44,15 @@ def test_only_published_servers_carry_registry_annotations_and_sse_servers_their
     assert annotations(rendered, "MCPServer", "external")[URL] == "https://mcp.example.com/mcp"
 
 
+@pytest.mark.parametrize("proxy_mode, path", [("sse", "/sse"), ("streamable-http", "/mcp"), (None, "/mcp")])
+def test_a_stdio_server_is_published_at_the_path_of_its_proxy_mode(proxy_mode, path):
+    """A stdio server is reached through its proxy: the proxy's mode, not the transport, decides the path."""
+    spec = {"image": "ghcr.io/example/server:1.0.0", "transport": "stdio", **({"proxyMode": proxy_mode} if proxy_mode else {})}
+    rendered = render_config({"namespaces": TENANT, "servers": {"mcpServers": [
+        {"name": "local", "namespace": "mcp-dev", "publish": True, "description": "Local", "spec": spec}]}})
+    assert annotations(rendered, "MCPServer", "local")[URL] == f"http://mcp-local-proxy.mcp-dev.svc.cluster.local:8080{path}"
+
+
 def test_publishing_a_remote_proxy_uses_its_proxy_service():
     rendered = render_config({"namespaces": TENANT, "servers": {"remoteProxies": [{
         "name": "docs", "namespace": "mcp-dev", "publish": True, "description": "Docs search",
