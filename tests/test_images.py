@@ -371,3 +371,39 @@ def test_offline_render_deploys_pinned_server_and_session_store_images(preview):
     assert "@sha256:" in rendered.object("MCPServer", "fetch", "mcp-dev")["spec"]["image"]
     [valkey] = rendered.objects("StatefulSet")
     assert all("@sha256:" in c["image"] for c in valkey["spec"]["template"]["spec"]["containers"])
+
+
+# -- the registry's own images (components/registry/images.py) ----------------------------------------------------
+
+REGISTRY = {"sources": [{"name": "cluster", "kubernetes": {"namespaces": ["mcp-dev"]}}]}
+
+
+def registry_images_of(registry: dict, images: dict, resolver=lambda ref: "sha256:" + "4" * 64) -> dict[str, str]:
+    from components.registry.images import registry_images
+
+    config = parse_stack_config({"cluster": TEST_CLUSTER, "registry": registry, "images": images})
+    return registry_images(config, resolver)
+
+
+def test_the_registrys_postgres_and_setup_images_are_mirrored_and_pinned_like_the_bundles():
+    images = registry_images_of({**REGISTRY, "database": {"inCluster": {}}},
+                                {"mirrors": {"docker.io": HUB_MIRROR}, "digestSource": "ecr"})
+    pinned = f"{HUB_MIRROR}/library/postgres:17.6-alpine@sha256:{'4' * 64}"
+    assert images == {"registrySetup": pinned, "registryPostgres": pinned}
+
+
+def test_an_external_database_needs_no_postgres_image():
+    external = {"external": {"host": "db.example.com", "password": "pulumi-config://registry:dbPassword"}}
+    assert registry_images_of({**REGISTRY, "database": external}, {}) == {
+        "registrySetup": "docker.io/library/postgres:17.6-alpine"}
+
+
+def test_a_registry_image_outside_ecr_names_its_key():
+    with pytest.raises(ConfigError) as caught:
+        registry_images_of({**REGISTRY, "database": {"inCluster": {}}, "setupImage": "quay.io/org/setup:1"},
+                           {"mirrors": {"docker.io": HUB_MIRROR}, "digestSource": "ecr"})
+    assert [p.split(": ", 1)[0] for p in caught.value.problems] == ["toolhive:registry.setupImage"]
+    with pytest.raises(ConfigError) as caught:
+        registry_images_of({**REGISTRY, "database": {"inCluster": {"image": "quay.io/org/postgres:17"}}},
+                           {"mirrors": {"docker.io": HUB_MIRROR}, "digestSource": "ecr"})
+    assert [p.split(": ", 1)[0] for p in caught.value.problems] == ["toolhive:registry.database.inCluster.image"]
