@@ -101,3 +101,30 @@ def test_a_server_with_its_own_redis_keeps_it(preview):
                          operator={"defaultRedis": {**DEFAULT, "existingSecret": "redis-auth"}})
     rendered = render_config(config, preview=preview, stack="dev")
     assert rendered.object("MCPServer", "own", NS)["spec"]["sessionStorage"] == {**own, "db": 0}
+
+
+@pytest.mark.parametrize("kind, provider, falls", [
+    ("MCPServer", None, True), ("MCPServer", "memory", True), ("MCPServer", "redis", False),
+    ("MCPRemoteProxy", None, True), ("MCPRemoteProxy", "memory", False), ("MCPRemoteProxy", "redis", False),
+    ("VirtualMCPServer", None, False), ("VirtualMCPServer", "memory", False),
+])
+def test_which_servers_the_operator_points_at_its_default_redis(kind, provider, falls):
+    """v0.44.0: an MCPServer without its own Redis, a remote proxy without any sessionStorage; a VirtualMCPServer
+    never (the operator hands it the default Secret itself)."""
+    from components.servers.default_redis import falls_back
+
+    assert falls_back(kind, provider) is falls
+
+
+@pytest.mark.parametrize("kind, provider, has_default, overridden", [
+    ("MCPServer", "memory", True, True),
+    ("MCPServer", "memory", False, False),         # no default Redis: memory it is
+    ("MCPServer", None, True, False),              # asked for nothing: nothing overridden
+    ("MCPRemoteProxy", "memory", True, False),     # a remote proxy keeps memory sessions
+    ("VirtualMCPServer", "memory", True, False),
+])
+def test_only_an_mcpservers_memory_sessions_are_overridden_by_a_default_redis(kind, provider, has_default, overridden):
+    from components.servers.default_redis import DefaultRedis, memory_overridden
+
+    default = DefaultRedis("valkey.cache:6379", None) if has_default else None
+    assert memory_overridden(kind, provider, default) is overridden
