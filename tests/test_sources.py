@@ -51,7 +51,7 @@ def test_a_servers_objects_are_named_by_its_file_and_the_field_in_it():
     assert sources.of(server, "$.spec.podTemplateSpec.spec.containers[0].resources.limits.cpu") == \
         "servers/dev/fetch.yaml: spec.size"
     assert sources.of_object("MCPServer", "mcp-dev", "fetch", "$.metadata.name") == "servers/dev/fetch.yaml: name"
-    assert sources.of_object("MCPServer", "mcp-dev", "other") is None
+    assert sources.of_object("MCPServer", "mcp-dev", "other", "$") is None
     # The server's component itself is named by its file alone: it is no object with fields.
     assert sources.of(entries[1].urn, "$.metadata.name") == "servers/dev/fetch.yaml"
 

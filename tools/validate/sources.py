@@ -42,7 +42,7 @@ class Sources:
             return config_key(parent, inputs, path, self.config)
         return None
 
-    def of_object(self, kind: str, namespace: str, name: str, path: str = "$") -> str | None:
+    def of_object(self, kind: str, namespace: str, name: str, path: str) -> str | None:
         """The source of a Kubernetes object by its identity (what a dry-run problem names)."""
         return self.of(self.urn_of(kind, namespace, name), path)
 
