@@ -166,3 +166,89 @@ def test_remote_proxies_and_virtual_servers_are_deleted_in_the_background(render
     for kind, name in [("MCPRemoteProxy", "remote"), ("VirtualMCPServer", "all")]:
         assert annotations(kind, name)["pulumi.com/deletionPropagationPolicy"] == "background", kind
     assert "pulumi.com/deletionPropagationPolicy" not in annotations("MCPServer", "fetch")
+
+
+# -- a virtual server with every field (surviving mutants of components/servers/virtual_server.py) ---------------
+
+GATEWAY = {"name": "gateway", "namespace": NS, "publish": True, "description": "One endpoint for the tools",
+           "spec": {"group": "tools", "incomingAuth": {"type": "oidc", "oidcConfigRef": {"name": "corp", "audience": "mcp"}},
+                    "replicas": 2, "sessionAffinity": "ClientIP",
+                    "sessionStorage": {"provider": "redis", "address": "valkey.cache:6379",
+                                       "password": "pulumi-config://mcp-secrets:redis"},
+                    "proxyResources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}}}
+
+
+@pytest.fixture
+def gateway(preview):
+    return render_servers(preview, virtual=[GATEWAY], extra={"mcp-secrets:redis": "redis-pw"},
+                          secret_keys=["mcp-secrets:redis"])
+
+
+def test_a_virtual_server_carries_every_configured_field(gateway):
+    from components.k8s.security import container_security_context, pod_security_context
+
+    spec = spec_of(gateway, "VirtualMCPServer", "gateway")
+    assert spec["incomingAuth"] == {"type": "oidc", "oidcConfigRef": {"name": "corp", "audience": "mcp", "scopes": []}}
+    assert (spec["replicas"], spec["sessionAffinity"]) == (2, "ClientIP")
+    [secret] = gateway.objects("Secret")
+    assert spec["sessionStorage"] == {"provider": "redis", "address": "valkey.cache:6379", "db": 0,
+                                      "passwordRef": {"name": secret["metadata"]["name"], "key": next(iter(secret["stringData"]))}}
+    pod = spec["podTemplateSpec"]["spec"]
+    assert pod["securityContext"] == pod_security_context()
+    assert pod["containers"] == [{"name": "vmcp", "resources": GATEWAY["spec"]["proxyResources"],
+                                  "securityContext": container_security_context()}]
+    annotations = gateway.object("VirtualMCPServer", "gateway", NS)["metadata"]["annotations"]
+    assert annotations["toolhive.stacklok.dev/registry-export"] == "true"
+
+
+def test_a_virtual_servers_objects_are_labelled_parented_and_ordered_as_its_own(gateway):
+    [component] = [r for r in gateway.resources if r.type == "toolhive:servers:VirtualServer"]
+    assert component.inputs == {"source": "toolhive:servers.virtualServers[0]"}
+    own = [r for r in gateway.k8s_resources() if r.parent == component.urn]
+    kinds = sorted(r.inputs["kind"] for r in own)
+    assert kinds == ["NetworkPolicy", "PodDisruptionBudget", "Secret", "VirtualMCPServer"]
+    for resource in own:
+        labels = resource.inputs["metadata"]["labels"]
+        assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]) == (
+            "gateway", "mcp-virtualmcpserver"), resource.inputs["kind"]
+    server = gateway.resource("VirtualMCPServer", "gateway", NS)
+    secret = next(r for r in own if r.inputs["kind"] == "Secret")
+    namespace = gateway.resource("ResourceQuota", "mcp-quota", NS).urn
+    assert secret.urn in server.dependencies and namespace in secret.dependencies
+    policy = next(r for r in own if r.inputs["kind"] == "NetworkPolicy")
+    assert policy.urn in server.dependencies and namespace in policy.dependencies
+
+
+def test_a_virtual_servers_outputs_name_its_replicas_session_store_and_autoscaling(gateway, preview):
+    assert gateway.outputs["mcpServers"]["mcp-dev/tools"]["virtualServer"] == {
+        "kind": "VirtualMCPServer", "name": "gateway", "incomingAuth": "oidc", "replicas": 2, "sessionStorage": "redis",
+        "url": "http://vmcp-gateway.mcp-dev.svc.cluster.local:4483", "autoscaled": []}
+    scaled = render_servers(preview, virtual=[{"name": "scaled", "namespace": NS, "spec": {
+        "group": "tools", "incomingAuth": {"type": "anonymous"}, "autoscaling": {"proxy": {"maxReplicas": 3}}}}])
+    summary = scaled.outputs["mcpServers"]["mcp-dev/tools"]["virtualServer"]
+    assert summary["autoscaled"] == ["proxy"] and "replicas" not in summary and "sessionStorage" not in summary
+    # An autoscaler that may run 3 proxies without Redis warns on the VirtualMCPServer itself.
+    [warning] = scaled.run.warnings
+    assert warning.urn == scaled.resource("VirtualMCPServer", "scaled", NS).urn
+    assert warning.message.startswith("VirtualMCPServer mcp-dev/scaled: autoscaling.proxy scales to 3 replicas")
+    [hpa] = scaled.objects("HorizontalPodAutoscaler")
+    assert hpa["metadata"]["labels"]["app.kubernetes.io/name"] == "scaled"
+
+
+def test_a_virtual_server_component_registers_its_summary_as_outputs(monkeypatch, preview):
+    import pulumi
+
+    registered = []
+    original = pulumi.ComponentResource.register_outputs
+
+    def record(self, outputs):
+        if type(self).__name__ == "VirtualServer":
+            registered.append(outputs)
+        return original(self, outputs)
+
+    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
+    monkeypatch.setattr("tests.conftest._RENDERS", {})  # a fresh run, not a cached one
+    render_servers(preview, virtual=[GATEWAY], extra={"mcp-secrets:redis": "redis-pw"}, secret_keys=["mcp-secrets:redis"])
+    assert registered == [{"kind": "VirtualMCPServer", "name": "gateway", "namespace": NS,
+                           "url": "http://vmcp-gateway.mcp-dev.svc.cluster.local:4483", "group": "tools",
+                           "incomingAuth": "oidc", "replicas": 2, "autoscaled": [], "sessionStorage": "redis"}]
