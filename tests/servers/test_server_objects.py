@@ -235,20 +235,99 @@ def test_a_virtual_servers_outputs_name_its_replicas_session_store_and_autoscali
     assert hpa["metadata"]["labels"]["app.kubernetes.io/name"] == "scaled"
 
 
-def test_a_virtual_server_component_registers_its_summary_as_outputs(monkeypatch, preview):
+# -- a remote proxy with every field (components/servers/remote_proxy.py) --------------------------------------
+
+DOCS = {"name": "docs", "namespace": NS, "publish": True, "description": "Docs search",
+        "spec": {"remoteUrl": "https://mcp.example.com/mcp", "transport": "sse", "proxyPort": 8090, "group": "tools",
+                 "tools": {"allow": ["search"]},
+                 "headers": {"plaintext": {"X-Team": "platform"},
+                             "fromSecrets": [{"headerName": "Authorization", "ref": "pulumi-config://mcp-secrets:docs"}]},
+                 "serviceAccount": "docs-sa", "oidcConfigRef": {"name": "corp", "audience": "mcp"},
+                 "authzConfigRef": {"name": "policy"}, "replicas": 2, "sessionAffinity": "ClientIP",
+                 "sessionStorage": {"provider": "redis", "address": "valkey.cache:6379",
+                                    "password": "pulumi-config://mcp-secrets:redis"},
+                 "proxyResources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}}}
+DOCS_SECRETS = {"mcp-secrets:docs": "Bearer docs-token", "mcp-secrets:redis": "redis-pw"}
+
+
+@pytest.fixture
+def docs(preview):
+    return render_servers(preview, remote=[DOCS], extra=DOCS_SECRETS, secret_keys=list(DOCS_SECRETS))
+
+
+def test_a_remote_proxy_carries_every_configured_field(docs):
+    spec = spec_of(docs, "MCPRemoteProxy", "docs")
+    secrets = {next(iter(s["stringData"])): s["metadata"]["name"] for s in docs.objects("Secret")}
+    header_key = next(key for key in secrets if key.startswith("header-"))
+    password_key = next(key for key in secrets if not key.startswith("header-"))
+    assert spec == {
+        "remoteUrl": "https://mcp.example.com/mcp", "transport": "sse", "proxyPort": 8090,
+        "resources": DOCS["spec"]["proxyResources"],
+        "headerForward": {"addPlaintextHeaders": {"X-Team": "platform"}, "addHeadersFromSecret": [
+            {"headerName": "Authorization", "valueSecretRef": {"name": secrets[header_key], "key": header_key}}]},
+        "groupRef": {"name": "tools"}, "toolConfigRef": {"name": "docs-tools"}, "serviceAccount": "docs-sa",
+        "replicas": 2, "sessionAffinity": "ClientIP",
+        "sessionStorage": {"provider": "redis", "address": "valkey.cache:6379", "db": 0,
+                           "passwordRef": {"name": secrets[password_key], "key": password_key}},
+        "oidcConfigRef": {"name": "corp", "audience": "mcp"}, "authzConfigRef": {"name": "policy"},
+    }
+    annotations = docs.object("MCPRemoteProxy", "docs", NS)["metadata"]["annotations"]
+    assert annotations["toolhive.stacklok.dev/registry-export"] == "true"
+
+
+def test_a_remote_proxys_objects_are_labelled_parented_and_ordered_as_its_own(docs):
+    [component] = [r for r in docs.resources if r.type == "toolhive:servers:RemoteProxy"]
+    assert component.inputs == {"source": "toolhive:servers.remoteProxies[0]"}
+    own = [r for r in docs.k8s_resources() if r.parent == component.urn]
+    assert sorted(r.inputs["kind"] for r in own) == [
+        "MCPRemoteProxy", "MCPToolConfig", "NetworkPolicy", "PodDisruptionBudget", "Secret", "Secret"]
+    for resource in own:
+        labels = resource.inputs["metadata"]["labels"]
+        assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]) == (
+            "docs", "mcp-mcpremoteproxy"), resource.inputs["kind"]
+    proxy = docs.resource("MCPRemoteProxy", "docs", NS)
+    quota = docs.resource("ResourceQuota", "mcp-quota", NS).urn
+    for resource in own:
+        if resource is not proxy and resource.inputs["kind"] != "PodDisruptionBudget":
+            assert resource.urn in proxy.dependencies and quota in resource.dependencies, resource.inputs["kind"]
+
+
+def test_a_remote_proxys_outputs_name_its_endpoint_replicas_session_store_and_autoscaling(docs, preview):
+    [summary] = docs.outputs["mcpServers"]["mcp-dev/tools"]["servers"]
+    assert summary == {"kind": "MCPRemoteProxy", "name": "docs", "url": "http://mcp-docs-remote-proxy.mcp-dev.svc.cluster.local:8090",
+                       "remoteUrl": "https://mcp.example.com/mcp", "transport": "sse", "replicas": 2,
+                       "autoscaled": [], "sessionStorage": "redis"}
+    scaled = render_servers(preview, remote=[{"name": "scaled", "namespace": NS, "spec": {
+        "remoteUrl": "https://mcp.example.com/mcp", "autoscaling": {"proxy": {"maxReplicas": 3}}}}])
+    [summary] = scaled.outputs["mcpServers"]["mcp-dev/(ungrouped)"]["servers"]
+    assert summary["autoscaled"] == ["proxy"] and "replicas" not in summary and "sessionStorage" not in summary
+    [warning] = scaled.run.warnings
+    assert warning.urn == scaled.resource("MCPRemoteProxy", "scaled", NS).urn
+    assert warning.message.startswith("MCPRemoteProxy mcp-dev/scaled: autoscaling.proxy scales to 3 replicas")
+    [hpa] = scaled.objects("HorizontalPodAutoscaler")
+    assert hpa["metadata"]["labels"]["app.kubernetes.io/name"] == "scaled"
+
+
+def test_virtual_server_and_remote_proxy_components_register_their_summaries_as_outputs(monkeypatch, preview):
     import pulumi
 
-    registered = []
+    registered = {}
     original = pulumi.ComponentResource.register_outputs
 
     def record(self, outputs):
-        if type(self).__name__ == "VirtualServer":
-            registered.append(outputs)
+        if type(self).__name__ in ("VirtualServer", "RemoteProxy"):
+            registered[type(self).__name__] = outputs
         return original(self, outputs)
 
     monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
     monkeypatch.setattr("tests.conftest._RENDERS", {})  # a fresh run, not a cached one
-    render_servers(preview, virtual=[GATEWAY], extra={"mcp-secrets:redis": "redis-pw"}, secret_keys=["mcp-secrets:redis"])
-    assert registered == [{"kind": "VirtualMCPServer", "name": "gateway", "namespace": NS,
-                           "url": "http://vmcp-gateway.mcp-dev.svc.cluster.local:4483", "group": "tools",
-                           "incomingAuth": "oidc", "replicas": 2, "autoscaled": [], "sessionStorage": "redis"}]
+    render_servers(preview, virtual=[GATEWAY], remote=[DOCS], extra=DOCS_SECRETS, secret_keys=list(DOCS_SECRETS))
+    assert registered == {
+        "VirtualServer": {"kind": "VirtualMCPServer", "name": "gateway", "namespace": NS,
+                          "url": "http://vmcp-gateway.mcp-dev.svc.cluster.local:4483", "group": "tools",
+                          "incomingAuth": "oidc", "replicas": 2, "autoscaled": [], "sessionStorage": "redis"},
+        "RemoteProxy": {"kind": "MCPRemoteProxy", "name": "docs", "namespace": NS, "group": "tools",
+                        "url": "http://mcp-docs-remote-proxy.mcp-dev.svc.cluster.local:8090",
+                        "remoteUrl": "https://mcp.example.com/mcp", "transport": "sse", "replicas": 2,
+                        "autoscaled": [], "sessionStorage": "redis"},
+    }
