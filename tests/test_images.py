@@ -394,7 +394,8 @@ def test_the_registrys_postgres_and_setup_images_are_mirrored_and_pinned_like_th
 
 def test_an_external_database_needs_no_postgres_image():
     external = {"external": {"host": "db.example.com", "password": "pulumi-config://registry:dbPassword"}}
-    assert registry_images_of({**REGISTRY, "database": external}, {}) == {
+    database = {"external": external["external"], "caBundle": {"name": "db-ca", "key": "ca.pem"}}
+    assert registry_images_of({**REGISTRY, "database": database, "existing": {"configMaps": ["db-ca"]}}, {}) == {
         "registrySetup": "docker.io/library/postgres:17.6-alpine"}
 
 
