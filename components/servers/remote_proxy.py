@@ -52,7 +52,7 @@ class RemoteProxy(pulumi.ComponentResource):
         ns, proxy = entry.namespace, entry.name
         labels = common.server_labels(proxy, entry.kind)
 
-        wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, proxy, source, entry.spec)]
+        wanted = [(key, ref) for key, ref, _ in common.secret_fields(entry.spec)]
         keys = common.server_secrets(proxy, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
         self.secrets = keys.secrets
         self.tool_config = common.tool_config(proxy, ns, entry.spec.tools, crds, labels=labels, parent=self,

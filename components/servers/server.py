@@ -85,7 +85,7 @@ class McpServer(pulumi.ComponentResource):
         ns, server = entry.namespace, entry.name
         labels = common.server_labels(server, entry.kind)
 
-        wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, server, source, entry.spec)]
+        wanted = [(key, ref) for key, ref, _ in common.secret_fields(entry.spec)]
         keys = common.server_secrets(server, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
         self.secrets = keys.secrets
 

@@ -47,7 +47,7 @@ class VirtualServer(pulumi.ComponentResource):
         ns, vmcp = entry.namespace, entry.name
         labels = common.server_labels(vmcp, entry.kind)
 
-        wanted = [(key, ref) for key, ref, _ in common.secret_requests(entry.kind, ns, vmcp, source, entry.spec)]
+        wanted = [(key, ref) for key, ref, _ in common.secret_fields(entry.spec)]
         keys = common.server_secrets(vmcp, ns, wanted, secret_values, labels=labels, parent=self, depends_on=depends_on)
         self.secrets = keys.secrets
 

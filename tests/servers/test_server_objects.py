@@ -191,6 +191,7 @@ def test_a_virtual_server_carries_every_configured_field(gateway):
     assert spec["incomingAuth"] == {"type": "oidc", "oidcConfigRef": {"name": "corp", "audience": "mcp", "scopes": []}}
     assert (spec["replicas"], spec["sessionAffinity"]) == (2, "ClientIP")
     [secret] = gateway.objects("Secret")
+    assert secret["metadata"]["namespace"] == NS
     assert spec["sessionStorage"] == {"provider": "redis", "address": "valkey.cache:6379", "db": 0,
                                       "passwordRef": {"name": secret["metadata"]["name"], "key": next(iter(secret["stringData"]))}}
     pod = spec["podTemplateSpec"]["spec"]
@@ -258,6 +259,7 @@ def docs(preview):
 def test_a_remote_proxy_carries_every_configured_field(docs):
     spec = spec_of(docs, "MCPRemoteProxy", "docs")
     secrets = {next(iter(s["stringData"])): s["metadata"]["name"] for s in docs.objects("Secret")}
+    assert {s["metadata"]["namespace"] for s in docs.objects("Secret")} == {NS}
     header_key = next(key for key in secrets if key.startswith("header-"))
     password_key = next(key for key in secrets if not key.startswith("header-"))
     assert spec == {
