@@ -310,21 +310,26 @@ def test_a_remote_proxys_outputs_name_its_endpoint_replicas_session_store_and_au
     assert hpa["metadata"]["labels"]["app.kubernetes.io/name"] == "scaled"
 
 
-def test_virtual_server_and_remote_proxy_components_register_their_summaries_as_outputs(monkeypatch, preview):
+def test_server_components_register_their_summaries_as_outputs(monkeypatch, preview):
     import pulumi
 
     registered = {}
     original = pulumi.ComponentResource.register_outputs
 
     def record(self, outputs):
-        if type(self).__name__ in ("VirtualServer", "RemoteProxy"):
+        if type(self).__name__ in ("VirtualServer", "RemoteProxy", "McpServer"):
             registered[type(self).__name__] = outputs
         return original(self, outputs)
 
     monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
     monkeypatch.setattr("tests.conftest._RENDERS", {})  # a fresh run, not a cached one
-    render_servers(preview, virtual=[GATEWAY], remote=[DOCS], extra=DOCS_SECRETS, secret_keys=list(DOCS_SECRETS))
+    render_servers(preview, virtual=[GATEWAY], remote=[DOCS], extra=DOCS_SECRETS, secret_keys=list(DOCS_SECRETS),
+                   servers=[server("solo", group="tools", transport="streamable-http", mcpPort=8080, replicas=2,
+                                   sessionStorage=REDIS, autoscaling={"backend": {"maxReplicas": 4}})])
     assert registered == {
+        "McpServer": {"kind": "MCPServer", "name": "solo", "namespace": NS, "group": "tools",
+                      "url": "http://mcp-solo-proxy.mcp-dev.svc.cluster.local:8080", "transport": "streamable-http",
+                      "replicas": 2, "backendReplicas": None, "autoscaled": ["backend"], "sessionStorage": "redis"},
         "VirtualServer": {"kind": "VirtualMCPServer", "name": "gateway", "namespace": NS,
                           "url": "http://vmcp-gateway.mcp-dev.svc.cluster.local:4483", "group": "tools",
                           "incomingAuth": "oidc", "replicas": 2, "autoscaled": [], "sessionStorage": "redis"},
