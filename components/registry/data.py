@@ -29,7 +29,7 @@ def _validator() -> Draft202012Validator:
 
 
 def _server_label(servers: list, index: int) -> str:
-    entry = servers[index] if index < len(servers) else None
+    entry = servers[index]  # a schema error's path names an existing item
     name = entry.get("name") if isinstance(entry, dict) else None
     return f"server {name!r} (data.servers[{index}])" if name else f"server data.servers[{index}]"
 

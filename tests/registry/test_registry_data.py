@@ -109,3 +109,68 @@ def test_a_missing_data_file_names_the_key(tmp_path):
     config = RegistryConfig.model_validate({"sources": [{"name": "team", "file": {"data": "registry/none.json"}}]})
     with pytest.raises(ConfigError, match=r"toolhive:registry.sources\[0\].file.data: registry/none.json does not exist"):
         plan_registry(config, namespace="toolhive-system", tenant_namespaces=[], project_root=tmp_path)
+
+
+# -- every rule and path of the validator (surviving mutants of components/registry/data.py) ---------------------
+
+def test_a_remote_of_an_unknown_transport_is_refused_naming_the_server_and_the_remote():
+    document = registry_document("io.example/a")
+    document["data"]["servers"][0]["remotes"] = [{"type": "sse", "url": "https://a.example.com/sse"},
+                                                 {"type": "stdio", "url": "https://a.example.com/x"}]
+    rules = [p for p in _problems(document) if "known" in p]
+    assert rules == [f"{WHERE}: server 'io.example/a' (data.servers[0]): remotes[1].type 'stdio' is not a known remote "
+                     "transport (streamable-http, sse)"]
+
+
+def test_a_package_of_an_unknown_transport_names_the_transports_there_are():
+    document = registry_document("io.example/a")
+    document["data"]["servers"][0]["packages"][0]["transport"] = {"type": "websocket"}
+    assert f"{WHERE}: server 'io.example/a' (data.servers[0]): packages[0].transport.type 'websocket' is not a known " \
+           "transport (stdio, streamable-http, sse)" in _problems(document)
+
+
+def test_a_server_entry_that_is_not_an_object_does_not_hide_the_next_ones_problems():
+    document = registry_document("io.example/a", "io.example/b")
+    document["data"]["servers"][0] = "io.example/a"
+    del document["data"]["servers"][1]["description"]
+    problems = _problems(document)
+    assert f"{WHERE}: server data.servers[0]: .: 'io.example/a' is not of type 'object'" in problems
+    assert f"{WHERE}: server 'io.example/b' (data.servers[1]): description must be set and not empty" in problems
+
+
+def test_schema_problems_come_in_the_order_of_their_paths_with_list_indexes_in_brackets():
+    document = registry_document("io.example/a", "io.example/b")
+    document["version"] = 1
+    document["data"]["servers"][1]["packages"][0]["transport"] = {}
+    document["data"]["servers"][0]["version"] = 7
+    assert _problems(document) == [
+        f"{WHERE}: server 'io.example/a' (data.servers[0]): .version: 7 is not of type 'string'",
+        f"{WHERE}: server 'io.example/b' (data.servers[1]): .packages[0].transport: {{}} is not valid under any of the given schemas",
+        f"{WHERE}: .version: 1 is not of type 'string'",
+        f"{WHERE}: server 'io.example/b' (data.servers[1]): packages[0].transport.type None is not a known transport "
+        "(stdio, streamable-http, sse)",
+    ]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[]", [f"{WHERE}: .: [] is not of type 'object'",
+            f"{WHERE}: data.servers: the registry server refuses data with no servers; add at least one"]),
+    ('{"version": "1.0.0", "meta": {"last_updated": "2026-01-01T00:00:00Z"}}',
+     [f"{WHERE}: .: 'data' is a required property",
+      f"{WHERE}: data.servers: the registry server refuses data with no servers; add at least one"]),
+    ('{"version": "1.0.0", "meta": {"last_updated": "2026-01-01T00:00:00Z"}, "data": {"servers": "x"}}',
+     [f"{WHERE}: .data.servers: 'x' is not of type 'array'",
+      f"{WHERE}: data.servers: the registry server refuses data with no servers; add at least one"]),
+])
+def test_data_of_the_wrong_shape_is_refused_naming_where(text, expected):
+    assert validate_registry_data(text, WHERE) == expected
+
+
+def test_the_configmap_name_ends_in_ten_hex_digits_of_the_datas_sha256(tmp_path):
+    import hashlib
+
+    from components.registry.data import content_hash
+
+    text = json.dumps(registry_document("io.example/a"))
+    assert content_hash(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    assert _plan(tmp_path, text).file_data[0].configmap_name == f"toolhive-registry-data-team-{content_hash(text)}"
