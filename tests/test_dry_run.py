@@ -285,7 +285,23 @@ def config_map(name: str = "c", namespace: str = "n", api_version: str = "v1") -
 def test_two_resources_with_one_urn_fail_as_the_engine_does():
     urn = "urn:pulumi:s::toolhive::kubernetes:core/v1:ConfigMap::c"
     problems = dry_run([registered(config_map(), urn), registered(config_map("d"), urn)])
-    assert [p.message for p in problems] == [f"2 resources share the URN {urn} (the engine fails: duplicate resource URN)"]
+    assert problems == [Problem("ConfigMap", "n", "c", "$",
+                                f"2 resources share the URN {urn} (the engine fails: duplicate resource URN)")]
+    # One object registered twice under one URN is that problem only, not also two writers of one object.
+    assert [p.message for p in dry_run([registered(config_map(), urn)] * 3)] == [
+        f"3 resources share the URN {urn} (the engine fails: duplicate resource URN)"]
+
+
+def test_two_components_with_one_urn_name_no_object():
+    urn = "urn:pulumi:s::toolhive::toolhive:platform:Thing::t"
+    component = RegisteredResource(urn=urn, type="toolhive:platform:Thing", name="t", custom=False, parent="",
+                                   dependencies=[], protect=False, retain_on_delete=False, ignore_changes=[],
+                                   inputs={"kind": "ConfigMap", "metadata": {"name": "looks-like-one"}})
+    assert dry_run([component, component]) == [
+        Problem("", "", "", "$", f"2 resources share the URN {urn} (the engine fails: duplicate resource URN)")]
+    # ...and a component whose inputs look like an object is not checked as one.
+    assert validate.kubernetes_resources([component, registered(config_map(), "urn:c")])[0].urn == "urn:c"
+    assert len(validate.kubernetes_resources([component])) == 0
 
 
 def test_two_resources_writing_one_object_fail():
@@ -293,8 +309,42 @@ def test_two_resources_writing_one_object_fail():
                         registered(config_map(), "urn:pulumi:s::toolhive::kubernetes:core/v1:ConfigMap::b")])
     assert len(problems) == 1 and problems[0].object == "ConfigMap/n/c"
     assert "2 resources create this one object" in problems[0].message
+    assert problems[0] == Problem("ConfigMap", "n", "c", "$", "2 resources create this one object "
+                                  "(urn:pulumi:s::toolhive::kubernetes:core/v1:ConfigMap::a, "
+                                  "urn:pulumi:s::toolhive::kubernetes:core/v1:ConfigMap::b); each would overwrite the other")
     # the same name in another namespace is another object
     assert dry_run([registered(config_map(), "urn:a"), registered(config_map(namespace="m"), "urn:b")]) == []
+
+
+def test_one_object_is_one_api_group_and_name_whatever_the_version():
+    """apps/v1 and apps/v1beta2 are two versions of one Deployment; example.com/v1 names another object."""
+    def deployment_of(api_version: str) -> dict:
+        return {"apiVersion": api_version, "kind": "Widget", "metadata": {"name": "w", "namespace": "n"}}
+
+    two_versions = [registered(deployment_of("example.com/v1"), "urn:a"), registered(deployment_of("example.com/v2"), "urn:b")]
+    assert [p.message.split(" (")[0] for p in validate._duplicates(two_versions, two_versions)] == [
+        "2 resources create this one object"]
+    two_groups = [registered(deployment_of("example.com/v1"), "urn:a"), registered(deployment_of("other.io/v1"), "urn:b"),
+                  registered(deployment_of("v1"), "urn:c")]
+    assert validate._duplicates(two_groups, two_groups) == []
+
+
+def test_check_objects_runs_the_checks_it_is_given_keeping_their_problems_whole():
+    blamed = Problem("Role", "ns", "r", "$.rules", "bad", config_key="toolhive:x", blame=(("Pod", "ns", "p", "$"),))
+    assert check_objects([], checks=[lambda objects: [blamed, "Role/ns/q: $.rules: worse"]]) == [
+        blamed, Problem("Role", "ns", "q", "$.rules", "worse")]
+
+
+def test_a_problem_names_the_sources_of_the_objects_it_blames_once_each(monkeypatch):
+    tenant = "urn:pulumi:s::toolhive::toolhive:platform:Platform$toolhive:platform:TenantNamespace::tenant-a"
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "mcp-quota", "namespace": "a"}, "spec": {}}
+    blame = (("ResourceQuota", "a", "mcp-quota", "$"), ("ResourceQuota", "a", "mcp-quota", "$.spec"),
+             ("Pod", "a", "stray", "$"))
+    keyed = Problem("ConfigMap", "a", "c", "$", "kept", config_key="toolhive:chosen")
+    monkeypatch.setattr(validate, "CHECKS", (lambda objects: [Problem("", "", "", "$", "over quota", blame=blame), keyed],))
+    found = dry_run([registered(quota, "urn:q", tenant)], {"toolhive:namespaces": [{"name": "a"}]})
+    assert [p.message for p in found] == ["over quota (from toolhive:namespaces[0].quota; Pod/a/stray)", "kept"]
+    assert found[1].config_key == "toolhive:chosen"  # a key a check named is kept
 
 
 def test_problems_name_the_config_key_that_produced_the_object():

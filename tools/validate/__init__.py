@@ -47,7 +47,11 @@ CHECKS: tuple[Check, ...] = tuple(module.check for module in (schema, cel, apise
 
 def kubernetes_resources(resources: Iterable[Any]) -> list[Any]:
     """The registered resources that are Kubernetes objects (not components, not providers)."""
-    return [r for r in resources if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs]
+    return [r for r in resources if _is_object(r)]
+
+
+def _is_object(resource: Any) -> bool:
+    return resource.custom and resource.type.startswith("kubernetes:") and "kind" in resource.inputs
 
 
 def check_objects(objects: list[dict], checks: Iterable[Check] | None = None) -> list[Problem]:
@@ -86,8 +90,8 @@ def _duplicates(resources: list[Any], k8s: list[Any]) -> list[Problem]:
         by_urn[resource.urn].append(resource)
     for urn, same in by_urn.items():
         if len(same) > 1:
-            kind, namespace, name = identity(same[0].inputs) if same[0].custom else ("", "", "")
-            problems.append(Problem(kind if kind != "?" else "", namespace, name, "$",
+            kind, namespace, name = identity(same[0].inputs) if _is_object(same[0]) else ("", "", "")
+            problems.append(Problem(kind, namespace, name, "$",
                                     f"{len(same)} resources share the URN {urn} (the engine fails: duplicate resource URN)"))
     by_object: dict[tuple, list] = defaultdict(list)
     for resource in k8s:
@@ -95,7 +99,7 @@ def _duplicates(resources: list[Any], k8s: list[Any]) -> list[Problem]:
         group = str(obj.get("apiVersion", "")).rpartition("/")[0]
         by_object[(group, *identity(obj))].append(resource)
     for (group, kind, namespace, name), same in by_object.items():
-        if len(same) > 1 and len({r.urn for r in same}) > 1:
+        if len({r.urn for r in same}) > 1:  # one resource registered twice is the URN problem above
             urns = ", ".join(sorted(r.urn for r in same))
             problems.append(Problem(kind, namespace, name, "$",
                                     f"{len(same)} resources create this one object ({urns}); each would overwrite the other"))
