@@ -303,6 +303,7 @@ def test_a_remote_proxys_outputs_name_its_endpoint_replicas_session_store_and_au
         "remoteUrl": "https://mcp.example.com/mcp", "autoscaling": {"proxy": {"maxReplicas": 3}}}}])
     [summary] = scaled.outputs["mcpServers"]["mcp-dev/(ungrouped)"]["servers"]
     assert summary["autoscaled"] == ["proxy"] and "replicas" not in summary and "sessionStorage" not in summary
+    assert "toolConfigRef" not in spec_of(scaled, "MCPRemoteProxy", "scaled")  # no tools, no MCPToolConfig to name
     [warning] = scaled.run.warnings
     assert warning.urn == scaled.resource("MCPRemoteProxy", "scaled", NS).urn
     assert warning.message.startswith("MCPRemoteProxy mcp-dev/scaled: autoscaling.proxy scales to 3 replicas")
