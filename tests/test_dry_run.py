@@ -302,6 +302,10 @@ def test_two_components_with_one_urn_name_no_object():
     # ...and a component whose inputs look like an object is not checked as one.
     assert validate.kubernetes_resources([component, registered(config_map(), "urn:c")])[0].urn == "urn:c"
     assert len(validate.kubernetes_resources([component])) == 0
+    password = RegisteredResource(urn="urn:pw", type="random:index/randomPassword:RandomPassword", name="pw", custom=True,
+                                  parent="", dependencies=[], protect=False, retain_on_delete=False, ignore_changes=[],
+                                  inputs={"length": 32})
+    assert validate.kubernetes_resources([password]) == []  # another provider's resource is no object either
 
 
 def test_two_resources_writing_one_object_fail():
