@@ -94,7 +94,6 @@ class AuthConfigs(pulumi.ComponentResource):
                  secret_values: dict[str, pulumi.Output], opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:AuthConfigs", name, None, opts)
         self.objects: dict[tuple[str, str, str], pulumi.Resource] = {}
-        self.secrets = []
         for entry, index, key in _entries(config):
             oidc = isinstance(entry, OidcConfigEntry)
             kind, suffix = (OIDC, "oidc") if oidc else (EXTERNAL_AUTH, "auth")
@@ -103,7 +102,6 @@ class AuthConfigs(pulumi.ComponentResource):
             wanted = [(secret_key, ref) for secret_key, ref, _ in _wanted(entry, key, index)]
             keys = common.server_secrets(f"{entry.name}-{suffix}", entry.namespace, wanted, secret_values,
                                          labels=labels, parent=self, depends_on=depends_on)
-            self.secrets += keys.secrets
             spec = oidc_spec(entry, keys) if oidc else external_auth_spec(entry, keys)
             self.objects[kind, entry.namespace, entry.name] = crds.custom_resource(
                 kind, entry.name, entry.namespace, spec, labels=labels, parent=self,

@@ -171,3 +171,115 @@ def test_staging_and_prod_create_the_mcpoidcconfig_their_virtual_server_uses(sta
     oidc = rendered.resource("MCPOIDCConfig", name, "mcp-platform")
     assert oidc.inputs["spec"]["inline"]["issuer"].startswith("https://")
     assert oidc.urn in rendered.waits_for(vmcp)
+
+
+# -- every auth object the stack creates, as the CRDs spell it (components/servers/auth_configs.py) -----------------
+
+AUTH_SECRETS = {"mcp-secrets:oidc": "oidc-client-secret", "mcp-secrets:exchange": "exchange-secret",
+                "mcp-secrets:header": "header-value", "mcp-secrets:token": "bearer-token"}
+AUTH_OBJECTS = {
+    "oidcConfigs": [
+        {"name": "corp-sso", "namespace": NS, "inline": {
+            "issuer": "https://auth.example.com", "clientId": "mcp", "clientSecret": "pulumi-config://mcp-secrets:oidc",
+            "jwksUrl": "https://auth.example.com/jwks", "introspectionUrl": "https://auth.example.com/introspect",
+            "caBundle": {"name": "corp-ca", "key": "ca.crt"}, "jwksAllowPrivateIP": True,
+            "protectedResourceAllowPrivateIP": True}},
+        {"name": "cluster-sa", "namespace": NS, "kubernetesServiceAccount": {"serviceAccount": "mcp", "useClusterAuth": True}},
+    ],
+    "externalAuthConfigs": [
+        {"name": "exchange", "namespace": NS, "tokenExchange": {
+            "tokenUrl": "https://auth.example.com/token", "audience": "backend", "clientId": "mcp",
+            "clientSecret": "pulumi-config://mcp-secrets:exchange", "scopes": ["read"]}},
+        {"name": "exchange-bare", "namespace": NS, "tokenExchange": {"tokenUrl": "https://auth.example.com/token",
+                                                                    "audience": "backend"}},
+        {"name": "header", "namespace": NS, "headerInjection": {"headerName": "X-Key", "value": "pulumi-config://mcp-secrets:header"}},
+        {"name": "bearer", "namespace": NS, "bearerToken": {"token": "pulumi-config://mcp-secrets:token"}},
+    ],
+}
+
+
+@pytest.fixture
+def auth_objects(preview):
+    return render_config(with_servers_block(config_with(), **AUTH_OBJECTS), preview=preview, stack="dev",
+                         secret_keys=list(AUTH_SECRETS), extra=AUTH_SECRETS)
+
+
+def test_every_auth_object_kind_is_rendered_as_its_crd_spells_it(auth_objects):
+    def spec(kind, name):
+        return auth_objects.object(kind, name, NS)["spec"]
+
+    assert spec("MCPOIDCConfig", "corp-sso") == {"type": "inline", "inline": {
+        "issuer": "https://auth.example.com", "clientId": "mcp",
+        "clientSecretRef": {"name": "corp-sso-oidc-secret-client-secret", "key": "client-secret"},
+        "jwksUrl": "https://auth.example.com/jwks", "introspectionUrl": "https://auth.example.com/introspect",
+        "caBundleRef": {"configMapRef": {"name": "corp-ca", "key": "ca.crt"}},
+        "jwksAllowPrivateIP": True, "protectedResourceAllowPrivateIP": True}}
+    assert spec("MCPOIDCConfig", "cluster-sa") == {
+        "type": "kubernetesServiceAccount", "kubernetesServiceAccount": {"serviceAccount": "mcp", "useClusterAuth": True}}
+    assert spec("MCPExternalAuthConfig", "exchange") == {"type": "tokenExchange", "tokenExchange": {
+        "tokenUrl": "https://auth.example.com/token", "audience": "backend", "clientId": "mcp", "scopes": ["read"],
+        "clientSecretRef": {"name": "exchange-auth-secret-client-secret", "key": "client-secret"}}}
+    assert spec("MCPExternalAuthConfig", "exchange-bare") == {"type": "tokenExchange", "tokenExchange": {
+        "tokenUrl": "https://auth.example.com/token", "audience": "backend"}}
+    assert spec("MCPExternalAuthConfig", "header") == {"type": "headerInjection", "headerInjection": {
+        "headerName": "X-Key", "valueSecretRef": {"name": "header-auth-secret-header-value", "key": "header-value"}}}
+    assert spec("MCPExternalAuthConfig", "bearer") == {"type": "bearerToken", "bearerToken": {
+        "tokenSecretRef": {"name": "bearer-auth-secret-token", "key": "token"}}}
+
+
+def test_auth_objects_and_their_secrets_are_labelled_and_wait_for_their_namespace_and_secrets(auth_objects):
+    [component] = [r for r in auth_objects.resources if r.type == "toolhive:servers:AuthConfigs"]
+    own = [r for r in auth_objects.k8s_resources() if r.parent == component.urn]
+    assert sorted((r.inputs["kind"], r.inputs["metadata"]["name"]) for r in own) == sorted([
+        ("MCPOIDCConfig", "corp-sso"), ("MCPOIDCConfig", "cluster-sa"), ("Secret", "corp-sso-oidc-secret-client-secret"),
+        ("MCPExternalAuthConfig", "exchange"), ("MCPExternalAuthConfig", "exchange-bare"),
+        ("MCPExternalAuthConfig", "header"), ("MCPExternalAuthConfig", "bearer"),
+        ("Secret", "exchange-auth-secret-client-secret"), ("Secret", "header-auth-secret-header-value"),
+        ("Secret", "bearer-auth-secret-token")])
+    namespace = auth_objects.resource("ResourceQuota", "mcp-quota", NS).urn
+    provider = auth_objects.resource("Namespace", NS).provider
+    assert provider and {r.provider for r in own} == {provider}  # the stack's own provider, never the default one
+    for resource in own:
+        kind, name = resource.inputs["kind"], resource.inputs["metadata"]["name"]
+        owner = name.split("-oidc-secret")[0].split("-auth-secret")[0]
+        labels = resource.inputs["metadata"]["labels"]
+        component_label = "mcp-oidc-config" if kind == "MCPOIDCConfig" or "-oidc-secret" in name else "mcp-auth-config"
+        assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]) == (owner, component_label), name
+        assert namespace in resource.dependencies, name
+    for kind, name, secret in (("MCPOIDCConfig", "corp-sso", "corp-sso-oidc-secret-client-secret"),
+                               ("MCPExternalAuthConfig", "bearer", "bearer-auth-secret-token")):
+        assert auth_objects.resource("Secret", secret, NS).urn in auth_objects.resource(kind, name, NS).dependencies
+
+
+def test_each_auth_secret_is_asked_for_naming_the_key_it_is_written_in():
+    from components.config.servers import ServersConfig
+    from components.servers.auth_configs import secret_requests
+
+    config = ServersConfig.model_validate({**AUTH_OBJECTS, "existing": config_with()["servers"]["existing"]})
+    assert secret_requests(config) == [
+        ("toolhive:servers.oidcConfigs[0].inline.clientSecret", "pulumi-config://mcp-secrets:oidc"),
+        ("toolhive:servers.externalAuthConfigs[0].tokenExchange.clientSecret", "pulumi-config://mcp-secrets:exchange"),
+        ("toolhive:servers.externalAuthConfigs[2].headerInjection.value", "pulumi-config://mcp-secrets:header"),
+        ("toolhive:servers.externalAuthConfigs[3].bearerToken.token", "pulumi-config://mcp-secrets:token"),
+    ]
+
+
+def test_the_auth_objects_component_outputs_what_it_created(monkeypatch, preview):
+    import pulumi
+
+    registered = []
+    original = pulumi.ComponentResource.register_outputs
+
+    def record(self, outputs):
+        if type(self).__name__ == "AuthConfigs":
+            registered.append(outputs)
+        return original(self, outputs)
+
+    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
+    monkeypatch.setattr("tests.conftest._RENDERS", {})
+    render_config(with_servers_block(config_with(), **AUTH_OBJECTS), preview=preview, stack="dev",
+                  secret_keys=list(AUTH_SECRETS), extra=AUTH_SECRETS)
+    assert registered == [{"objects": [
+        "MCPExternalAuthConfig mcp-dev/bearer", "MCPExternalAuthConfig mcp-dev/exchange",
+        "MCPExternalAuthConfig mcp-dev/exchange-bare", "MCPExternalAuthConfig mcp-dev/header",
+        "MCPOIDCConfig mcp-dev/cluster-sa", "MCPOIDCConfig mcp-dev/corp-sso"]}]
