@@ -25,7 +25,7 @@ COMPONENTS = {"MCPServer": McpServer, "MCPRemoteProxy": RemoteProxy, "VirtualMCP
 class McpServerStacks(pulumi.ComponentResource):
     def __init__(self, name: str, catalog: ServerCatalog, *, crds: ToolHiveCrds, namespaces: dict[str, pulumi.Resource],
                  groups: dict[tuple[str, str], pulumi.Resource], images: dict,
-                 secret_values: dict[str, pulumi.Output], tenant_clients: dict[str, list[str]] | None = None,
+                 secret_values: dict[str, pulumi.Output], tenant_clients: dict[str, list[str]],
                  api_server: tuple = (), written_secrets: dict[tuple[str, str], pulumi.Resource] | None = None,
                  default: default_redis.DefaultRedis | None = None,
                  auth_objects: dict[tuple[str, str, str], pulumi.Resource] | None = None, opts: pulumi.ResourceOptions | None = None):
@@ -34,8 +34,8 @@ class McpServerStacks(pulumi.ComponentResource):
         by_group_key = group_index(catalog)
         for declared in catalog.declared:
             entry = declared.entry
-            around = surroundings(by_group_key, entry, (tenant_clients or {}).get(entry.namespace, []), api_server)
-            group = groups.get((entry.namespace, entry.spec.group)) if entry.spec.group else None
+            around = surroundings(by_group_key, entry, tenant_clients[entry.namespace], api_server)  # each tenant's
+            group = groups.get((entry.namespace, entry.spec.group))  # None without a group: no (namespace, None) key
             depends_on = [namespaces[entry.namespace], *([group] if group is not None else [])]
             # Its passwordRef names a Secret the stack writes: the session store's, or the default Redis one.
             secret = (written_secrets or {}).get((entry.namespace, password_secret(entry, default)))
@@ -56,7 +56,6 @@ class McpServerStacks(pulumi.ComponentResource):
 
         for warning in catalog.warnings:
             pulumi.log.warn(warning, resource=self)
-        self.warnings = [*catalog.warnings, *(warning for member in self.members for warning in member.warnings)]
         self.outputs = {"mcpServers": by_group([member.summary for member in self.members])}
         self.register_outputs(self.outputs)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from policies.pod_security import check_object
-from tests.servers.conftest import IMAGE, NS, REDIS, TENANTS, config_error, render_servers, server, spec_of
+from tests.conftest import render_config
+from tests.servers.conftest import IMAGE, NS, REDIS, TENANTS, config_error, config_with, render_servers, server, spec_of
 from tools.schema_check import validate_object
 
 TOOLHIVE_KINDS = ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer", "MCPToolConfig", "MCPGroup")
@@ -339,3 +340,57 @@ def test_server_components_register_their_summaries_as_outputs(monkeypatch, prev
                         "remoteUrl": "https://mcp.example.com/mcp", "transport": "sse", "replicas": 2,
                         "autoscaled": [], "sessionStorage": "redis"},
     }
+
+
+# -- the Servers component around them (components/servers/stacks.py) -------------------------------------------
+
+def test_every_server_object_uses_the_stacks_provider(rendered):
+    provider = rendered.resource("Namespace", NS).provider
+    under = [r for r in rendered.k8s_resources() if "toolhive:servers:Servers" in r.urn]
+    assert provider and under and {r.provider for r in under} == {provider}
+
+
+def test_each_tenants_server_count_waits_for_exactly_its_own_mcpservers(preview):
+    rendered = render_servers(preview, servers=[server("fetch"), server("time", namespace="mcp-data")],
+                              remote=[{"name": "far", "namespace": NS, "spec": {"remoteUrl": "https://mcp.example.com/mcp"}}])
+    for namespace, name in ((NS, "fetch"), ("mcp-data", "time")):
+        count = rendered.resource("ResourceQuota", "mcp-server-count", namespace)
+        waited = {r.urn for r in rendered.resources if r.urn in count.dependencies}
+        assert {r.inputs["metadata"]["name"] for r in rendered.k8s_resources("MCPServer") if r.urn in waited} == {name}
+        assert rendered.resource("MCPRemoteProxy", "far", NS).urn not in waited
+
+
+def test_a_server_waits_for_the_auth_object_and_the_default_redis_secret_the_stack_makes(preview):
+    config = config_with(servers=[server("web", transport="streamable-http", mcpPort=8080,
+                                         oidcConfigRef={"name": "made-sso", "audience": "mcp"})],
+                         operator={"defaultRedis": {"addr": "valkey.cache:6379"}},
+                         defaultRedisPassword="redis-pw")
+    config["servers"]["oidcConfigs"] = [{"name": "made-sso", "namespace": NS, "inline": {"issuer": "https://auth.example.com"}}]
+    rendered = render_config(config, preview=preview, stack="dev", secret_keys=["toolhive:defaultRedisPassword"])
+    web = rendered.resource("MCPServer", "web", NS)
+    storage = rendered.object("MCPServer", "web", NS)["spec"]["sessionStorage"]
+    assert rendered.resource("MCPOIDCConfig", "made-sso", NS).urn in web.dependencies
+    assert rendered.resource("Secret", storage["passwordRef"]["name"], NS).urn in web.dependencies
+
+
+def test_catalog_warnings_are_told_on_the_servers_component_and_outputs_registered(monkeypatch, tmp_path, preview):
+    import pulumi
+
+    registered = []
+    original = pulumi.ComponentResource.register_outputs
+
+    def record(self, outputs):
+        if type(self).__name__ == "McpServerStacks":
+            registered.append(outputs)
+        return original(self, outputs)
+
+    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
+    (tmp_path / "notes.txt").write_text("not a server")
+    (tmp_path / "fetch.yaml").write_text(f"name: fetch\nnamespace: {NS}\nspec:\n  image: {IMAGE}\n")
+    config = config_with()
+    config["servers"]["directory"] = str(tmp_path)
+    monkeypatch.setattr("tests.conftest._RENDERS", {})
+    rendered = render_config(config, preview=preview, stack="dev")
+    [warning] = [w for w in rendered.run.warnings if "not a server file" in w.message]
+    assert warning.urn == next(r.urn for r in rendered.resources if r.type == "toolhive:servers:Servers")
+    assert registered == [{"mcpServers": rendered.outputs["mcpServers"]}] and rendered.outputs["mcpServers"]
