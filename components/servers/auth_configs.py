@@ -21,7 +21,8 @@ CLIENT_SECRET, HEADER_VALUE, TOKEN = "client-secret", "header-value", "token"
 
 def secret_requests(config: ServersConfig) -> list[tuple[str, str]]:
     """(who asked, reference) of every secret the auth objects read, for resolve_secrets."""
-    return [(who, ref) for entry, index, key in _entries(config) for _, ref, who in _wanted(entry, key, index)]
+    return [(f"toolhive:servers.{key}[{index}].{field}", ref)
+            for entry, index, key in _entries(config) for _, ref, field in _wanted(entry)]
 
 
 def _entries(config: ServersConfig):
@@ -29,20 +30,19 @@ def _entries(config: ServersConfig):
     yield from ((entry, index, "externalAuthConfigs") for index, entry in enumerate(config.external_auth_configs))
 
 
-def _wanted(entry, key: str, index: int) -> list[tuple[str, str, str]]:
-    """(key in the object's Secret, reference, where it was written)."""
-    where = f"toolhive:servers.{key}[{index}]"
+def _wanted(entry) -> list[tuple[str, str, str]]:
+    """(key in the object's Secret, reference, the entry's field it was written in)."""
     found = []
     if isinstance(entry, OidcConfigEntry):
         if entry.inline is not None and entry.inline.client_secret:
-            found.append((CLIENT_SECRET, entry.inline.client_secret, f"{where}.inline.clientSecret"))
+            found.append((CLIENT_SECRET, entry.inline.client_secret, "inline.clientSecret"))
         return found
     if entry.token_exchange is not None and entry.token_exchange.client_secret:
-        found.append((CLIENT_SECRET, entry.token_exchange.client_secret, f"{where}.tokenExchange.clientSecret"))
+        found.append((CLIENT_SECRET, entry.token_exchange.client_secret, "tokenExchange.clientSecret"))
     if entry.header_injection is not None:
-        found.append((HEADER_VALUE, entry.header_injection.value, f"{where}.headerInjection.value"))
+        found.append((HEADER_VALUE, entry.header_injection.value, "headerInjection.value"))
     if entry.bearer_token is not None:
-        found.append((TOKEN, entry.bearer_token.token, f"{where}.bearerToken.token"))
+        found.append((TOKEN, entry.bearer_token.token, "bearerToken.token"))
     return found
 
 
@@ -94,12 +94,12 @@ class AuthConfigs(pulumi.ComponentResource):
                  secret_values: dict[str, pulumi.Output], opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:servers:AuthConfigs", name, None, opts)
         self.objects: dict[tuple[str, str, str], pulumi.Resource] = {}
-        for entry, index, key in _entries(config):
+        for entry, _, _ in _entries(config):
             oidc = isinstance(entry, OidcConfigEntry)
             kind, suffix = (OIDC, "oidc") if oidc else (EXTERNAL_AUTH, "auth")
             labels = standard_labels(entry.name, f"mcp-{suffix}-config")
             depends_on = [namespaces[entry.namespace]]
-            wanted = [(secret_key, ref) for secret_key, ref, _ in _wanted(entry, key, index)]
+            wanted = [(secret_key, ref) for secret_key, ref, _ in _wanted(entry)]
             keys = common.server_secrets(f"{entry.name}-{suffix}", entry.namespace, wanted, secret_values,
                                          labels=labels, parent=self, depends_on=depends_on)
             spec = oidc_spec(entry, keys) if oidc else external_auth_spec(entry, keys)
