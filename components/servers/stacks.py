@@ -86,7 +86,7 @@ def group_index(catalog: ServerCatalog) -> dict[tuple[str, str], list]:
 def surroundings(index: dict[tuple[str, str], list], entry, tenant_clients: list[str], api_server) -> Surroundings:
     """Who a server's NetworkPolicies admit and reach: its tenant's clients, its group's vMCPs (or, for a
     vMCP, the group's proxies) and the API server."""
-    in_group = index.get((entry.namespace, entry.spec.group), []) if entry.spec.group else []
+    in_group = index.get((entry.namespace, entry.spec.group), [])  # (namespace, None) is no key: no group
     vmcps = tuple(e.name for e in in_group if e.kind == "VirtualMCPServer")
     members = tuple((e.kind, e.name, e.spec.proxy_port) for e in in_group if e.kind != "VirtualMCPServer")
     return Surroundings(tenant_clients=tuple(tenant_clients), api_server=tuple(api_server),

@@ -394,3 +394,19 @@ def test_catalog_warnings_are_told_on_the_servers_component_and_outputs_register
     [warning] = [w for w in rendered.run.warnings if "not a server file" in w.message]
     assert warning.urn == next(r.urn for r in rendered.resources if r.type == "toolhive:servers:Servers")
     assert registered == [{"mcpServers": rendered.outputs["mcpServers"]}] and rendered.outputs["mcpServers"]
+
+
+def test_a_server_with_its_own_redis_waits_for_its_own_written_secret_not_the_default_ones(preview):
+    """The session store writes valkey-auth into every tenant; the default Redis (with a password) is another Redis:
+    a server that names the store in its sessionStorage waits for valkey-auth, and never for the default's Secret."""
+    store = {"provider": "redis", "address": "valkey.mcp-dev.svc.cluster.local:6379",
+             "passwordRef": {"name": "valkey-auth", "key": "password"}}
+    config = config_with(servers=[server("own", transport="streamable-http", mcpPort=8080, sessionStorage=store)],
+                         operator={"defaultRedis": {"addr": "redis.elsewhere.svc.cluster.local:6379"}},
+                         defaultRedisPassword="default-pw")
+    config["servers"]["sessionStore"] = {"namespace": NS}
+    rendered = render_config(config, preview=preview, stack="dev", secret_keys=["toolhive:defaultRedisPassword"])
+    own = rendered.resource("MCPServer", "own", NS)
+    assert rendered.resource("Secret", "valkey-auth", NS).urn in own.dependencies
+    written = {r.inputs["metadata"]["name"] for r in rendered.k8s_resources("Secret") if r.urn in own.dependencies}
+    assert written == {"valkey-auth"}
