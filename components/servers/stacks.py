@@ -91,7 +91,7 @@ def surroundings(index: dict[tuple[str, str], list], entry, tenant_clients: list
     members = tuple((e.kind, e.name, e.spec.proxy_port) for e in in_group if e.kind != "VirtualMCPServer")
     return Surroundings(tenant_clients=tuple(tenant_clients), api_server=tuple(api_server),
                         group_vmcps=vmcps if entry.kind != "VirtualMCPServer" else (),
-                        group_members=members if entry.kind == "VirtualMCPServer" else ())
+                        group_members=members)  # only a vMCP's policies reach the group's members
 
 
 def by_group(summaries: list[dict]) -> dict:
