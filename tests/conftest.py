@@ -157,6 +157,24 @@ def render_config(toolhive: dict[str, Any] | None = None, *, preview: bool = Fal
     return rendered
 
 
+@pytest.fixture
+def component_outputs(monkeypatch) -> dict[str, list[dict]]:
+    """What each component passes to register_outputs, by class name, for the renders of one test (which run
+    afresh: the render cache is emptied for the test)."""
+    import pulumi
+
+    recorded: dict[str, list[dict]] = {}
+    original = pulumi.ComponentResource.register_outputs
+
+    def record(self, outputs):
+        recorded.setdefault(type(self).__name__, []).append(outputs)
+        return original(self, outputs)
+
+    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
+    monkeypatch.setattr(f"{__name__}._RENDERS", {})
+    return recorded
+
+
 def render_stack(stack: str, *, preview: bool = False) -> Rendered:
     config, secret_keys = read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml")
     toolhive = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("toolhive:")}

@@ -536,24 +536,14 @@ def test_the_in_cluster_postgres_resources_are_exactly_what_is_configured(previe
     assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}}
 
 
-def test_the_in_cluster_postgres_component_outputs_its_service_name(monkeypatch):
-    import pulumi
-
+def test_the_in_cluster_postgres_component_outputs_its_service_name(component_outputs):
     from components.config.registry import InClusterDatabase
     from components.registry.database import InClusterPostgres
     from tools import mock_runtime
 
-    registered = {}
-    original = pulumi.ComponentResource.register_outputs
-
-    def record(self, outputs):
-        registered[type(self).__name__] = outputs
-        return original(self, outputs)
-
     made = []
-    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
     mock_runtime.run_program(lambda: made.append(InClusterPostgres(
         "db", InClusterDatabase(), service_name="reg-postgres", namespace=NS, database="d", user="u", image="postgres")),
         project="toolhive", stack="test")
     assert made[0].service_name == "reg-postgres"
-    assert registered["InClusterPostgres"] == {"service": "reg-postgres"}
+    assert component_outputs["InClusterPostgres"] == [{"service": "reg-postgres"}]

@@ -264,22 +264,10 @@ def test_each_auth_secret_is_asked_for_naming_the_key_it_is_written_in():
     ]
 
 
-def test_the_auth_objects_component_outputs_what_it_created(monkeypatch, preview):
-    import pulumi
-
-    registered = []
-    original = pulumi.ComponentResource.register_outputs
-
-    def record(self, outputs):
-        if type(self).__name__ == "AuthConfigs":
-            registered.append(outputs)
-        return original(self, outputs)
-
-    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
-    monkeypatch.setattr("tests.conftest._RENDERS", {})
+def test_the_auth_objects_component_outputs_what_it_created(component_outputs, preview):
     render_config(with_servers_block(config_with(), **AUTH_OBJECTS), preview=preview, stack="dev",
                   secret_keys=list(AUTH_SECRETS), extra=AUTH_SECRETS)
-    assert registered == [{"objects": [
+    assert component_outputs["AuthConfigs"] == [{"objects": [
         "MCPExternalAuthConfig mcp-dev/bearer", "MCPExternalAuthConfig mcp-dev/exchange",
         "MCPExternalAuthConfig mcp-dev/exchange-bare", "MCPExternalAuthConfig mcp-dev/header",
         "MCPOIDCConfig mcp-dev/cluster-sa", "MCPOIDCConfig mcp-dev/corp-sso"]}]

@@ -312,22 +312,13 @@ def test_a_remote_proxys_outputs_name_its_endpoint_replicas_session_store_and_au
     assert hpa["metadata"]["labels"]["app.kubernetes.io/name"] == "scaled"
 
 
-def test_server_components_register_their_summaries_as_outputs(monkeypatch, preview):
-    import pulumi
-
-    registered = {}
-    original = pulumi.ComponentResource.register_outputs
-
-    def record(self, outputs):
-        if type(self).__name__ in ("VirtualServer", "RemoteProxy", "McpServer"):
-            registered[type(self).__name__] = outputs
-        return original(self, outputs)
-
-    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
-    monkeypatch.setattr("tests.conftest._RENDERS", {})  # a fresh run, not a cached one
+def test_server_components_register_their_summaries_as_outputs(component_outputs, preview):
     render_servers(preview, virtual=[GATEWAY], remote=[DOCS], extra=DOCS_SECRETS, secret_keys=list(DOCS_SECRETS),
                    servers=[server("solo", group="tools", transport="streamable-http", mcpPort=8080, replicas=2,
                                    sessionStorage=REDIS, autoscaling={"backend": {"maxReplicas": 4}})])
+    kinds = ("McpServer", "RemoteProxy", "VirtualServer")
+    assert [len(component_outputs[name]) for name in kinds] == [1, 1, 1]
+    registered = {name: component_outputs[name][0] for name in kinds}
     assert registered == {
         "McpServer": {"kind": "MCPServer", "name": "solo", "namespace": NS, "group": "tools",
                       "url": "http://mcp-solo-proxy.mcp-dev.svc.cluster.local:8080", "transport": "streamable-http",
@@ -373,27 +364,15 @@ def test_a_server_waits_for_the_auth_object_and_the_default_redis_secret_the_sta
     assert rendered.resource("Secret", storage["passwordRef"]["name"], NS).urn in web.dependencies
 
 
-def test_catalog_warnings_are_told_on_the_servers_component_and_outputs_registered(monkeypatch, tmp_path, preview):
-    import pulumi
-
-    registered = []
-    original = pulumi.ComponentResource.register_outputs
-
-    def record(self, outputs):
-        if type(self).__name__ == "McpServerStacks":
-            registered.append(outputs)
-        return original(self, outputs)
-
-    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
+def test_catalog_warnings_are_told_on_the_servers_component_and_outputs_registered(component_outputs, tmp_path, preview):
     (tmp_path / "notes.txt").write_text("not a server")
     (tmp_path / "fetch.yaml").write_text(f"name: fetch\nnamespace: {NS}\nspec:\n  image: {IMAGE}\n")
     config = config_with()
     config["servers"]["directory"] = str(tmp_path)
-    monkeypatch.setattr("tests.conftest._RENDERS", {})
     rendered = render_config(config, preview=preview, stack="dev")
     [warning] = [w for w in rendered.run.warnings if "not a server file" in w.message]
     assert warning.urn == next(r.urn for r in rendered.resources if r.type == "toolhive:servers:Servers")
-    assert registered == [{"mcpServers": rendered.outputs["mcpServers"]}] and rendered.outputs["mcpServers"]
+    assert component_outputs["McpServerStacks"] == [{"mcpServers": rendered.outputs["mcpServers"]}] and rendered.outputs["mcpServers"]
 
 
 def test_a_server_with_its_own_redis_waits_for_its_own_written_secret_not_the_default_ones(preview):
