@@ -203,16 +203,23 @@ def test_a_virtual_server_carries_every_configured_field(gateway):
     assert annotations["toolhive.stacklok.dev/registry-export"] == "true"
 
 
-def test_a_virtual_servers_objects_are_labelled_parented_and_ordered_as_its_own(gateway):
-    [component] = [r for r in gateway.resources if r.type == "toolhive:servers:VirtualServer"]
-    assert component.inputs == {"source": "toolhive:servers.virtualServers[0]"}
-    own = [r for r in gateway.k8s_resources() if r.parent == component.urn]
-    kinds = sorted(r.inputs["kind"] for r in own)
-    assert kinds == ["NetworkPolicy", "PodDisruptionBudget", "Secret", "VirtualMCPServer"]
+def own_objects(rendered, component_type: str, source: str, name: str, label_component: str) -> list:
+    """The Kubernetes objects a server's component registers (it was declared at `source`), each checked to carry
+    the server's name and component labels."""
+    [component] = [r for r in rendered.resources if r.type == component_type]
+    assert component.inputs == {"source": source}
+    own = [r for r in rendered.k8s_resources() if r.parent == component.urn]
     for resource in own:
         labels = resource.inputs["metadata"]["labels"]
-        assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]) == (
-            "gateway", "mcp-virtualmcpserver"), resource.inputs["kind"]
+        assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]) == (name, label_component), \
+            resource.inputs["kind"]
+    return own
+
+
+def test_a_virtual_servers_objects_are_labelled_parented_and_ordered_as_its_own(gateway):
+    own = own_objects(gateway, "toolhive:servers:VirtualServer", "toolhive:servers.virtualServers[0]", "gateway",
+                      "mcp-virtualmcpserver")
+    assert sorted(r.inputs["kind"] for r in own) == ["NetworkPolicy", "PodDisruptionBudget", "Secret", "VirtualMCPServer"]
     server = gateway.resource("VirtualMCPServer", "gateway", NS)
     secret = next(r for r in own if r.inputs["kind"] == "Secret")
     namespace = gateway.resource("ResourceQuota", "mcp-quota", NS).urn
@@ -279,15 +286,9 @@ def test_a_remote_proxy_carries_every_configured_field(docs):
 
 
 def test_a_remote_proxys_objects_are_labelled_parented_and_ordered_as_its_own(docs):
-    [component] = [r for r in docs.resources if r.type == "toolhive:servers:RemoteProxy"]
-    assert component.inputs == {"source": "toolhive:servers.remoteProxies[0]"}
-    own = [r for r in docs.k8s_resources() if r.parent == component.urn]
+    own = own_objects(docs, "toolhive:servers:RemoteProxy", "toolhive:servers.remoteProxies[0]", "docs", "mcp-mcpremoteproxy")
     assert sorted(r.inputs["kind"] for r in own) == [
         "MCPRemoteProxy", "MCPToolConfig", "NetworkPolicy", "PodDisruptionBudget", "Secret", "Secret"]
-    for resource in own:
-        labels = resource.inputs["metadata"]["labels"]
-        assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]) == (
-            "docs", "mcp-mcpremoteproxy"), resource.inputs["kind"]
     proxy = docs.resource("MCPRemoteProxy", "docs", NS)
     quota = docs.resource("ResourceQuota", "mcp-quota", NS).urn
     for resource in own:
