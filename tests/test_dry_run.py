@@ -456,3 +456,12 @@ def test_many_objects_of_one_shape_are_each_checked_and_reported_by_name():
     assert check_objects(objects) == []
     objects[-1]["spec"]["replicas"] = "three"
     assert [problem.name for problem in check_objects(objects)] == ["op-299"]
+
+
+def test_an_object_changed_between_two_dry_runs_is_checked_afresh():
+    """Within one check the objects' JSON texts are shared by the schema and CEL checks; between checks an
+    object may change (the same dict, edited), and the second check sees the edit."""
+    obj = deployment()
+    assert check_objects([obj]) == []
+    obj["spec"]["replicas"] = "three"
+    assert [p.path for p in check_objects([obj])] == ["$.spec.replicas"]

@@ -57,8 +57,9 @@ def _is_object(resource: Any) -> bool:
 def check_objects(objects: list[dict], checks: Iterable[Check] | None = None) -> list[Problem]:
     """Every problem the checks find in ``objects`` (manifest dicts)."""
     problems: list[Problem] = []
-    for check in CHECKS if checks is None else checks:
-        problems.extend(found if isinstance(found, Problem) else from_text(str(found)) for found in check(objects))
+    with schema.same_objects():
+        for check in CHECKS if checks is None else checks:
+            problems.extend(found if isinstance(found, Problem) else from_text(str(found)) for found in check(objects))
     return problems
 
 

@@ -58,6 +58,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import ipaddress
@@ -128,7 +129,7 @@ def check(objects: list[dict], *, kubernetes_version: str = "1.33.0", crd_dir: P
     crds = crds_for(objects, crd_dir)
     problems: list[Problem] = []
     for obj in objects:
-        key = (id(crds), builtins.version, json.dumps(obj, sort_keys=True, default=str))
+        key = (id(crds), builtins.version, _text(obj))
         errors = _RESULTS.get(key)
         if errors is None:
             if len(_RESULTS) >= 4096:
@@ -139,6 +140,36 @@ def check(objects: list[dict], *, kubernetes_version: str = "1.33.0", crd_dir: P
 
 
 _RESULTS: dict[tuple, tuple] = {}
+
+
+#: The JSON text of each object of one `same_objects()` block, by identity (with the object, so that its id
+#: is not reused while the block lasts). Outside such a block nothing is kept: an object may change between calls.
+_TEXTS: dict[int, tuple[Any, str]] | None = None
+
+
+def _text(obj: Any) -> str:
+    """An object's content as canonical JSON: the key of the cached results and CRD catalogs."""
+    if _TEXTS is not None:
+        held = _TEXTS.get(id(obj))
+        if held is not None and held[0] is obj:
+            return held[1]
+    text = json.dumps(obj, sort_keys=True, default=str)
+    if _TEXTS is not None:
+        _TEXTS[id(obj)] = (obj, text)
+    return text
+
+
+@contextlib.contextmanager
+def same_objects() -> Iterator[None]:
+    """While it lasts, the objects checked do not change: each object's JSON text is computed once, though
+    `crds_for` and `check` (and the CEL check, through `crds_for`) all key their caches by it. A stack's
+    CRDs are over 90% of its bytes; this turns three serializations of them per dry run into one."""
+    global _TEXTS
+    outer, _TEXTS = _TEXTS, ({} if _TEXTS is None else _TEXTS)
+    try:
+        yield
+    finally:
+        _TEXTS = outer
 
 
 def validate_manifests(objs: Iterable[dict], **kw: Any) -> list[str]:
@@ -416,7 +447,7 @@ def crds_for(objects: Iterable[Any], crd_dir: Path | None = None) -> _Crds:
     base = _crd_catalog(_resolve_crd_dir(crd_dir))
     if not crds:
         return base
-    digest = hashlib.sha1(json.dumps(crds, sort_keys=True).encode()).hexdigest() + str(base.directory)
+    digest = hashlib.sha1("\n".join(map(_text, crds)).encode()).hexdigest() + str(base.directory)
     catalog = _STACK_CATALOGS.get(digest)
     if catalog is None:
         versions = _crd_versions((doc, f"stack:{doc.get('metadata', {}).get('name', '?')}") for doc in crds)
