@@ -65,7 +65,7 @@ def mcp_server_spec(entry: McpServerEntry, *, image: str, keys: common.SecretKey
         "backendReplicas": spec.backend_replicas,
         "sessionStorage": common.session_storage_spec(spec.session_storage, keys, kind=entry.kind, default=default_redis),
         "sessionAffinity": spec.session_affinity,
-        "rateLimiting": spec.rate_limiting.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+        "rateLimiting": spec.rate_limiting.model_dump(by_alias=True, exclude_defaults=True)
         if spec.rate_limiting else None,
         **common.auth_refs(spec),
     }

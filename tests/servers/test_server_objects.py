@@ -203,17 +203,45 @@ def test_a_virtual_server_carries_every_configured_field(gateway):
     assert annotations["toolhive.stacklok.dev/registry-export"] == "true"
 
 
-def own_objects(rendered, component_type: str, source: str, name: str, label_component: str) -> list:
-    """The Kubernetes objects a server's component registers (it was declared at `source`), each checked to carry
-    the server's name and component labels."""
-    [component] = [r for r in rendered.resources if r.type == component_type]
-    assert component.inputs == {"source": source}
+def own_objects(rendered, component_type: str, source: str, name: str, label_component: str, **inputs: str) -> list:
+    """The Kubernetes objects a server's component registers (it was declared at `source`; its other inputs are
+    `inputs`), each checked to carry the server's name and component labels."""
+    [component] = [r for r in rendered.resources if r.type == component_type and r.inputs.get("source") == source]
+    assert component.inputs == {"source": source, **inputs}
     own = [r for r in rendered.k8s_resources() if r.parent == component.urn]
     for resource in own:
         labels = resource.inputs["metadata"]["labels"]
         assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]) == (name, label_component), \
             resource.inputs["kind"]
     return own
+
+
+def test_an_mcp_servers_objects_are_labelled_parented_and_ordered_as_its_own(preview):
+    """Its Secret, tool config, claim and NetworkPolicies carry its labels, wait for the tenant (its quota) and
+    come before the MCPServer. The component names its file, and says when the size preset sizes the mcp
+    container (findings on spec.resources then name spec.size: tools/validate/trace.py)."""
+    notes = render_servers(
+        preview, extra={"mcp-secrets:token": "notes-token-1234"}, secret_keys=["mcp-secrets:token"],
+        servers=[server("notes", secrets=[{"targetEnvName": "TOKEN", "ref": "pulumi-config://mcp-secrets:token"}],
+                        tools={"allow": ["read"]}, storage={"size": "1Gi"}),
+                 server("sized", resources={"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}})])
+    own = own_objects(notes, "toolhive:servers:McpServer", "toolhive:servers.mcpServers[0]", "notes", "mcp-mcpserver",
+                      mcpResources="size")
+    assert sorted(r.inputs["kind"] for r in own) == ["MCPServer", "MCPToolConfig", "NetworkPolicy", "NetworkPolicy",
+                                                     "PersistentVolumeClaim", "Secret"]
+    server_object = notes.resource("MCPServer", "notes", NS)
+    namespace = notes.resource("ResourceQuota", "mcp-quota", NS).urn
+    for resource in own:
+        if resource is not server_object:
+            assert resource.urn in server_object.dependencies and namespace in resource.dependencies, resource.inputs["kind"]
+    own_objects(notes, "toolhive:servers:McpServer", "toolhive:servers.mcpServers[1]", "sized", "mcp-mcpserver")
+
+
+def test_rate_limits_reach_the_mcpserver_as_configured_and_nothing_else(preview):
+    rendered = render_servers(preview, servers=[server(
+        "limited", transport="streamable-http", mcpPort=8080, sessionStorage=REDIS,
+        rateLimiting={"shared": {"maxTokens": 10, "refillPeriod": "1m"}})])
+    assert spec_of(rendered, "MCPServer", "limited")["rateLimiting"] == {"shared": {"maxTokens": 10, "refillPeriod": "1m"}}
 
 
 def test_a_virtual_servers_objects_are_labelled_parented_and_ordered_as_its_own(gateway):
