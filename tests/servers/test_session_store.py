@@ -45,6 +45,22 @@ def test_valkey_runs_restricted_with_its_data_on_a_claim_template(dev):
         {"name": "redis", "port": 6379, "targetPort": "redis", "protocol": "TCP"}]
 
 
+def test_valkey_starts_as_its_own_user_with_the_secrets_password_and_append_only_data_on_the_claim(dev):
+    """The image's entrypoint would chown as root, so the server is started directly: on 6379, the password
+    from the env (kubelet expands $(VALKEY_PASSWORD)), an append-only file in the claim's /data, and protected
+    mode off (it listens beyond loopback; its NetworkPolicy is the fence). The readiness probe logs in with that
+    password and wants PONG; the liveness probe only needs the port."""
+    [container] = dev.object("StatefulSet", "valkey", STORE_NS)["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["valkey-server", "--port", "6379", "--requirepass", "$(VALKEY_PASSWORD)",
+                                    "--appendonly", "yes", "--dir", "/data", "--protected-mode", "no"]
+    assert {"name": "data", "mountPath": "/data"} in container["volumeMounts"]
+    assert container["readinessProbe"] == {"exec": {"command": [
+        "sh", "-c", 'valkey-cli -a "$VALKEY_PASSWORD" --no-auth-warning ping | grep -q PONG']},
+        "periodSeconds": 10, "timeoutSeconds": 3}
+    assert container["livenessProbe"] == {"tcpSocket": {"port": "redis"}, "initialDelaySeconds": 10, "periodSeconds": 20}
+    assert (container["securityContext"]["runAsUser"], container["securityContext"]["runAsGroup"]) == (999, 999)
+
+
 def test_the_generated_password_is_a_secret_in_the_store_and_every_tenant_namespace(dev):
     for namespace in (STORE_NS, NS):
         assert dev.object("Secret", "valkey-auth", namespace)["stringData"] == {"password": "[secret]"}
