@@ -218,12 +218,12 @@ def own_objects(rendered, component_type: str, source: str, name: str, label_com
 
 def test_an_mcp_servers_objects_are_labelled_parented_and_ordered_as_its_own(preview):
     """Its Secret, tool config, claim and NetworkPolicies carry its labels, wait for the tenant (its quota) and
-    come before the MCPServer. The component names its file, and says when the size preset sizes the mcp
+    come before the MCPServer, which carries its registry annotations. The component names its file, and says when the size preset sizes the mcp
     container (findings on spec.resources then name spec.size: tools/validate/trace.py)."""
     notes = render_servers(
         preview, extra={"mcp-secrets:token": "notes-token-1234"}, secret_keys=["mcp-secrets:token"],
-        servers=[server("notes", secrets=[{"targetEnvName": "TOKEN", "ref": "pulumi-config://mcp-secrets:token"}],
-                        tools={"allow": ["read"]}, storage={"size": "1Gi"}),
+        servers=[{**server("notes", secrets=[{"targetEnvName": "TOKEN", "ref": "pulumi-config://mcp-secrets:token"}],
+                           tools={"allow": ["read"]}, storage={"size": "1Gi"}), "publish": True, "description": "Notes"},
                  server("sized", resources={"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}})])
     own = own_objects(notes, "toolhive:servers:McpServer", "toolhive:servers.mcpServers[0]", "notes", "mcp-mcpserver",
                       mcpResources="size")
@@ -234,6 +234,7 @@ def test_an_mcp_servers_objects_are_labelled_parented_and_ordered_as_its_own(pre
     for resource in own:
         if resource is not server_object:
             assert resource.urn in server_object.dependencies and namespace in resource.dependencies, resource.inputs["kind"]
+    assert server_object.inputs["metadata"]["annotations"]["toolhive.stacklok.dev/registry-export"] == "true"
     own_objects(notes, "toolhive:servers:McpServer", "toolhive:servers.mcpServers[1]", "sized", "mcp-mcpserver")
 
 
