@@ -345,9 +345,12 @@ def test_a_remote_proxys_outputs_name_its_endpoint_replicas_session_store_and_au
 def test_server_components_register_their_summaries_as_outputs(component_outputs, preview):
     render_servers(preview, virtual=[GATEWAY], remote=[DOCS], extra=DOCS_SECRETS, secret_keys=list(DOCS_SECRETS),
                    servers=[server("solo", group="tools", transport="streamable-http", mcpPort=8080, replicas=2,
-                                   sessionStorage=REDIS, autoscaling={"backend": {"maxReplicas": 4}})])
+                                   sessionStorage=REDIS, autoscaling={"backend": {"maxReplicas": 4}}),
+                            server("scaled", transport="streamable-http", mcpPort=8080, sessionStorage=REDIS,
+                                   autoscaling={"proxy": {"maxReplicas": 3}, "backend": {"maxReplicas": 4}})])
     kinds = ("McpServer", "RemoteProxy", "VirtualServer")
-    assert [len(component_outputs[name]) for name in kinds] == [1, 1, 1]
+    assert [len(component_outputs[name]) for name in kinds] == [2, 1, 1]
+    assert component_outputs["McpServer"][1]["autoscaled"] == ["proxy", "backend"]
     registered = {name: component_outputs[name][0] for name in kinds}
     assert registered == {
         "McpServer": {"kind": "MCPServer", "name": "solo", "namespace": NS, "group": "tools",
