@@ -61,6 +61,56 @@ def test_valkey_starts_as_its_own_user_with_the_secrets_password_and_append_only
     assert (container["securityContext"]["runAsUser"], container["securityContext"]["runAsGroup"]) == (999, 999)
 
 
+def test_valkey_is_one_pod_without_an_api_token_writing_only_its_data_and_tmp(dev):
+    statefulset = dev.object("StatefulSet", "valkey", STORE_NS)["spec"]
+    pod = statefulset["template"]["spec"]
+    assert statefulset["replicas"] == 1 and pod["automountServiceAccountToken"] is False
+    assert pod["containers"][0]["volumeMounts"] == [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+
+
+def test_its_claim_takes_the_configured_storage_class():
+    rendered = render_config({"servers": {"sessionStore": {"storageClass": "gp3", "size": "2Gi"}}}, stack="dev")
+    assert rendered.object("StatefulSet", "valkey", STORE_NS)["spec"]["volumeClaimTemplates"] == [
+        {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "gp3",
+                                                "resources": {"requests": {"storage": "2Gi"}}}}]
+
+
+def test_without_tenants_nothing_may_reach_it():
+    """An ingress rule without peers would admit every pod: no tenants, no rule."""
+    rendered = render_config({"servers": {"sessionStore": {}}}, stack="dev")
+    assert "ingress" not in rendered.object("NetworkPolicy", "valkey", STORE_NS)["spec"]
+
+
+def test_the_stores_objects_are_labelled_ordered_and_on_the_stacks_provider(dev, component_outputs):
+    """Each object carries the store's labels and the stack's provider; each waits for its namespace (a tenant's
+    Secret for the tenant, i.e. its quota) and the password; the StatefulSet starts after its Secret, Service and
+    NetworkPolicy. The component reports its address and the Secret that holds the password."""
+    [component] = [r for r in dev.resources if r.type == "toolhive:servers:SessionStore"]
+    own = [r for r in dev.k8s_resources() if r.parent == component.urn]
+    assert sorted(r.inputs["kind"] for r in own) == ["NetworkPolicy", "Secret", "Secret", "Service", "StatefulSet"]
+    provider = dev.resource("Namespace", NS).provider
+    for resource in own:
+        labels = resource.inputs["metadata"]["labels"]
+        assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"]) == ("valkey", "session-store")
+        assert resource.provider == provider, resource.inputs["kind"]
+    [password] = [r for r in dev.resources if r.parent == component.urn and r.type.startswith("random:")]
+    assert (password.inputs["length"], password.inputs["special"]) == (32, False)
+    namespace = dev.resource("Namespace", STORE_NS).urn
+    secret, service, policy = (dev.resource(kind, name, STORE_NS) for kind, name in (
+        ("Secret", "valkey-auth"), ("Service", "valkey"), ("NetworkPolicy", "valkey")))
+    assert set(secret.dependencies) == {namespace, password.urn}
+    assert service.dependencies == [namespace] and policy.dependencies == [namespace]
+    assert set(dev.resource("Secret", "valkey-auth", NS).dependencies) == {
+        dev.resource("ResourceQuota", "mcp-quota", NS).urn, password.urn}
+    assert set(dev.resource("StatefulSet", "valkey", STORE_NS).dependencies) == {namespace, secret.urn, service.urn, policy.urn}
+    for secret_object in dev.objects("Secret"):
+        if secret_object["metadata"]["name"] == "valkey-auth":
+            assert secret_object["type"] == "Opaque"
+    render_stack("dev", preview=True)  # afresh: the fixture emptied the cache for this test
+    assert component_outputs["SessionStore"] == [{"address": ADDRESS, "passwordSecret": "valkey-auth"}]
+
+
 def test_the_generated_password_is_a_secret_in_the_store_and_every_tenant_namespace(dev):
     for namespace in (STORE_NS, NS):
         assert dev.object("Secret", "valkey-auth", namespace)["stringData"] == {"password": "[secret]"}
@@ -141,8 +191,14 @@ def test_the_store_lives_in_the_operator_or_a_tenant_namespace():
 def test_a_store_in_a_tenant_namespace_serves_the_other_tenants(preview):
     redis = {**STORE_REDIS, "address": "valkey.mcp-data.svc.cluster.local:6379"}
     rendered = render_config(store_config([server("web", transport="streamable-http", mcpPort=8080, replicas=2,
-                                                  sessionStorage=redis)], {"namespace": "mcp-data"}),
+                                                  sessionStorage=redis),
+                                           server("near", "mcp-data", transport="streamable-http", mcpPort=8080,
+                                                  replicas=2, sessionStorage=redis)], {"namespace": "mcp-data"}),
                              preview=preview, stack="dev")
+    # Each server waits for the password's Secret of its own namespace: the store's own one beside it.
+    for name, namespace in (("web", NS), ("near", "mcp-data")):
+        assert rendered.resource("Secret", "valkey-auth", namespace).urn in rendered.waits_for(
+            rendered.resource("MCPServer", name, namespace))
     assert rendered.object("StatefulSet", "valkey", "mcp-data")
     assert {s["metadata"]["namespace"] for s in rendered.objects("Secret") if s["metadata"]["name"] == "valkey-auth"} == {
         NS, "mcp-data"}
