@@ -47,8 +47,9 @@ def policy_name(name: str, role: str) -> str:
 
 
 def backend_port(spec) -> int | None:
-    """The port the MCP server pods listen on, None for stdio (nothing connects to them)."""
-    return None if spec.transport == "stdio" else spec.mcp_port
+    """The port the MCP server pods listen on, None for stdio (nothing connects to them): the config requires
+    mcpPort for the other transports and refuses it for stdio."""
+    return spec.mcp_port
 
 
 def client_peers(namespace_clients: list[str], vmcps: tuple[str, ...]) -> list[dict]:
@@ -88,8 +89,9 @@ def remote_host_rules(remote_url: str) -> list[dict]:
 
 
 def egress_allowlist(rules) -> list[dict]:
-    return [netpol.egress([netpol.ip_peer(rule.cidr, rule.except_cidrs)],
-                          netpol.ports(rule.ports, rule.protocol) if rule.ports else None) for rule in rules]
+    """One rule per network.egress entry; an entry without ports opens every port (netpol.rule)."""
+    return [netpol.egress([netpol.ip_peer(rule.cidr, rule.except_cidrs)], netpol.ports(rule.ports, rule.protocol))
+            for rule in rules]
 
 
 def policy_specs(kind: str, name: str, spec, around: Surroundings) -> list[tuple[str, dict]]:

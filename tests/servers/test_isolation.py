@@ -3,9 +3,11 @@ opening an MCP server pod, and the reachability check proving each backend answe
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 
+from components.servers import isolation
 from tests.conftest import render_stack
 from tests.servers.conftest import NS, render_servers, server
 from tools.validate import reachability
@@ -110,12 +112,52 @@ def test_the_vmcp_accepts_clients_on_4483_and_reaches_its_group_proxies_and_the_
     assert spec["egress"][-1] == API
 
 
-def test_each_server_waits_for_its_network_policies(rendered):
+def test_each_server_waits_for_its_network_policies_which_wait_for_the_tenant(rendered):
+    tenant = rendered.resource("ResourceQuota", "mcp-quota", NS).urn
     for kind, name, policies in [("MCPServer", "web", ["web-backend", "web-proxy"]),
                                  ("MCPRemoteProxy", "docs", ["docs-proxy"]), ("VirtualMCPServer", "all", ["all-vmcp"])]:
         dependencies = rendered.resource(kind, name, NS).dependencies
         for policy in policies:
             assert rendered.resource("NetworkPolicy", policy, NS).urn in dependencies, (kind, policy)
+            assert tenant in rendered.resource("NetworkPolicy", policy, NS).dependencies, policy
+
+
+PUBLIC = [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+                                                       "192.168.0.0/16"]}},
+          {"ipBlock": {"cidr": "::/0", "except": ["::1/128", "fc00::/7", "fe80::/10"]}}]
+
+
+@pytest.mark.parametrize("url, to, port", [
+    ("http://mcp.example.com/mcp", PUBLIC, 80),
+    ("https://mcp.example.com/mcp", PUBLIC, 443),
+    ("https://203.0.113.7/mcp", [{"ipBlock": {"cidr": "203.0.113.7/32"}}], 443),
+    ("http://[2001:db8::1]:8443/x", [{"ipBlock": {"cidr": "2001:db8::1/128"}}], 8443),
+])
+def test_a_remote_hosts_addresses_and_port_come_from_its_url(url, to, port):
+    """The scheme's port unless the URL names one; the host's own address when it is an IP, else any public one."""
+    assert isolation.remote_host_rules(url) == [{"to": to, "ports": tcp(port)}]
+
+
+@pytest.mark.parametrize("storage, rules", [
+    (None, []),
+    (SimpleNamespace(provider="memory", address="valkey:6379"), []),
+    (SimpleNamespace(provider="redis", address=None), []),  # no address of its own: nothing to open here
+    (SimpleNamespace(provider="redis", address="valkey:6379"), [{"to": [WORKLOADS], "ports": tcp(6379)}]),
+    (SimpleNamespace(provider="redis", address="valkey.cache:6380"), [{"to": [ns_peer("cache")], "ports": tcp(6380)}]),
+    (SimpleNamespace(provider="redis", address="10.1.2.3:6379"), [{"to": [{"ipBlock": {"cidr": "10.1.2.3/32"}}],
+                                                                   "ports": tcp(6379)}]),
+    (SimpleNamespace(provider="redis", address="redis.example.com:6379"), []),  # no peer: network.egress opens it
+])
+def test_a_proxy_reaches_its_own_redis_where_a_peer_can_name_it(storage, rules):
+    assert isolation.session_store_rules(storage) == rules
+
+
+def test_an_egress_allowlist_entry_without_ports_opens_every_port_and_keeps_its_protocol_otherwise():
+    rules = [SimpleNamespace(cidr="10.0.0.0/8", except_cidrs=["10.1.0.0/16"], ports=[], protocol="TCP"),
+             SimpleNamespace(cidr="0.0.0.0/0", except_cidrs=[], ports=[53], protocol="UDP")]
+    assert isolation.egress_allowlist(rules) == [
+        {"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "UDP", "port": 53}]}]
 
 
 def test_tenant_wide_allowances_never_select_an_mcp_server_pod(rendered):
