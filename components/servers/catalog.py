@@ -67,8 +67,7 @@ def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "d
     problems += _session_store_rules(declared, config)
     problems += _session_tls_rules(declared, config)
     problems += references.declaration_problems(config)
-    problems += references.reference_problems(
-        declared, config, session_store_namespace(config) if config.servers.session_store is not None else None)
+    problems += references.reference_problems(declared, config)
     problems += _known_store_rules(declared, config)
     if problems:
         raise ConfigError(problems)

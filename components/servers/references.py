@@ -64,29 +64,28 @@ def auth_config_secret_references(entry) -> list[tuple[str, str]]:
         refs.append((inline.client_secret, "inline.clientSecret"))
     for field, sub in (("token_exchange", "client_secret"), ("header_injection", "value"), ("bearer_token", "token")):
         part = getattr(entry, field, None)
-        value = getattr(part, sub, None) if part is not None else None
+        value = getattr(part, sub, None)
         if value:
             refs.append((value, f"{type(entry).model_fields[field].alias}.{type(part).model_fields[sub].alias}"))
     return [(name, where) for name, where in ((existing_secret_name(ref), where) for ref, where in refs) if name]
 
 
-def written_secrets(config, store_namespace: str | None) -> set[tuple[str, str]]:
-    """(namespace, name) of the Secrets the stack writes that users may reference by name."""
+def written_secrets(config) -> set[tuple[str, str]]:
+    """(namespace, name) of the Secrets the stack writes in tenant namespaces that users may reference by name
+    (servers and auth objects live only there; the session store's own copy outside them is read by Valkey)."""
     tenants = [ns.name for ns in config.namespaces]
-    written = set()
-    if config.servers.session_store is not None:
-        written |= {(ns, session_store.SECRET) for ns in [*tenants, store_namespace]}
+    written = {(ns, session_store.SECRET) for ns in tenants} if config.servers.session_store is not None else set()
     if config.default_redis_password is not None:
         written |= {(ns, DEFAULT_REDIS_SECRET) for ns in tenants}
     return written
 
 
-def reference_problems(declared: list, config, store_namespace: str | None) -> list[str]:
+def reference_problems(declared: list, config) -> list[str]:
     """Every reference to an object the stack neither creates nor declares existing, naming the file or key."""
     servers = config.servers
     created = {OIDC: {(e.namespace, e.name) for e in servers.oidc_configs},
                EXTERNAL_AUTH: {(e.namespace, e.name) for e in servers.external_auth_configs},
-               SECRET: written_secrets(config, store_namespace)}
+               SECRET: written_secrets(config)}
     existing = {OIDC: {(r.namespace, r.name) for r in servers.existing.oidc_configs},
                 EXTERNAL_AUTH: {(r.namespace, r.name) for r in servers.existing.external_auth_configs},
                 SECRET: {(r.namespace, r.name) for r in servers.existing.secrets}}

@@ -9,7 +9,7 @@ import pytest
 
 from components.errors import ConfigError
 from tests.conftest import render_config, render_stack
-from tests.servers.conftest import NS, config_with, server
+from tests.servers.conftest import NS, REDIS, config_with, server
 from tools.mock_runtime import ProgramRun
 
 HTTP = {"transport": "streamable-http", "mcpPort": 8080}
@@ -130,6 +130,41 @@ def test_an_auth_objects_existing_secret_must_be_declared(preview):
                               "mcp-dev/bearer references Secret mcp-dev/upstream, which is neither written by this stack")
 
 
+@pytest.mark.parametrize("key, entry, field", [
+    ("oidcConfigs", {"name": "sso", "namespace": NS, "inline": {
+        "issuer": "https://auth.example.com", "clientId": "mcp", "clientSecret": "k8s-secret://upstream#secret"}},
+     "inline.clientSecret"),
+    ("externalAuthConfigs", {"name": "exchange", "namespace": NS, "tokenExchange": {
+        "tokenUrl": "https://auth.example.com/token", "audience": "backend", "clientId": "mcp",
+        "clientSecret": "k8s-secret://upstream#secret"}}, "tokenExchange.clientSecret"),
+    ("externalAuthConfigs", {"name": "header", "namespace": NS, "headerInjection": {
+        "headerName": "X-Key", "value": "k8s-secret://upstream#value"}}, "headerInjection.value"),
+    ("externalAuthConfigs", {"name": "bearer", "namespace": NS, "bearerToken": {"token": "k8s-secret://upstream#token"}},
+     "bearerToken.token"),
+])
+def test_every_secret_an_auth_object_reads_must_be_declared(key, entry, field):
+    kind = "MCPOIDCConfig" if key == "oidcConfigs" else "MCPExternalAuthConfig"
+    assert refused(with_servers_block(config_with(), **{key: [entry]}), preview=False) == [
+        f"toolhive:servers.{key}[0].{field}: {kind} mcp-dev/{entry['name']} references Secret mcp-dev/upstream, which "
+        "is neither written by this stack nor declared existing (toolhive:servers.existing.secrets: {namespace: mcp-dev, "
+        "name: upstream}); its pods would never start without it"]
+
+
+def test_a_remote_proxys_header_secret_must_be_declared(preview):
+    remote = {"name": "far", "namespace": NS, "spec": {"remoteUrl": "https://mcp.example.com/mcp", "headers": {
+        "fromSecrets": [{"headerName": "X-A", "ref": "pulumi-config://mcp-secrets:a"},
+                        {"headerName": "X-Key", "ref": "k8s-secret://upstream#key"}]}}}
+    [problem] = refused(config_with(remote=[remote]), preview)
+    assert problem.startswith("toolhive:servers.remoteProxies[0].spec.headers.fromSecrets[1].ref: MCPRemoteProxy "
+                              "mcp-dev/far references Secret mcp-dev/upstream, which is neither written")
+
+
+def test_an_external_auth_config_declared_twice_is_refused_naming_its_key():
+    twice = [{"name": "up", "namespace": NS, "bearerToken": {"token": "pulumi-config://mcp-secrets:t"}}] * 2
+    problems = refused(with_servers_block(config_with(), externalAuthConfigs=twice), preview=False)
+    assert problems == ["toolhive:servers.externalAuthConfigs[1].name: MCPExternalAuthConfig mcp-dev/up is declared twice"]
+
+
 # -- existing Secrets ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("spec, field", [
@@ -145,20 +180,25 @@ def test_a_secret_nobody_creates_or_declares_is_refused(spec, field, preview):
 
 
 def test_the_default_redis_secret_must_exist_where_proxies_read_it(preview):
-    config = config_with(servers=[server("web")], operator={"defaultRedis": {"addr": "valkey.cache:6379",
-                                                                            "existingSecret": "other-auth"}})
-    [problem] = refused(config, preview)
+    own_redis = server("own", transport="streamable-http", mcpPort=8080, sessionStorage=REDIS)
+    config = config_with(servers=[server("web"), own_redis],
+                         operator={"defaultRedis": {"addr": "valkey.cache:6379", "existingSecret": "other-auth"}})
+    [problem] = refused(config, preview)  # `own` brings its Redis and its password: it never reads the default's
     assert problem.startswith("toolhive:servers.mcpServers[0].spec.sessionStorage (unset: the operator's default Redis, "
                               "toolhive:operator.defaultRedis.existingSecret): MCPServer mcp-dev/web references Secret "
                               "mcp-dev/other-auth")
 
 
 def test_secrets_the_stack_writes_need_no_declaration(preview):
+    """The session store's password and the default Redis password, both written into every tenant namespace."""
     config = config_with(servers=[server("web", sessionStorage={
         "provider": "redis", "address": "valkey.toolhive-system.svc.cluster.local:6379",
-        "passwordRef": {"name": "valkey-auth", "key": "password"}})])
+        "passwordRef": {"name": "valkey-auth", "key": "password"}}), server("plain")], existing={},
+        operator={"defaultRedis": {"addr": "redis.cache:6379"}}, defaultRedisPassword="default-redis-pw")
     config["servers"]["sessionStore"] = {}
-    assert render_config(config, preview=preview, stack="dev").object("MCPServer", "web", NS)
+    rendered = render_config(config, preview=preview, stack="dev", secret_keys=["toolhive:defaultRedisPassword"])
+    assert rendered.object("MCPServer", "web", NS)
+    assert rendered.object("MCPServer", "plain", NS)["spec"]["sessionStorage"]["passwordRef"]["name"] == "toolhive-default-redis"
 
 
 # -- the shipped stacks -------------------------------------------------------------------------------------------
