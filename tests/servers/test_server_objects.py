@@ -422,3 +422,45 @@ def test_a_server_with_its_own_redis_waits_for_its_own_written_secret_not_the_de
     assert rendered.resource("Secret", "valkey-auth", NS).urn in own.dependencies
     written = {r.inputs["metadata"]["name"] for r in rendered.k8s_resources("Secret") if r.urn in own.dependencies}
     assert written == {"valkey-auth"}
+
+
+# -- shared server helpers (components/servers/common.py) ----------------------------------------------------------
+
+def test_a_tool_override_carries_only_what_it_changes(preview):
+    rendered = render_servers(preview, servers=[server("f", tools={"rename": {
+        "fetch": {"description": "Fetch a page"}, "read": {"name": "read_page"}}})])
+    assert rendered.object("MCPToolConfig", "f-tools", NS)["spec"] == {
+        "toolsOverride": {"fetch": {"description": "Fetch a page"}, "read": {"name": "read_page"}}}
+
+
+@pytest.mark.parametrize("key, secret", [("GITHUB_TOKEN", "web-secret-github-token"),
+                                         ("_Api__Key_", "web-secret-api-key"), ("redis-password", "web-secret-redis-password")])
+def test_a_servers_secret_is_named_by_the_server_and_its_key_in_dns_label_characters(key, secret):
+    from components.servers.common import secret_name
+    assert secret_name("web", key) == secret
+
+
+@pytest.mark.parametrize("header, key", [("X-API-Key", "header-x-api-key"), ("X Team!", "header-x-team-"),
+                                         ("x_trace.id", "header-x_trace.id")])
+def test_a_forwarded_headers_key_is_a_valid_secret_key_for_any_header_name(header, key):
+    from components.servers.common import header_key
+    assert header_key(header) == key
+
+
+@pytest.mark.parametrize("kind, storage, secret, warned", [
+    ("MCPServer", "memory", ("toolhive-default-redis", "redis-password"), " and its password"),
+    ("MCPServer", "memory", None, ""),
+    ("MCPServer", None, ("toolhive-default-redis", "redis-password"), None),
+    ("MCPRemoteProxy", "memory", ("toolhive-default-redis", "redis-password"), None),
+])
+def test_memory_sessions_the_operator_overrides_are_warned_about(kind, storage, secret, warned):
+    from types import SimpleNamespace
+
+    from components.servers.common import default_redis_warnings
+    from components.servers.default_redis import DefaultRedis
+    storage = SimpleNamespace(provider=storage) if storage else None
+    found = default_redis_warnings(kind, NS, "web", storage, DefaultRedis("redis.cache:6379", secret))
+    assert found == ([] if warned is None else [
+        f"{kind} mcp-dev/web: sessionStorage provider memory is ignored by the v0.44.0 operator, which gives the "
+        f"server the default Redis (redis.cache:6379) instead; rendered with that Redis{warned}"])
+    assert default_redis_warnings(kind, NS, "web", storage, None) == []
