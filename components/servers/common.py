@@ -112,10 +112,9 @@ def auth_refs(spec) -> dict:
     """oidcConfigRef / authzConfigRef / externalAuthConfigRef as the CRDs spell them."""
     refs = {}
     for field in ("oidc_config_ref", "authz_config_ref", "external_auth_config_ref"):
-        value = getattr(spec, field, None)
-        if value is not None:
-            dumped = value.model_dump(by_alias=True, exclude_none=True)
-            refs[type(spec).model_fields[field].alias] = {k: v for k, v in dumped.items() if v != []}
+        value = getattr(spec, field)
+        if value is not None:  # (their fields are one-word names, none optional; empty scopes are left out)
+            refs[type(spec).model_fields[field].alias] = {k: v for k, v in value.model_dump().items() if v != []}
     return refs
 
 

@@ -2,11 +2,13 @@
 remote proxies, virtual servers, ordering, stack outputs — all valid against the CRDs and PSS restricted."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from policies.pod_security import check_object
 from tests.conftest import render_config
-from tests.servers.conftest import IMAGE, NS, REDIS, TENANTS, config_error, config_with, render_servers, server, spec_of
+from tests.servers.conftest import FIXTURE_EXISTING, IMAGE, NS, REDIS, TENANTS, config_error, config_with, render_servers, server, spec_of
 from tools.schema_check import validate_object
 
 TOOLHIVE_KINDS = ("MCPServer", "MCPRemoteProxy", "VirtualMCPServer", "MCPToolConfig", "MCPGroup")
@@ -464,3 +466,19 @@ def test_memory_sessions_the_operator_overrides_are_warned_about(kind, storage, 
         f"{kind} mcp-dev/web: sessionStorage provider memory is ignored by the v0.44.0 operator, which gives the "
         f"server the default Redis (redis.cache:6379) instead; rendered with that Redis{warned}"])
     assert default_redis_warnings(kind, NS, "web", storage, None) == []
+
+
+def test_a_servers_auth_references_and_secrets_reach_the_mcpserver_as_the_crd_spells_them(preview):
+    existing = {**copy.deepcopy(FIXTURE_EXISTING), "externalAuthConfigs": [{"namespace": NS, "name": "exchange"}]}
+    rendered = render_servers(preview, existing=existing, extra={"mcp-secrets:token": "t0ken-1234"},
+                              secret_keys=["mcp-secrets:token"], servers=[server(
+        "ext", oidcConfigRef={"name": "corp", "audience": "mcp"}, externalAuthConfigRef={"name": "exchange"},
+        authzConfigRef={"name": "policy"},
+        secrets=[{"targetEnvName": "API", "ref": "k8s-secret://team-creds#api"},
+                 {"targetEnvName": "TOKEN", "ref": "pulumi-config://mcp-secrets:token"}])])
+    spec = spec_of(rendered, "MCPServer", "ext")
+    assert (spec["oidcConfigRef"], spec["externalAuthConfigRef"], spec["authzConfigRef"]) == (
+        {"name": "corp", "audience": "mcp"}, {"name": "exchange"}, {"name": "policy"})
+    assert spec["secrets"] == [{"name": "team-creds", "key": "api", "targetEnvName": "API"},
+                               {"name": "ext-secret-token", "key": "TOKEN", "targetEnvName": "TOKEN"}]
+    assert rendered.object("Secret", "ext-secret-token", NS)["type"] == "Opaque"
