@@ -93,8 +93,9 @@ def tool_config(name: str, namespace: str, tools: Tools | None, crds: ToolHiveCr
 def session_storage_spec(storage: SessionStorage | None, keys: SecretKeys, *, kind: str | None = None,
                          default: default_redis.DefaultRedis | None = None) -> dict | None:
     """The CRD's sessionStorage; explicit (the default Redis with its password) where the v0.44.0 operator
-    would hand the default Redis out without its password (components/servers/default_redis.py)."""
-    explicit = default_redis.explicit_storage(kind, storage.provider if storage else None, default) if kind else None
+    would hand the default Redis out without its password (components/servers/default_redis.py). Without a
+    default (a VirtualMCPServer's call) it is the server's own."""
+    explicit = default_redis.explicit_storage(kind, storage.provider if storage else None, default)
     if explicit is not None:
         return explicit
     if storage is None:

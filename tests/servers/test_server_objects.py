@@ -482,3 +482,15 @@ def test_a_servers_auth_references_and_secrets_reach_the_mcpserver_as_the_crd_sp
     assert spec["secrets"] == [{"name": "team-creds", "key": "api", "targetEnvName": "API"},
                                {"name": "ext-secret-token", "key": "TOKEN", "targetEnvName": "TOKEN"}]
     assert rendered.object("Secret", "ext-secret-token", NS)["type"] == "Opaque"
+
+
+def test_a_server_with_its_own_redis_keeps_it_beside_a_default_redis_with_a_password(preview):
+    rendered = render_servers(preview, operator={"defaultRedis": {"addr": "redis.cache:6379"}},
+                              defaultRedisPassword="default-redis-pw", secret_keys=["toolhive:defaultRedisPassword"],
+                              servers=[server("own", transport="streamable-http", mcpPort=8080, sessionStorage=REDIS),
+                                       server("plain")])
+    assert spec_of(rendered, "MCPServer", "own")["sessionStorage"] == {
+        "provider": "redis", "address": "valkey.cache:6379", "db": 0, "passwordRef": {"name": "valkey-auth", "key": "password"}}
+    assert spec_of(rendered, "MCPServer", "plain")["sessionStorage"] == {
+        "provider": "redis", "address": "redis.cache:6379",
+        "passwordRef": {"name": "toolhive-default-redis", "key": "redis-password"}}
