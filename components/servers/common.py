@@ -100,10 +100,8 @@ def session_storage_spec(storage: SessionStorage | None, keys: SecretKeys, *, ki
         return explicit
     if storage is None:
         return None
-    spec = storage.model_dump(by_alias=True, exclude_none=True, exclude={"password_ref", "password"})
-    if storage.password_ref is not None:
-        spec["passwordRef"] = storage.password_ref.model_dump()
-    elif storage.password is not None:
+    spec = storage.model_dump(by_alias=True, exclude_none=True, exclude={"password"})  # passwordRef as given
+    if storage.password is not None:  # written into the server's Secret
         secret, key = keys.keys[storage.password]
         spec["passwordRef"] = {"name": secret, "key": key}
     return spec
@@ -127,12 +125,12 @@ def header_key(header_name: str) -> str:
 def secret_fields(spec) -> list[tuple[str, str, str]]:
     """(key in the server Secret, reference, field of the spec) for every secret a server spec references."""
     found = []
-    for index, secret in enumerate(getattr(spec, "secrets", []) or []):
+    for index, secret in enumerate(getattr(spec, "secrets", ())):  # (a VirtualMCPServer has none)
         found.append((secret.target_env_name, secret.ref, f"spec.secrets[{index}].ref"))
     headers = getattr(spec, "headers", None)
     for index, header in enumerate(headers.from_secrets if headers else []):
         found.append((header_key(header.header_name), header.ref, f"spec.headers.fromSecrets[{index}].ref"))
-    storage = getattr(spec, "session_storage", None)
+    storage = spec.session_storage
     if storage is not None and storage.password is not None:
         found.append((REDIS_PASSWORD_KEY, storage.password, "spec.sessionStorage.password"))
     return found

@@ -494,3 +494,23 @@ def test_a_server_with_its_own_redis_keeps_it_beside_a_default_redis_with_a_pass
     assert spec_of(rendered, "MCPServer", "plain")["sessionStorage"] == {
         "provider": "redis", "address": "redis.cache:6379",
         "passwordRef": {"name": "toolhive-default-redis", "key": "redis-password"}}
+
+
+def test_each_secret_a_server_spec_reads_is_asked_for_by_its_key_and_field():
+    from types import SimpleNamespace
+
+    from components.servers.common import secret_fields
+    spec = SimpleNamespace(secrets=[SimpleNamespace(target_env_name="TOKEN", ref="aws-sm://a#t")],
+                           headers=SimpleNamespace(from_secrets=[SimpleNamespace(header_name="X-Key", ref="aws-sm://b")]),
+                           session_storage=SimpleNamespace(password="aws-sm://redis"))
+    assert secret_fields(spec) == [("TOKEN", "aws-sm://a#t", "spec.secrets[0].ref"),
+                                   ("header-x-key", "aws-sm://b", "spec.headers.fromSecrets[0].ref"),
+                                   ("redis-password", "aws-sm://redis", "spec.sessionStorage.password")]
+
+
+def test_a_session_store_key_prefix_reaches_the_crd_by_its_name(preview):
+    rendered = render_servers(preview, servers=[server("pre", transport="streamable-http", mcpPort=8080,
+                                                       sessionStorage={**REDIS, "keyPrefix": "team-a:", "db": 2})])
+    assert spec_of(rendered, "MCPServer", "pre")["sessionStorage"] == {
+        "provider": "redis", "address": "valkey.cache:6379", "db": 2, "keyPrefix": "team-a:",
+        "passwordRef": {"name": "valkey-auth", "key": "password"}}
