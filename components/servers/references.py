@@ -24,7 +24,7 @@ def auth_references(entry) -> list[tuple[str, str, str]]:
     """(kind, object name, field) of the auth objects a server entry references."""
     spec, found = entry.spec, []
     incoming = getattr(spec, "incoming_auth", None)
-    oidc = incoming.oidc_config_ref if incoming is not None else getattr(spec, "oidc_config_ref", None)
+    oidc = incoming.oidc_config_ref if incoming is not None else spec.oidc_config_ref
     if oidc is not None:
         found.append((OIDC, oidc.name, "spec.incomingAuth.oidcConfigRef.name" if incoming is not None
                       else "spec.oidcConfigRef.name"))
@@ -37,7 +37,7 @@ def auth_references(entry) -> list[tuple[str, str, str]]:
 def secret_references(entry, default: default_redis.DefaultRedis | None) -> list[tuple[str, str]]:
     """(Secret name, field) of the existing Secrets a server entry makes its pods read."""
     spec, found = entry.spec, []
-    for index, secret in enumerate(getattr(spec, "secrets", []) or []):
+    for index, secret in enumerate(getattr(spec, "secrets", ())):  # (a VirtualMCPServer has none)
         name = existing_secret_name(secret.ref)
         if name:
             found.append((name, f"spec.secrets[{index}].ref"))

@@ -179,6 +179,13 @@ def test_a_secret_nobody_creates_or_declares_is_refused(spec, field, preview):
     assert "its pods would never start without it" in problem
 
 
+def test_the_session_stores_secret_name_needs_a_declaration_when_the_stack_runs_no_store(preview):
+    [problem] = refused(config_with(existing={}, servers=[server("web", transport="streamable-http", mcpPort=8080,
+                                                                sessionStorage=REDIS)]), preview)
+    assert problem.startswith("toolhive:servers.mcpServers[0].spec.sessionStorage.passwordRef.name: MCPServer mcp-dev/web "
+                              "references Secret mcp-dev/valkey-auth, which is neither written by this stack")
+
+
 def test_the_default_redis_secret_must_exist_where_proxies_read_it(preview):
     own_redis = server("own", transport="streamable-http", mcpPort=8080, sessionStorage=REDIS)
     config = config_with(servers=[server("web"), own_redis],
