@@ -3,9 +3,12 @@ remote proxies, virtual servers, ordering, stack outputs — all valid against t
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 
+from components.servers.common import default_redis_warnings, header_key, secret_fields, secret_name
+from components.servers.default_redis import DefaultRedis
 from policies.pod_security import check_object
 from tests.conftest import render_config
 from tests.servers.conftest import FIXTURE_EXISTING, IMAGE, NS, REDIS, TENANTS, config_error, config_with, render_servers, server, spec_of
@@ -438,14 +441,12 @@ def test_a_tool_override_carries_only_what_it_changes(preview):
 @pytest.mark.parametrize("key, secret", [("GITHUB_TOKEN", "web-secret-github-token"),
                                          ("_Api__Key_", "web-secret-api-key"), ("redis-password", "web-secret-redis-password")])
 def test_a_servers_secret_is_named_by_the_server_and_its_key_in_dns_label_characters(key, secret):
-    from components.servers.common import secret_name
     assert secret_name("web", key) == secret
 
 
 @pytest.mark.parametrize("header, key", [("X-API-Key", "header-x-api-key"), ("X Team!", "header-x-team-"),
                                          ("x_trace.id", "header-x_trace.id")])
 def test_a_forwarded_headers_key_is_a_valid_secret_key_for_any_header_name(header, key):
-    from components.servers.common import header_key
     assert header_key(header) == key
 
 
@@ -456,10 +457,6 @@ def test_a_forwarded_headers_key_is_a_valid_secret_key_for_any_header_name(heade
     ("MCPRemoteProxy", "memory", ("toolhive-default-redis", "redis-password"), None),
 ])
 def test_memory_sessions_the_operator_overrides_are_warned_about(kind, storage, secret, warned):
-    from types import SimpleNamespace
-
-    from components.servers.common import default_redis_warnings
-    from components.servers.default_redis import DefaultRedis
     storage = SimpleNamespace(provider=storage) if storage else None
     found = default_redis_warnings(kind, NS, "web", storage, DefaultRedis("redis.cache:6379", secret))
     assert found == ([] if warned is None else [
@@ -497,9 +494,6 @@ def test_a_server_with_its_own_redis_keeps_it_beside_a_default_redis_with_a_pass
 
 
 def test_each_secret_a_server_spec_reads_is_asked_for_by_its_key_and_field():
-    from types import SimpleNamespace
-
-    from components.servers.common import secret_fields
     spec = SimpleNamespace(secrets=[SimpleNamespace(target_env_name="TOKEN", ref="aws-sm://a#t")],
                            headers=SimpleNamespace(from_secrets=[SimpleNamespace(header_name="X-Key", ref="aws-sm://b")]),
                            session_storage=SimpleNamespace(password="aws-sm://redis"))
