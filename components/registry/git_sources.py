@@ -134,13 +134,12 @@ class OnlineResolver:
         try:
             repo.git.fetch("--depth=1", "--no-tags", spec.repository, spec.ref)
         except git.GitCommandError as error:
-            detail = (error.stderr or "").strip()
-            if "couldn't find remote ref" in detail or "not our ref" in detail or "no such remote ref" in detail:
+            if _MISSING_REF.search(error.stderr):
                 raise GitSourceError(f"{label}: ref {spec.ref} not found in {spec.repository}") from None
-            raise GitSourceError(f"{label}: cannot fetch {spec.repository}: {_last_line(detail)}") from None
+            raise GitSourceError(f"{label}: cannot fetch {spec.repository}: {_git_message(error.stderr)}") from None
         commit = repo.git.rev_parse("FETCH_HEAD^{commit}")
         try:
-            text = repo.git.show(f"{commit}:{spec.path}", strip_newline_in_stdout=False)
+            text = repo.git.show(f"{commit}:{spec.path}")
         except git.GitCommandError:
             raise GitSourceError(f"{label}: {spec.path} not found in {spec.repository} at {commit}") from None
         problems = validate_registry_data(text, f"{spec.repository}@{commit[:12]}:{spec.path}")
@@ -154,16 +153,22 @@ class OnlineResolver:
         return pin
 
     def _cache(self, repository: str) -> git.Repo:
-        where = self.cache_dir / hashlib.sha256(repository.encode()).hexdigest()[:16]
-        if (where / "HEAD").exists():
-            return git.Repo(where)
-        where.mkdir(parents=True, exist_ok=True)
-        return git.Repo.init(where, bare=True)
+        """One bare repository per repository URL (no working tree: only fetched objects are kept). `git init`
+        creates the folders, and on an existing repository keeps everything that is there."""
+        return git.Repo.init(self.cache_dir / hashlib.sha256(repository.encode()).hexdigest()[:16], bare=True)
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "git fetch failed"
+#: How git says a branch or tag is not on the remote (local, smart HTTP and SSH transports).
+_MISSING_REF = re.compile(r"couldn't find remote ref|not our ref|no such remote ref")
+
+
+def _git_message(stderr: str) -> str:
+    """What git said, without gitpython's `stderr: '...'` wrapper: its first fatal or error line (the cause;
+    what follows is advice), else its last line."""
+    text = re.sub(r"^\s*stderr: '(.*)'\s*$", r"\1", stderr, flags=re.S)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return causes[0] if causes else lines[-1] if lines else "git fetch failed"
 
 
 def _shown(path: Path) -> str:

@@ -106,3 +106,44 @@ def test_referenced_paths_lists_every_file_the_server_opens():
              "caCertPath": "/c/p/ca.crt", "authTokenFile": "/t/token"}]}})
     assert ServerConfig.model_validate(document).referenced_paths() == [
         "/secrets/git/token", "/data/registry.json", "/s/p/secret", "/c/p/ca.crt", "/t/token"]
+
+
+def _keyed(document) -> tuple:
+    """Where a refusal points: the key path below the model the rule is on (what the stack error names)."""
+    with pytest.raises(ValidationError) as caught:
+        ServerConfig.model_validate(document)
+    return caught.value.errors()[0]["ctx"]["error"].path
+
+
+def test_a_name_declared_twice_points_at_its_second_entry():
+    third = {**BASE["sources"][0], "name": "other"}
+    assert _keyed(_with(sources=[BASE["sources"][0], third, BASE["sources"][0]])) == ("sources", 2, "name")
+    assert _keyed(_with(registries=[BASE["registries"][0]] * 2)) == ("registries", 1, "name")
+    provider = {"name": "k8s", "issuerUrl": "https://kubernetes.default.svc", "audience": "x"}
+    auth = {"mode": "oauth", "oauth": {"resourceUrl": "https://r.example.com", "providers": [provider, provider]}}
+    with pytest.raises(ValidationError) as caught:
+        ServerConfig.model_validate(_with(auth=auth))
+    assert caught.value.errors()[0]["ctx"]["error"].path == ("oauth", "providers", 1, "name")
+
+
+def test_config_yaml_is_written_in_block_style_in_the_servers_own_key_order():
+    assert ServerConfig.model_validate(BASE).to_yaml() == """\
+sources:
+- name: team
+  file:
+    path: /data/registry.json
+  syncPolicy:
+    interval: 5m
+registries:
+- name: default
+  sources:
+  - team
+database:
+  host: db
+  port: 5432
+  user: app
+  database: registry
+  sslMode: require
+auth:
+  mode: anonymous
+"""

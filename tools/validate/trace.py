@@ -94,7 +94,7 @@ def component_type(urn: str) -> str:
 
 def config_key(parent_urn: str, obj: dict, path: str, config: dict[str, Any] | None) -> str | None:
     """The `toolhive:` key behind the field at ``path`` of ``obj`` (registered under ``parent_urn``), or None."""
-    component = component_type(parent_urn or "")
+    component = component_type(parent_urn)
     kind = obj.get("kind")
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     for rule in RULES:
@@ -119,8 +119,7 @@ def config_key(parent_urn: str, obj: dict, path: str, config: dict[str, Any] | N
 
 
 def _after(path: str, prefix: str) -> str | None:
-    if prefix == "$":
-        return path[1:] if path.startswith("$") else path
+    """The rest of ``path`` (a JSON path: ``$`` first) after ``prefix``, or None when it is not under it."""
     if path == prefix or (path.startswith(prefix) and path[len(prefix)] in ".["):
         return path[len(prefix):]
     return None
@@ -209,7 +208,7 @@ def server_field(obj: dict, path: str, props: dict[str, Any]) -> str:
     for rule in SERVER_FIELDS:
         if rule.kinds is not None and kind not in rule.kinds:
             continue
-        if rule.name_suffix and not str(metadata.get("name", "")).endswith(rule.name_suffix):
+        if rule.name_suffix and not str(metadata.get("name")).endswith(rule.name_suffix):
             continue
         rest = _after(path, rule.prefix)
         if rest is None:
