@@ -182,6 +182,21 @@ def render_stack(stack: str, *, preview: bool = False) -> Rendered:
     return render_config(toolhive, extra=others, secret_keys=secret_keys, stack=stack, preview=preview)
 
 
+def load_yaml_all(text: str) -> list[Any]:
+    """Every document of a YAML stream, as yaml.safe_load_all reads them, with libyaml's loader: ten times
+    faster on the megabyte of CRDs (tests/test_bench.py shows the two loaders read the same values)."""
+    import yaml
+
+    return list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+def load_yaml(text: str) -> Any:
+    """One YAML document, as yaml.safe_load reads it (libyaml's loader, as load_yaml_all)."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def stack_file(stack: str) -> dict[str, Any]:
     """The `config:` map of Pulumi.<stack>.yaml as written (secure values masked)."""
     return read_stack_file(PROJECT_ROOT / f"Pulumi.{stack}.yaml")[0]

@@ -4,10 +4,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-import yaml
 
 from components import bundle
-from tests.conftest import STACKS, render_config, render_stack
+from tests.conftest import STACKS, load_yaml, render_config, render_stack
 
 RELEASE = "v0.44.0"
 
@@ -26,7 +25,7 @@ def test_bundled_crd_files_are_the_upstream_release_files(data_dir):
 def test_installs_the_fourteen_toolhive_crds_of_the_release(preview):
     rendered = render_config({}, preview=preview)
     crds = rendered.objects("CustomResourceDefinition")
-    upstream = {yaml.safe_load(path.read_text())["metadata"]["name"] for path in upstream_crd_files()}
+    upstream = {load_yaml(path.read_text())["metadata"]["name"] for path in upstream_crd_files()}
     assert {crd["metadata"]["name"] for crd in crds} == upstream
     assert len(crds) == 14
     assert all(crd["spec"]["group"] == "toolhive.stacklok.dev" for crd in crds)
@@ -35,7 +34,7 @@ def test_installs_the_fourteen_toolhive_crds_of_the_release(preview):
 def test_installed_crds_match_upstream_specs():
     rendered = render_config({})
     for path in upstream_crd_files():
-        upstream = yaml.safe_load(path.read_text())
+        upstream = load_yaml(path.read_text())
         installed = rendered.object("CustomResourceDefinition", upstream["metadata"]["name"])
         assert installed["spec"] == upstream["spec"]
 
@@ -69,7 +68,7 @@ def test_every_toolhive_custom_resource_depends_on_its_crd(stack, preview):
 def test_installed_crds_keep_the_upstream_labels_the_storage_version_migrator_selects():
     rendered = render_config({})
     for path in upstream_crd_files():
-        upstream = yaml.safe_load(path.read_text())["metadata"]
+        upstream = load_yaml(path.read_text())["metadata"]
         installed = rendered.object("CustomResourceDefinition", upstream["name"])["metadata"]
         assert installed["labels"].items() >= upstream.get("labels", {}).items(), upstream["name"]
         assert installed.get("annotations", {}) == upstream.get("annotations", {}), upstream["name"]

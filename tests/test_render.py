@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from policies.pod_security import check_object
-from tests.conftest import PROJECT_ROOT, STACKS, TEST_CLUSTER, render_stack
+from tests.conftest import PROJECT_ROOT, STACKS, TEST_CLUSTER, load_yaml_all, render_stack
 from tools import render as render_tool
 from tools.mock_runtime import SECRET_PLACEHOLDER, UNKNOWN_PLACEHOLDER
 from tools.validate.schema import validate_object
@@ -41,8 +41,8 @@ def run_main(*args: str) -> subprocess.CompletedProcess:
 def test_cli_renders_the_dev_stack(tmp_path):
     result = run_cli("dev", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    crds = [doc for doc in yaml.safe_load_all((tmp_path / "crds.yaml").read_text()) if doc]
-    manifests = [doc for doc in yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()) if doc]
+    crds = [doc for doc in load_yaml_all((tmp_path / "crds.yaml").read_text()) if doc]
+    manifests = [doc for doc in load_yaml_all((tmp_path / "manifests.yaml").read_text()) if doc]
     resources = json.loads((tmp_path / "resources.json").read_text())
     kinds = [doc["kind"] for doc in manifests]
     # The CRDs in their own file (applied first), so manifests.yaml reads as the stack's own objects;
@@ -218,7 +218,7 @@ def test_secure_redis_password_renders_as_placeholder_secret_that_still_validate
     })
     result = run_main("s", "--config-file", str(path), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    manifests = list(yaml.safe_load_all((tmp_path / "out/manifests.yaml").read_text()))
+    manifests = list(load_yaml_all((tmp_path / "out/manifests.yaml").read_text()))
     (secret,) = [m for m in manifests if m["kind"] == "Secret"]
     assert secret["stringData"] == {"redis-password": SECRET_PLACEHOLDER}
     assert validate_object(secret) == []
@@ -277,7 +277,7 @@ def test_a_mistyped_policy_config_exits_2_before_rendering(tmp_path, capsys):
 def test_offline_placeholder_digests_are_marked_in_the_manifests_and_the_summary(tmp_path, capsys):
     assert render_tool.main(["prod", "--out", str(tmp_path)]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
-    objects = [doc for doc in yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()) if doc]
+    objects = [doc for doc in load_yaml_all((tmp_path / "manifests.yaml").read_text()) if doc]
     with_digest = [o for o in objects if "@sha256:" in json.dumps(o)]
     assert with_digest, "prod pins images to digests"
     for obj in with_digest:  # every digest offline is a stand-in, and says so

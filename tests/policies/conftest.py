@@ -19,6 +19,7 @@ import yaml
 
 from policies import check
 from policies.core import ResourceOptions, ResourcePolicy, ResourceView, StackPolicy
+from tests.conftest import load_yaml_all
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POLICIES_DIR = PROJECT_ROOT / "policies"
@@ -160,7 +161,7 @@ def inline_credential_fields() -> dict[str, set[str]]:
                 walk(nested, plural)
 
     for path in sorted(CRD_DIR.glob("*/*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
+        for document in load_yaml_all(path.read_text()):
             for version in document["spec"]["versions"]:
                 walk(version["schema"]["openAPIV3Schema"], document["spec"]["names"]["plural"])
     return found

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from components.bundle import LOADER
 from tools.e2e.controlplane import Kube
 
 HELM_MANAGER = "helm"
@@ -28,7 +29,7 @@ def helm_objects(config, render_dir: Path) -> list[dict]:
 
     rendered = {}
     for name in ("manifests.yaml", "crds.yaml"):
-        for doc in yaml.safe_load_all((render_dir / name).read_text()):
+        for doc in yaml.load_all((render_dir / name).read_text(), Loader=LOADER):  # libyaml: the CRDs are 1 MB
             if isinstance(doc, dict) and doc.get("kind"):
                 meta = doc.get("metadata", {})
                 rendered[(doc["kind"], meta.get("namespace"), meta["name"])] = doc
