@@ -312,13 +312,16 @@ def copy_pack_alone(destination: Path, pack_dir: Path = POLICIES_DIR) -> Path:
 def create_pack_virtualenv(pack_dir: Path) -> Path:
     """The pack's virtualenv holding policies/requirements.txt, as the README, the workflows and the CLI's policy
     install make it (`python -m venv <virtualenv> && <virtualenv>/bin/pip install -r requirements.txt`), but
-    without pip inside: this test run's pip installs into it (`pip --python`), which saves seeding a pip the
-    pack never runs (a third of the fixture's time). What the pack can import is the same, less pip."""
+    without pip inside and installed by uv (`uv pip install --python`): the same resolution from the same index
+    (the newest versions the requirements allow), from uv's cache in a second instead of pip's ten. What the pack
+    can import is the same, less pip."""
+    from uv import find_uv_bin
+
     virtualenv = pack_virtualenv(pack_dir)
     env = shim_environment(virtualenv)
     for command in ([sys.executable, "-m", "venv", "--without-pip", str(virtualenv)],
-                    [sys.executable, "-m", "pip", "--python", str(virtualenv / "bin" / "python"), "install", "--quiet",
-                     "--disable-pip-version-check", "--no-compile", "-r", str(pack_dir / "requirements.txt")]):
+                    [find_uv_bin(), "pip", "install", "--quiet", "--python", str(virtualenv / "bin" / "python"),
+                     "-r", str(pack_dir / "requirements.txt")]):
         result = subprocess.run(command, cwd=pack_dir, env=env, capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
             pytest.fail(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
