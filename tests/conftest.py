@@ -33,6 +33,15 @@ def project_copy(project: Path, skip: tuple[str, ...] = (), message: str = "base
     subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
     subprocess.run([*GIT, "commit", "-qm", message], cwd=project, check=True)
     return project
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The few tests that run real processes for seconds (marked `process`) go first, in their order, the rest
+    after them in theirs: under --dist worksteal the other worker takes its share of the quick tests meanwhile,
+    and no worker is left waiting on a long test at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("process") is None)
+
+
 DATA_DIR = PROJECT_ROOT / "tests" / "data"
 STACKS = ("dev", "staging", "prod")
 #: The cluster test renders deploy to (toolhive:cluster); tests of that key pass their own.

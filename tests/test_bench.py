@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pulumi
+import pytest
 import pulumi_kubernetes as k8s
 import yaml
 from pulumi.runtime import resource as pulumi_resource
@@ -37,6 +38,7 @@ def comparable(run: mock_runtime.ProgramRun) -> list[dict]:
                   key=lambda entry: entry["urn"])
 
 
+@pytest.mark.process
 def test_smoke_run_prints_the_table_and_writes_json_and_plot(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--servers", "2", "--rounds", "1", "--no-checkov",

@@ -101,6 +101,7 @@ def test_without_adoption_nothing_is_patch_forced_and_creates_fail_on_existing_o
     assert not [r.urn for r in rendered.k8s_resources() if PATCH_FORCE in (r.inputs["metadata"].get("annotations") or {})]
 
 
+@pytest.mark.process
 def test_helm_import_cli_prints_the_import_file_and_names_what_it_leaves_out():
     result = subprocess.run([sys.executable, "-m", "tools.helm_import", "dev"], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=300)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT
 from tools.mutation.__main__ import HERE, load_equivalents, load_targets, modules_under
 
@@ -48,6 +50,7 @@ def test_a_rerun_tests_again_every_mutant_no_test_killed(tmp_path):
     assert data["durations_by_key"] == {"killed": 1.5}
 
 
+@pytest.mark.process
 def test_the_fork_server_warms_no_cache_of_a_module_being_mutated():
     """A cache the fork server fills with the original code would hide a mutant of the function that fills it."""
     import subprocess

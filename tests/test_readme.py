@@ -57,6 +57,7 @@ def test_every_python_command_is_either_run_offline_or_known_not_to_be():
     assert sum(map(offline, shell_commands())) >= 5
 
 
+@pytest.mark.process
 def test_every_offline_command_of_the_readme_runs_as_written(tmp_path):
     project = project_copy(tmp_path / "project", skip=("tests/data/pss/", "tests/data/toolhive/"), message="readme")
     (project / ".venv" / "bin").mkdir(parents=True)

@@ -38,6 +38,7 @@ def run_main(*args: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["python", "-m", "tools.render", *args], code, out.getvalue(), err.getvalue())
 
 
+@pytest.mark.process
 def test_cli_renders_the_dev_stack(tmp_path):
     result = run_cli("dev", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -230,6 +231,7 @@ def test_secure_redis_password_renders_as_placeholder_secret_that_still_validate
 # Renderer hygiene: the dry run first, --out replaced whole, reproducible bytes, clean errors
 
 
+@pytest.mark.process
 def test_render_is_byte_for_byte_reproducible_across_processes(tmp_path):
     result = run_cli("prod", "--out", str(tmp_path / "a"))
     assert result.returncode == 0, result.stderr

@@ -68,6 +68,7 @@ def test_every_floor_satisfies_what_the_other_requirements_need(filename):
                     f"{importlib.metadata.version(dependent)} needs {need}")
 
 
+@pytest.mark.process
 def test_the_program_imports_only_what_requirements_txt_installs():
     """`pulumi up` runs in a virtualenv made from requirements.txt alone (Pulumi.yaml): every third-party
     module the program imports — components/, __main__.py and the policy modules it shares — must come

@@ -20,6 +20,7 @@ def test_every_server_a_shipped_stack_declares_renders_as_its_file_says(stack):
     assert_servers_render_as_declared(render_stack(stack), declared)
 
 
+@pytest.mark.process
 def test_the_renderer_prints_warnings_and_writes_warnings_json(tmp_path):
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {
