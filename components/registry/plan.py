@@ -80,7 +80,8 @@ class RegistryPlan:
 
 
 def data_configmap_name(registry: str, source: str, text: str) -> str:
-    return f"{registry}-data-{source}-{content_hash(text)}"[:253]
+    """Both names are DNS labels (63 at most): the name stays far below a ConfigMap's 253."""
+    return f"{registry}-data-{source}-{content_hash(text)}"
 
 
 def database_service_name(registry: str) -> str:

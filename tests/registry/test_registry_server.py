@@ -11,7 +11,7 @@ import pytest
 from components.errors import ConfigError
 from components.registry.server_config import ServerConfig
 from policies.pod_security import check_object
-from tests.conftest import render_config, render_stack
+from tests.conftest import PROJECT_ROOT, render_config, render_stack
 from tools.render import write_outputs
 from tools.schema_check import validate_object
 
@@ -106,6 +106,18 @@ def test_every_path_config_yaml_references_is_a_file_of_a_mounted_volume(which):
         volume = volumes[mount["name"]]
         source = volume.get("secret") or volume.get("configMap")
         assert path[len(mount["mountPath"]) + 1:] in [item["path"] for item in source["items"]], path
+    made = {cm["metadata"]["name"]: cm for cm in rendered.objects("ConfigMap")}
+    for volume in volumes.values():  # a ConfigMap the stack makes holds every key its volume mounts
+        if volume.get("configMap", {}).get("name") in made:
+            data = made[volume["configMap"]["name"]]["data"]
+            assert {item["key"] for item in volume["configMap"].get("items", [])} <= set(data), volume["name"]
+
+
+def test_the_data_configmap_holds_the_file_as_written_and_names_it():
+    rendered = render(DEV)
+    [data] = [cm for cm in rendered.objects("ConfigMap") if cm["metadata"]["name"].startswith("toolhive-registry-data-")]
+    assert data["data"] == {"registry.json": (PROJECT_ROOT / "registry/data/registry.json").read_text(encoding="utf-8")}
+    assert data["metadata"]["annotations"]["toolhive.platform/source-file"] == "registry/data/registry.json"
 
 
 def test_standalone_config_file_and_pgpass_file_lie_under_their_mounts():

@@ -1,0 +1,116 @@
+"""The registry plan (components/registry/plan.py): every source turned into its config.yaml entry and mounts,
+and every problem of every source collected into one ConfigError before any resource exists."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.config.registry import RegistryConfig
+from components.errors import ConfigError
+from components.registry.git_sources import GitSourceError, Pin
+from components.registry.plan import plan_registry
+from tests.conftest import registry_document
+
+COMMIT = "c" * 40
+
+
+class Pins:
+    """A resolver with a commit for some repositories and none for the others (as the lock file would say)."""
+
+    def __init__(self, *known: str):
+        self.known = known
+
+    def resolve(self, source_name, spec) -> Pin:
+        if spec.repository not in self.known:
+            raise GitSourceError(f"registry source {source_name!r}: no commit recorded for {spec.repository}")
+        return Pin(spec.repository, spec.ref, spec.path, COMMIT)
+
+
+def plan(sources: list[dict], root: Path, *, pins=None, tenants=("mcp-a",), **registry):
+    config = RegistryConfig.model_validate({"sources": sources, **registry})
+    return plan_registry(config, namespace="toolhive-system", tenant_namespaces=list(tenants), pins=pins or Pins(),
+                         project_root=root)
+
+
+def data_file(root: Path, relative: str, content: bytes | dict) -> str:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    return relative
+
+
+def test_every_problem_of_every_source_is_listed_in_source_order(tmp_path, monkeypatch):
+    bad = registry_document("io.example/a")
+    del bad["data"]["servers"][0]["description"]
+    sources = [
+        {"name": "missing", "file": {"data": "registry/none.json"}},
+        {"name": "latin", "file": {"data": data_file(tmp_path, "registry/latin.json", b'{"name": "caf\xe9"}')}},
+        {"name": "locked", "file": {"data": data_file(tmp_path, "registry/locked.json", registry_document("io.example/l"))}},
+        {"name": "team", "git": {"repository": "https://git.example/team.git", "branch": "main", "path": "r.json"}},
+        {"name": "bad", "file": {"data": data_file(tmp_path, "registry/bad.json", bad)}},
+        {"name": "good", "file": {"data": data_file(tmp_path, "registry/good.json", registry_document("io.example/g"))}},
+    ]
+    read_text = Path.read_text
+
+    def unreadable(path, *args, **kwargs):
+        if path.name == "locked.json":
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", unreadable)
+    with pytest.raises(ConfigError) as raised:
+        plan(sources, tmp_path)
+    assert raised.value.problems == [
+        "toolhive:registry.sources[0].file.data: registry/none.json does not exist in this repository",
+        "toolhive:registry.sources[1].file.data: registry/latin.json: not UTF-8 text (byte 13); save it as UTF-8 JSON",
+        "toolhive:registry.sources[2].file.data: registry/locked.json: cannot read: Permission denied; "
+        "save it as UTF-8 JSON",
+        "toolhive:registry.sources[3].git: registry source 'team': no commit recorded for https://git.example/team.git",
+        "registry/bad.json: server 'io.example/a' (data.servers[0]): .: 'description' is a required property",
+        "registry/bad.json: server 'io.example/a' (data.servers[0]): description must be set and not empty",
+    ]
+
+
+def test_a_file_source_is_mounted_from_its_content_named_configmap(tmp_path):
+    relative = data_file(tmp_path, "registry/team.json", registry_document("io.example/a"))
+    result = plan([{"name": "team", "file": {"data": relative}}], tmp_path)
+    [data] = result.file_data
+    assert (data.source, data.repo_path, data.text) == ("team", relative, (tmp_path / relative).read_text())
+    assert data.configmap_name.startswith("toolhive-registry-data-team-")
+    assert result.mounts[0].volume == {"name": "data-team", "configMap": {"name": data.configmap_name, "items": [
+        {"key": "registry.json", "path": "registry.json"}]}}
+    assert result.server_config.sources[0].file.path == "/data/sources/team/registry.json"
+
+
+@pytest.mark.parametrize(("ref", "expected"), [
+    ({"branch": "main"}, {"branch": "main"}),
+    ({"tag": "v1.0.0"}, {"tag": "v1.0.0"}),
+    ({"tag": "v1.0.0", "pin": True}, {"commit": COMMIT}),
+    ({"commit": COMMIT}, {"commit": COMMIT}),
+])
+def test_a_git_source_follows_its_branch_or_tag_unless_pinned_to_the_resolved_commit(tmp_path, ref, expected):
+    spec = {"repository": "https://git.example/team.git", "path": "r.json", **ref}
+    result = plan([{"name": "team", "git": spec}], tmp_path, pins=Pins("https://git.example/team.git"))
+    assert result.server_config.document()["sources"][0]["git"] == {
+        "repository": "https://git.example/team.git", "path": "r.json", **expected}
+    assert result.pins["team"].commit == COMMIT
+
+
+def test_a_git_sources_password_is_a_secret_file_readable_by_owner_and_group_only(tmp_path):
+    spec = {"repository": "https://git.example/team.git", "branch": "main", "path": "r.json",
+            "auth": {"username": "git", "passwordSecret": {"name": "git-token", "key": "token"}}}
+    result = plan([{"name": "team", "git": spec}], tmp_path, pins=Pins("https://git.example/team.git"),
+                  existing={"secrets": ["git-token"]})
+    assert result.mounts[0].volume["secret"] == {"secretName": "git-token", "defaultMode": 0o440,
+                                                 "items": [{"key": "token", "path": "password"}]}
+    assert result.server_config.document()["sources"][0]["git"]["auth"] == {
+        "username": "git", "passwordFile": f"{result.mounts[0].mount_path}/password"}
+
+
+def test_every_kubernetes_sources_namespaces_are_watched_each_once_in_order(tmp_path):
+    result = plan([{"name": "one", "kubernetes": {"namespaces": ["mcp-b", "mcp-a"]}},
+                   {"name": "two", "kubernetes": {"namespaces": ["mcp-a", "mcp-c"]}},
+                   {"name": "tenants", "kubernetes": {}}], tmp_path, tenants=("mcp-d",))
+    assert result.watch_namespaces == ["mcp-b", "mcp-a", "mcp-c", "mcp-d"]
