@@ -215,9 +215,7 @@ def _split_name_problems(config: RegistryConfig, expanded: dict[str, list[str]])
     declared = [source.name for source in config.sources]
     problems = []
     for index, source in enumerate(config.sources):
-        for name in expanded.get(source.name, []):
-            if name == source.name:
-                continue
+        for name in [name for name in expanded.get(source.name, []) if name != source.name]:  # the split ones
             if len(name) > 63:
                 problems.append(f"toolhive:registry.sources[{index}].name: the per-namespace source {name!r} "
                                 "(one kubernetes source per namespace, upstream issue #886) is longer than 63 "
@@ -232,8 +230,8 @@ def _split_name_problems(config: RegistryConfig, expanded: dict[str, list[str]])
 def _sync_and_filter(spec: SourceSpec, entry: dict) -> None:
     if spec.kind in sc.SYNCED_KINDS:
         entry["syncPolicy"] = {"interval": spec.sync_interval or "30m"}
-        if spec.filter is not None:
-            entry["filter"] = spec.filter.model_dump(by_alias=True, exclude_none=True)
+        if spec.filter is not None:  # names and tags as config.yaml spells them; unset ones dropped by to_yaml
+            entry["filter"] = spec.filter.model_dump()
     if spec.claims:
         entry["claims"] = spec.claims
 

@@ -114,3 +114,31 @@ def test_every_kubernetes_sources_namespaces_are_watched_each_once_in_order(tmp_
                    {"name": "two", "kubernetes": {"namespaces": ["mcp-a", "mcp-c"]}},
                    {"name": "tenants", "kubernetes": {}}], tmp_path, tenants=("mcp-d",))
     assert result.watch_namespaces == ["mcp-b", "mcp-a", "mcp-c", "mcp-d"]
+
+
+def test_a_synced_source_keeps_its_filter_and_claims_and_a_kubernetes_source_its_claims(tmp_path):
+    relative = data_file(tmp_path, "registry/team.json", registry_document("io.example/a"))
+    result = plan([{"name": "team", "file": {"data": relative}, "filter": {"names": {"include": ["io.example/*"]}},
+                    "claims": {"org": "example"}},
+                   {"name": "cluster", "kubernetes": {}, "claims": {"org": ["a", "b"]}}], tmp_path)
+    team, cluster = result.server_config.document()["sources"]
+    assert team == {"name": "team", "file": {"path": "/data/sources/team/registry.json"}, "syncPolicy": {"interval": "30m"},
+                    "filter": {"names": {"include": ["io.example/*"]}}, "claims": {"org": "example"}}
+    assert cluster == {"name": "cluster", "kubernetes": {"namespaces": ["mcp-a"]}, "claims": {"org": ["a", "b"]}}
+
+
+@pytest.mark.parametrize(("length", "refused"), [(63, False), (64, True)])
+def test_a_per_namespace_source_name_is_a_dns_label_of_at_most_63_characters(tmp_path, length, refused):
+    source = "s" * (length - len("-mcp-a"))
+    sources = [{"name": "keeps", "kubernetes": {"namespaces": ["mcp-a"]}},  # one namespace: keeps its name
+               {"name": source, "kubernetes": {}}]  # both tenants: one source each, named <source>-<namespace>
+    if not refused:
+        names = [s["name"] for s in plan(sources, tmp_path, tenants=("mcp-a", "mcp-b")).server_config.document()["sources"]]
+        assert names == ["keeps", f"{source}-mcp-a", f"{source}-mcp-b"] and len(names[1]) == 63
+        return
+    with pytest.raises(ConfigError) as raised:
+        plan(sources, tmp_path, tenants=("mcp-a", "mcp-b"))
+    assert raised.value.problems == [
+        f"toolhive:registry.sources[1].name: the per-namespace source '{source}-{tenant}' (one kubernetes source per "
+        "namespace, upstream issue #886) is longer than 63 characters; shorten the source name or declare one source "
+        "per namespace" for tenant in ("mcp-a", "mcp-b")]
