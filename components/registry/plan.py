@@ -187,7 +187,7 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
         raise ConfigError(problems)
     document = {
         "sources": sources,
-        "registries": [{**r.model_dump(by_alias=True, exclude_none=True),
+        "registries": [{**r.model_dump(),  # by field name, as the providers
                         "sources": [name for source in r.sources for name in expanded.get(source, [source])]}
                        for r in config.registries],
         "database": database,
@@ -245,7 +245,8 @@ def _auth(config: RegistryConfig, mounts: list[Mount]) -> dict:
         return result
     providers = []
     for provider in auth.providers:
-        entry = provider.model_dump(by_alias=True, exclude_none=True, exclude={"client_secret", "ca_cert"})
+        # By field name: config.yaml's model takes them (populate_by_name), writes camelCase, drops the unset ones.
+        entry = provider.model_dump(exclude={"client_secret", "ca_cert"})
         if provider.client_secret is not None:
             mount = Mount({"name": naming.registry_volume("oauth", provider.name), "secret": {
                 "secretName": provider.client_secret.name, "defaultMode": 0o440,
@@ -274,10 +275,10 @@ def _database(config: RegistryConfig, namespace: str, secret_values: dict, probl
     passwords: dict[str, pulumi.Output] = {}
     if db.external is not None:
         host, port = db.external.host, db.external.port
-        for field_name, user, source in (("password", db.user, db.external.password),
-                                         ("migrationPassword", db.external.migration_user, db.external.migration_password)):
-            if source is None:
-                continue
+        secrets = [("password", db.user, db.external.password)]
+        if db.external.migration_password is not None:
+            secrets.append(("migrationPassword", db.external.migration_user, db.external.migration_password))
+        for field_name, user, source in secrets:
             if source in secret_values:
                 passwords[user] = secret_values[source]
             else:

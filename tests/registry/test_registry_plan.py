@@ -10,7 +10,8 @@ import pytest
 from components.config.registry import RegistryConfig
 from components.errors import ConfigError
 from components.registry.git_sources import GitSourceError, Pin
-from components.registry.plan import plan_registry
+from components.registry.plan import plan_registry, registry_secret_requests
+from components.registry.server_config import ServerConfig
 from tests.conftest import registry_document
 
 COMMIT = "c" * 40
@@ -142,3 +143,96 @@ def test_a_per_namespace_source_name_is_a_dns_label_of_at_most_63_characters(tmp
         f"toolhive:registry.sources[1].name: the per-namespace source '{source}-{tenant}' (one kubernetes source per "
         "namespace, upstream issue #886) is longer than 63 characters; shorten the source name or declare one source "
         "per namespace" for tenant in ("mcp-a", "mcp-b")]
+
+
+# -- auth and the database --------------------------------------------------------------------------------------
+
+FILE_SOURCE = {"name": "team", "file": {"data": "registry/team.json"}}
+DB_PASSWORD, MIGRATION_PASSWORD = "pulumi-config://registry:dbPassword", "pulumi-config://registry:migration"
+
+
+def plan_with(tmp_path, *, secret_values=None, **registry):
+    data_file(tmp_path, FILE_SOURCE["file"]["data"], registry_document("io.example/a"))
+    config = RegistryConfig.model_validate({"sources": [FILE_SOURCE], **registry})
+    return plan_registry(config, namespace="toolhive-system", tenant_namespaces=[], pins=Pins(), project_root=tmp_path,
+                         secret_values=secret_values)
+
+
+def test_oauth_is_written_with_every_setting_and_each_providers_files_mounted(tmp_path):
+    auth = {"mode": "oauth", "resourceUrl": "https://registry.example.com", "realm": "mcp", "scopesSupported": ["read"],
+            "publicPaths": ["/health"], "providers": [
+                {"name": "sso", "issuerUrl": "https://auth.example.com", "audience": "api://registry",
+                 "clientId": "registry", "allowPrivateIP": True, "clientSecret": {"name": "sso-client", "key": "secret"},
+                 "caCert": {"name": "sso-ca", "key": "ca.crt"}},
+                {"name": "k8s", "issuerUrl": "https://kubernetes.default.svc", "audience": "registry"}]}
+    result = plan_with(tmp_path, auth=auth, existing={"secrets": ["sso-client"], "configMaps": ["sso-ca"]})
+    assert result.server_config.document()["auth"] == {"mode": "oauth", "publicPaths": ["/health"], "oauth": {
+        "resourceUrl": "https://registry.example.com", "realm": "mcp", "scopesSupported": ["read"], "providers": [
+            {"name": "sso", "issuerUrl": "https://auth.example.com", "audience": "api://registry", "clientId": "registry",
+             "allowPrivateIP": True, "clientSecretFile": "/secrets/oauth/sso/client-secret",
+             "caCertPath": "/certs/oauth/sso/ca.crt"},
+            {"name": "k8s", "issuerUrl": "https://kubernetes.default.svc", "audience": "registry"}]}}
+    secret, ca = (m.volume for m in result.mounts[1:])
+    assert secret["secret"] == {"secretName": "sso-client", "defaultMode": 0o440,
+                                "items": [{"key": "secret", "path": "client-secret"}]}
+    assert ca["configMap"] == {"name": "sso-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+
+
+def test_anonymous_auth_keeps_its_public_paths(tmp_path):
+    result = plan_with(tmp_path, auth={"publicPaths": ["/health", "/v0/servers"]})
+    assert result.server_config.document()["auth"] == {"mode": "anonymous", "publicPaths": ["/health", "/v0/servers"]}
+
+
+def test_an_external_database_takes_its_passwords_from_the_resolved_secrets_and_its_pool_settings(tmp_path):
+    database = {"external": {"host": "db.example.com", "port": 6432, "password": DB_PASSWORD, "migrationUser": "migrator",
+                             "migrationPassword": MIGRATION_PASSWORD},
+                "maxOpenConns": 20, "maxIdleConns": 0, "connMaxLifetime": "30m", "caBundle": {"name": "db-ca", "key": "rds.pem"}}
+    values = {DB_PASSWORD: "p1", MIGRATION_PASSWORD: "p2"}  # stand-ins for the resolved pulumi.Outputs
+    result = plan_with(tmp_path, database=database, secret_values=values, existing={"configMaps": ["db-ca"]})
+    assert result.server_config.document()["database"] == {
+        "host": "db.example.com", "port": 6432, "user": "thv_registry", "database": "toolhive_registry",
+        "sslMode": "verify-full", "migrationUser": "migrator", "maxOpenConns": 20, "maxIdleConns": 0,
+        "connMaxLifetime": "30m"}
+    assert (result.database_host, result.db_passwords) == ("db.example.com", {"thv_registry": "p1", "migrator": "p2"})
+    assert result.mounts[-1].volume == {"name": "database-ca", "configMap": {"name": "db-ca", "items": [
+        {"key": "rds.pem", "path": "ca.crt"}]}}
+    assert result.mounts[-1].mount_path == "/certs/database" and result.ssl_root_cert == "/certs/database/ca.crt"
+
+
+def test_an_unresolved_database_password_is_named_by_its_key(tmp_path):
+    database = {"external": {"host": "db.example.com", "password": DB_PASSWORD, "migrationUser": "migrator",
+                             "migrationPassword": MIGRATION_PASSWORD}, "sslMode": "require"}
+    with pytest.raises(ConfigError) as raised:
+        plan_with(tmp_path, database=database, secret_values={MIGRATION_PASSWORD: "p2"})
+    assert raised.value.problems == [f"toolhive:registry.database.external.password: {DB_PASSWORD} was not resolved"]
+    with pytest.raises(ConfigError) as raised:
+        plan_with(tmp_path, database=database, secret_values={DB_PASSWORD: "p1"})
+    assert raised.value.problems == [
+        f"toolhive:registry.database.external.migrationPassword: {MIGRATION_PASSWORD} was not resolved"]
+
+
+def test_the_in_cluster_database_is_reached_by_its_service_without_a_ca_or_passwords_to_read(tmp_path):
+    result = plan_with(tmp_path)
+    assert result.database_host == "toolhive-registry-postgres.toolhive-system.svc.cluster.local"
+    assert result.server_config.document()["database"]["host"] == result.database_host
+    assert result.ssl_root_cert is None and result.db_passwords == {}
+    assert "maxOpenConns" not in result.server_config.document()["database"]
+    assert registry_secret_requests(result.config) == [] and registry_secret_requests(None) == []
+
+
+def test_registries_list_their_sources_and_claims(tmp_path):
+    result = plan_with(tmp_path, registries=[{"name": "all", "sources": ["team"], "claims": {"org": "example"}},
+                                             {"name": "plain", "sources": ["team"]}])
+    assert result.server_config.document()["registries"] == [
+        {"name": "all", "sources": ["team"], "claims": {"org": "example"}}, {"name": "plain", "sources": ["team"]}]
+
+
+def test_a_generated_config_yaml_the_server_would_refuse_is_a_config_error(tmp_path, monkeypatch):
+    def refuse(document):
+        raise ValueError("a rule the stack model does not know")
+
+    monkeypatch.setattr(ServerConfig, "model_validate", refuse)
+    with pytest.raises(ConfigError) as raised:
+        plan_with(tmp_path)
+    assert raised.value.problems == [
+        "toolhive:registry: the generated config.yaml breaks a registry server rule: a rule the stack model does not know"]
