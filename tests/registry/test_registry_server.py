@@ -148,7 +148,7 @@ def test_no_credential_appears_in_any_configmap_custom_resource_output_or_resour
 def test_standalone_is_the_upstream_chart_modelled_natively(preview):
     rendered = render(mode(DEV, "standalone"), preview=preview)
     config_yaml = rendered.object("ConfigMap", "toolhive-registry-config", NS)["data"]["config.yaml"]
-    rendered.object("ServiceAccount", "toolhive-registry", NS)
+    assert rendered.object("ServiceAccount", "toolhive-registry", NS)["automountServiceAccountToken"] is True  # as the chart's
     role = rendered.object("Role", "toolhive-registry-leader-election-role", NS)
     assert {r["resources"][0] for r in role["rules"]} == {"configmaps", "leases", "events"}
     binding = rendered.object("RoleBinding", "toolhive-registry-leader-election-rolebinding", NS)
@@ -199,6 +199,20 @@ def test_mcpregistry_gives_registry_api_and_setup_pgpass_restricted_security_con
     assert check_object(registry, "restricted") == []
     assert registry["spec"]["pgpassSecretRef"] == {"name": "toolhive-registry-pgpass", "key": ".pgpass"}
     assert rendered.objects("Deployment") and not [d for d in rendered.objects("Deployment") if d["metadata"]["name"] == "toolhive-registry"]
+
+
+def test_mcpregistry_pins_the_images_user_and_the_configured_resources_in_its_pod_template():
+    """The operator merges podTemplateSpec into its own pod: the user, group and resources given here win."""
+    rendered = render({**mode(DEV, "mcpRegistry"), "resources": {"limits": {"memory": "1Gi"}}})
+    template = rendered.object("MCPRegistry", "toolhive-registry", NS)["spec"]["podTemplateSpec"]["spec"]
+    restricted = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                  "runAsUser": 65532, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert template["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
+                                           "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532}
+    assert template["containers"] == [{"name": "registry-api", "securityContext": restricted, "resources": {
+        "requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}},
+        "env": [{"name": "THV_REGISTRY_WATCH_NAMESPACE", "value": "mcp-dev,mcp-data"}]}]
+    assert [c["securityContext"] for c in template["initContainers"]] == [restricted]
 
 
 def test_mcpregistry_without_the_template_security_contexts_would_be_rejected():
@@ -310,8 +324,12 @@ def test_an_optional_ingress_routes_to_the_service_and_its_controller_namespace_
     registry = {**DEV, "ingress": {"host": "registry.example.com", "className": "nginx", "tlsSecret": "tls",
                                    "fromNamespaces": ["ingress-nginx"]}, "existing": {"secrets": ["tls"]}}
     rendered = render(registry)
-    ingress = rendered.object("Ingress", "toolhive-registry", NS)["spec"]
-    assert ingress["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "toolhive-registry", "port": {"name": "http"}}
+    assert rendered.object("Ingress", "toolhive-registry", NS)["spec"] == {
+        "rules": [{"host": "registry.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": "toolhive-registry", "port": {"name": "http"}}}}]}}],
+        "ingressClassName": "nginx", "tls": [{"hosts": ["registry.example.com"], "secretName": "tls"}]}
+    plain = render({**DEV, "ingress": {"host": "registry.example.com"}}).object("Ingress", "toolhive-registry", NS)["spec"]
+    assert "ingressClassName" not in plain and "tls" not in plain  # the cluster's default class, plain HTTP
     allowed = rendered.object("NetworkPolicy", "toolhive-registry-api", NS)["spec"]["ingress"][0]["from"][0]
     assert allowed["namespaceSelector"]["matchExpressions"][0]["values"] == ["ingress-nginx", "mcp-dev"]
 
