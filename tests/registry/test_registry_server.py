@@ -162,9 +162,12 @@ def test_standalone_is_the_upstream_chart_modelled_natively(preview):
     assert container["readinessProbe"]["httpGet"] == {"path": "/readiness", "port": "internal-http"}
     assert {"name": "internal-http", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
     assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+    assert {"name": "config", "mountPath": "/etc/registry-server", "readOnly": True} in container["volumeMounts"]
     service = rendered.object("Service", "toolhive-registry", NS)
+    assert service["spec"] == {"type": "ClusterIP", "selector": deployment["spec"]["selector"]["matchLabels"],
+                               "ports": [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]}
+    assert service["spec"]["selector"]["app.kubernetes.io/instance"] == "toolhive-registry"
     assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
-    assert service["spec"]["ports"][0]["port"] == 8080
 
 
 def test_a_config_change_changes_the_config_hash_and_so_rolls_the_pods():
