@@ -42,6 +42,8 @@ class RegisteredResource:
     aliases: list[str] = field(default_factory=list)
     #: URN of the provider resource this resource uses ("" = the engine's default provider).
     provider: str = ""
+    #: The deleteBeforeReplace option as given (None: not given, the provider decides). Not written to resources.json.
+    delete_before_replace: bool | None = field(default=None, compare=False)
     #: The inputs as the engine got them: secrets still in Pulumi's secret wrapper with their values (tests
     #: check that a secret travels only inside it). Never written anywhere.
     wire_inputs: Any = field(default=None, repr=False, compare=False)
@@ -255,6 +257,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             wire_inputs=inputs,
             aliases=self._alias_urns(request),
             provider=provider_urn(request.provider),
+            delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
         ))
         return response
 

@@ -65,10 +65,9 @@ def registry_urls(plan: RegistryPlan) -> dict[str, str]:
 class RegistryServer(pulumi.ComponentResource):
     def __init__(self, name: str, plan: RegistryPlan, *, images: dict[str, str], setup_image: str,
                  postgres_image: str, crds, namespace_resources: dict[str, pulumi.Resource],
-                 depends_on: list[pulumi.Resource], protect_namespace: bool = True,
+                 depends_on: list[pulumi.Resource], protect_namespace: bool,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("toolhive:registry:RegistryServer", name, None, opts)
-        self.plan = plan
         ns, registry = plan.namespace, plan.name
         labels = standard_labels(registry, "registry-api", version=ImageRef.parse(images["registryApi"]).tag)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=depends_on)

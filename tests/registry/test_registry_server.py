@@ -170,6 +170,50 @@ def test_standalone_is_the_upstream_chart_modelled_natively(preview):
     assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
 
 
+def test_the_standalone_pod_is_exactly_the_charts_with_the_pgpass_copied_into_memory():
+    rendered = render(mode(DEV, "standalone"))
+    deployment = rendered.object("Deployment", "toolhive-registry", NS)
+    labels = {"app.kubernetes.io/name": "toolhive-registry", "app.kubernetes.io/instance": "toolhive-registry",
+              "app.kubernetes.io/component": "registry-api", "app.kubernetes.io/version": "v1.3.0",
+              "app.kubernetes.io/part-of": "toolhive-platform", "app.kubernetes.io/managed-by": "pulumi"}
+    assert deployment["metadata"]["labels"] == labels and deployment["spec"]["template"]["metadata"]["labels"] == labels
+    assert deployment["spec"]["revisionHistoryLimit"] == 5
+    spec = deployment["spec"]["template"]["spec"]
+    restricted = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                  "runAsUser": 65532, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert spec["serviceAccountName"] == "toolhive-registry" and spec["automountServiceAccountToken"] is True
+    assert spec["initContainers"] == [{
+        "name": "setup-pgpass", "image": "docker.io/library/postgres:17.6-alpine",
+        "command": ["sh", "-c", "cp /pgpass-secret/.pgpass /pgpass/.pgpass && chmod 0600 /pgpass/.pgpass"],
+        "volumeMounts": [{"name": "pgpass-secret", "mountPath": "/pgpass-secret", "readOnly": True},
+                         {"name": "pgpass", "mountPath": "/pgpass"}],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},
+        "securityContext": restricted}]
+    container = spec["containers"][0]
+    assert container["securityContext"] == restricted
+    assert container["env"] == [{"name": "THV_REGISTRY_LEADER_ELECTION_ID", "value": "toolhive-registry-leader-election"},
+                                {"name": "PGPASSFILE", "value": "/pgpass/.pgpass"},
+                                {"name": "THV_REGISTRY_WATCH_NAMESPACE", "value": "mcp-dev,mcp-data"}]
+    assert container["volumeMounts"][-1] == {"name": "pgpass", "mountPath": "/pgpass", "readOnly": True}
+    assert container["livenessProbe"] == {"httpGet": {"path": "/health", "port": "internal-http"},
+                                          "initialDelaySeconds": 30, "periodSeconds": 10}
+    assert container["readinessProbe"] == {"httpGet": {"path": "/readiness", "port": "internal-http"},
+                                           "initialDelaySeconds": 5, "periodSeconds": 5}
+    assert spec["volumes"][-2:] == [
+        {"name": "pgpass-secret", "secret": {"secretName": "toolhive-registry-pgpass", "defaultMode": 0o440}},
+        {"name": "pgpass", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]
+    pgpass = rendered.object("Secret", "toolhive-registry-pgpass", NS)
+    assert pgpass["type"] == "Opaque" and pgpass["metadata"]["labels"] == labels
+    policy = rendered.object("NetworkPolicy", "toolhive-registry-api", NS)
+    assert policy["spec"]["podSelector"] == {"matchLabels": deployment["spec"]["selector"]["matchLabels"]}
+
+
+def test_new_registry_data_is_a_new_configmap_made_before_the_old_one_goes():
+    data = next(r for r in render(DEV).k8s_resources("ConfigMap")
+                if r.inputs["metadata"]["name"].startswith("toolhive-registry-data-"))
+    assert data.delete_before_replace is False  # given, so the provider cannot make it delete-first
+
+
 def test_a_config_change_changes_the_config_hash_and_so_rolls_the_pods():
     def annotation(registry):
         return render(registry).object("Deployment", "toolhive-registry", NS)["spec"]["template"]["metadata"]["annotations"]
