@@ -9,6 +9,7 @@ import json
 import pytest
 
 from components.errors import ConfigError
+from components.k8s.netpol import ALLOW_FROM_ANNOTATION
 from components.registry.server_config import ServerConfig
 from policies.pod_security import check_object
 from tests.conftest import PROJECT_ROOT, render_config, render_stack
@@ -391,6 +392,35 @@ def test_outputs_name_the_registry_its_urls_and_every_source_with_its_pin(which,
     assert outputs["sources"]["upstream"] == {"kind": "git", "repository": "https://github.com/stacklok/toolhive-registry-server.git",
                                               "ref": "refs/tags/v1.3.0", "commit": V130, "deployed": "commit"}
     assert set(outputs["sources"]) == {"platform", "upstream", "federated", "custom", "cluster-mcp-dev", "cluster-mcp-data"}
+
+
+REGISTRY_LABELS = {"app.kubernetes.io/name": "toolhive-registry", "app.kubernetes.io/instance": "toolhive-registry",
+                   "app.kubernetes.io/component": "registry-api", "app.kubernetes.io/version": "v1.3.0",
+                   "app.kubernetes.io/part-of": "toolhive-platform", "app.kubernetes.io/managed-by": "pulumi"}
+
+
+@pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
+def test_every_object_of_the_registry_is_its_child_labelled_as_the_registry_api(which):
+    rendered = render({**mode(DEV, which), "ingress": {"host": "registry.example.com"}})
+    owned = [r for r in rendered.k8s_resources() if r.parent.endswith("toolhive:registry:RegistryServer::registry")]
+    kinds = {r.inputs["kind"] for r in owned}
+    assert {"ConfigMap", "Secret", "NetworkPolicy", "Ingress", "ClusterRole", "RoleBinding"} <= kinds
+    assert ("MCPRegistry" in kinds) == (which == "mcpRegistry") and ("Deployment" in kinds) == (which == "standalone")
+    for resource in owned:
+        assert resource.inputs["metadata"]["labels"] == REGISTRY_LABELS, resource.urn
+        if resource.inputs["kind"] == "NetworkPolicy":  # the client namespaces' egress policy too
+            assert resource.protect and resource.retain_on_delete, resource.urn
+    front = rendered.object(*(("MCPRegistry", "toolhive-registry", NS) if which == "mcpRegistry"
+                              else ("Service", "toolhive-registry", NS)))
+    assert front["metadata"]["annotations"] == {ALLOW_FROM_ANNOTATION: "mcp-dev"}  # what reachability reads
+
+
+@pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
+def test_the_registry_component_registers_its_outputs(which, component_outputs):
+    outputs = render(mode(DEV, which)).outputs["registry"]
+    assert set(outputs) == {"name", "namespace", "mode", "urls", "sources"}
+    assert (outputs["name"], outputs["namespace"], outputs["mode"]) == ("toolhive-registry", NS, which)
+    assert component_outputs["RegistryServer"] == [outputs]
 
 
 @pytest.mark.parametrize("toolhive, message", [
