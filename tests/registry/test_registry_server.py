@@ -171,6 +171,27 @@ def test_standalone_is_the_upstream_chart_modelled_natively(preview):
     assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
 
 
+@pytest.mark.parametrize("which", ["standalone", "mcpRegistry"])
+def test_an_external_databases_ca_bundle_is_what_libpq_verifies_against(which):
+    container, _, _ = pod(render(mode(FULL, which)), which)
+    assert {"name": "PGSSLROOTCERT", "value": "/certs/database/ca.crt"} in container["env"]
+
+
+def test_a_registry_no_namespace_is_allowed_into_carries_no_allow_from_intent():
+    rendered = render({**DEV, "network": {}})
+    assert rendered.object("Service", "toolhive-registry", NS)["metadata"]["annotations"] == {}
+
+
+def test_a_watched_namespace_the_stack_does_not_make_is_bound_without_waiting_for_it():
+    rendered = render({**DEV, "sources": [DEV["sources"][0], {"name": "cluster", "kubernetes": {"namespaces": ["elsewhere",
+                                                                                                              "mcp-dev"]}}]})
+    role = rendered.resource("ClusterRole", "toolhive-system-toolhive-registry-kubernetes-source")
+    outside = rendered.resource("RoleBinding", "toolhive-system-toolhive-registry-kubernetes-source", "elsewhere")
+    tenant = rendered.resource("RoleBinding", "toolhive-system-toolhive-registry-kubernetes-source", "mcp-dev")
+    assert outside.dependencies == [role.urn]
+    assert sorted(tenant.dependencies) == sorted([role.urn, rendered.resource("Namespace", "mcp-dev").urn])
+
+
 def test_the_standalone_pod_is_exactly_the_charts_with_the_pgpass_copied_into_memory():
     rendered = render(mode(DEV, "standalone"))
     deployment = rendered.object("Deployment", "toolhive-registry", NS)
@@ -389,9 +410,15 @@ def test_outputs_name_the_registry_its_urls_and_every_source_with_its_pin(which,
     outputs = render(mode(FULL, which)).outputs["registry"]
     assert outputs["name"] == "toolhive-registry"
     assert outputs["urls"] == {"default": f"http://{service}.{NS}.svc.cluster.local:8080/registry/default/v0.1/servers"}
-    assert outputs["sources"]["upstream"] == {"kind": "git", "repository": "https://github.com/stacklok/toolhive-registry-server.git",
-                                              "ref": "refs/tags/v1.3.0", "commit": V130, "deployed": "commit"}
-    assert set(outputs["sources"]) == {"platform", "upstream", "federated", "custom", "cluster-mcp-dev", "cluster-mcp-data"}
+    data = next(cm["metadata"]["name"] for cm in render(mode(FULL, which)).objects("ConfigMap")
+                if cm["metadata"]["name"].startswith("toolhive-registry-data-platform-"))
+    assert outputs["sources"] == {
+        "platform": {"kind": "file", "file": "registry/data/registry.json", "configMap": data},
+        "upstream": {"kind": "git", "repository": "https://github.com/stacklok/toolhive-registry-server.git",
+                     "ref": "refs/tags/v1.3.0", "commit": V130, "deployed": "commit"},
+        "federated": {"kind": "api"}, "custom": {"kind": "managed"},
+        "cluster-mcp-dev": {"kind": "kubernetes", "namespaces": ["mcp-dev"]},
+        "cluster-mcp-data": {"kind": "kubernetes", "namespaces": ["mcp-data"]}}
 
 
 REGISTRY_LABELS = {"app.kubernetes.io/name": "toolhive-registry", "app.kubernetes.io/instance": "toolhive-registry",
