@@ -281,7 +281,7 @@ def fleet_config(*servers: dict, images: dict | None = None, **servers_block) ->
 
 def own_images(raw: dict, resolver) -> dict:
     config = parse_stack_config(raw)
-    return server_images(load_servers(config), config, resolver)
+    return server_images(load_servers(config, stack="dev"), config, resolver)
 
 
 def test_ecr_pins_each_server_image_to_its_digest(ecr, preview):

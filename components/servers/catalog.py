@@ -53,7 +53,7 @@ class ServerCatalog:
         return [d for d in self.declared if d.entry.kind == kind]
 
 
-def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, stack: str = "dev") -> ServerCatalog:
+def load_servers(config: StackConfig, root: Path = PROJECT_ROOT, *, stack: str) -> ServerCatalog:
     problems: list[str] = []
     warnings: list[str] = []
     declared = [Declared(entry, f"toolhive:servers.{key}[{index}]")
@@ -112,7 +112,7 @@ def _read_directory(directory: str, root: Path, problems: list[str]) -> list[Dec
             parsed = parse_stack_config({"servers": {key: [document]}})
         except ConfigError as error:
             prefix = f"toolhive:servers.{key}[0]."
-            problems += [f"{shown}: {p[len(prefix):]}" if p.startswith(prefix) else f"{shown}: {p}" for p in error.problems]
+            problems += [f"{shown}: {p.removeprefix(prefix)}" for p in error.problems]
             continue
         found.append(Declared(getattr(parsed.servers, _attribute(key))[0], shown))
     return found

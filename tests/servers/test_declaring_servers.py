@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -9,7 +10,7 @@ import yaml
 from components.config import StackConfig
 from components.config.loader import parse_stack_config
 from components.errors import ConfigError
-from components.servers.catalog import load_servers
+from components.servers.catalog import is_dev_stack, load_servers
 from tests.conftest import PROJECT_ROOT, render_config
 from tests.servers.conftest import IMAGE, NS, TENANTS, config_error, render_servers, server
 
@@ -93,7 +94,7 @@ def test_a_stray_file_warns_in_the_render(tmp_path, preview):
 def test_a_missing_directory_is_a_config_error(tmp_path):
     config = parse_stack_config({"namespaces": TENANTS, "servers": {"directory": "servers/none"}})
     with pytest.raises(ConfigError, match="toolhive:servers.directory: servers/none is not a directory"):
-        load_servers(config, root=tmp_path)
+        load_servers(config, root=tmp_path, stack="dev")
 
 
 def test_names_are_unique_per_namespace_across_kinds_and_files(tmp_path):
@@ -185,9 +186,67 @@ def test_anonymous_virtual_servers_are_for_dev_stacks_only():
     render_servers(virtual=vmcp, stack="dev")
 
 
+@pytest.mark.parametrize(("stack", "dev"), [("dev", True), ("dev-alice", True), ("devel", False), ("staging", False)])
+def test_a_dev_stack_is_dev_or_named_dev_dash_something(stack, dev):
+    assert is_dev_stack(stack) is dev
+
+
 def test_the_json_schema_covers_servers_and_is_committed_current():
     committed = json.loads((PROJECT_ROOT / "stack-config.schema.json").read_text())
     server_spec = committed["$defs"]["McpServerSpec"]["properties"]
     assert server_spec["transport"]["enum"] == ["stdio", "sse", "streamable-http"]
     assert "toolhive:servers" in committed["properties"]["config"]["properties"]
     assert StackConfig.model_fields["servers"].alias == "servers"
+
+
+# -- every file's problem, each named by its file, all at once --------------------------------------------------
+
+def test_every_unreadable_or_malformed_file_is_named_and_the_others_are_still_read(tmp_path, monkeypatch):
+    folder = tmp_path / "servers" / "t"
+    folder.mkdir(parents=True)
+    (folder / "a-latin.yaml").write_bytes(b"name: caf\xe9\n")
+    (folder / "b-list.yaml").write_text("- name: fetch\n")
+    (folder / "c-locked.yaml").write_text("name: locked\n")
+    (folder / "d-empty.yaml").write_text("")
+    write(folder, "e-bad.yaml", {"name": "bad", "namespace": NS, "spec": {"image": IMAGE, "transport": "ws"}})
+    write(folder, "f-other.yaml", {"name": "other", "namespace": "mcp-elsewhere", "spec": {"image": IMAGE}})
+    read_text = Path.read_text
+
+    def unreadable(path, *args, **kwargs):
+        if path.name == "c-locked.yaml":
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", unreadable)
+    assert problems_of(tmp_path, {}) == [
+        "servers/t/a-latin.yaml: not UTF-8 text (byte 9: invalid continuation byte); save it as UTF-8",
+        "servers/t/b-list.yaml: expected a mapping {kind, name, namespace, spec}",
+        "servers/t/c-locked.yaml: cannot read: Permission denied",
+        "servers/t/d-empty.yaml: expected a mapping {kind, name, namespace, spec}",
+        "servers/t/e-bad.yaml: spec.transport: must be one of stdio, sse, streamable-http (got 'ws')",
+        "servers/t/f-other.yaml: namespace: 'mcp-elsewhere' is not a tenant namespace of this stack (mcp-data, mcp-dev)",
+    ]
+
+
+def test_a_directory_outside_the_project_names_its_files_by_their_full_path(tmp_path):
+    outside = tmp_path / "outside"
+    write(outside, "fetch.yaml", {"name": "fetch", "namespace": NS, "spec": {"image": IMAGE}})
+    config = parse_stack_config({"namespaces": TENANTS, "servers": {"directory": str(outside)}})
+    catalog = load_servers(config, root=tmp_path / "project", stack="dev")
+    assert [d.source for d in catalog.declared] == [f"{outside}/fetch.yaml"]
+
+
+def test_a_server_in_a_stack_without_tenants_is_told_there_are_none(tmp_path):
+    config = parse_stack_config({"servers": {"mcpServers": [server("fetch")]}})
+    with pytest.raises(ConfigError) as raised:
+        load_servers(config, root=tmp_path, stack="dev")
+    assert raised.value.problems == ["toolhive:servers.mcpServers[0].namespace: 'mcp-dev' is not a tenant namespace of "
+                                     "this stack (none declared in toolhive:namespaces)"]
+
+
+def test_every_nested_server_file_is_named(tmp_path):
+    for name in ("web.yaml", "api.yml"):
+        write(tmp_path / "servers" / "t" / "team-a", name, {"name": name[:3], "namespace": NS, "spec": {"image": IMAGE}})
+    assert problems_of(tmp_path, {}) == [
+        "servers/t/team-a/: server files are read from the top level of toolhive:servers.directory only; these would "
+        "not deploy: api.yml, web.yaml (move them up)"]
