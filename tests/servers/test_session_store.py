@@ -9,6 +9,7 @@ import pytest
 
 from policies.pod_security import check_object
 from components.errors import ConfigError
+from components.servers.catalog import _same_store
 from tests.conftest import render_config, render_stack
 from tests.test_reachability import flow_names
 from tests.servers.conftest import NS, config_with, server
@@ -241,3 +242,18 @@ def test_the_operator_default_redis_cannot_be_a_typo_of_the_store():
                                                                "existingSecret": "valkey-auth"}}))
     assert problems == ["toolhive:operator.defaultRedis.addr: valkey.toolhive-systen.svc.cluster.local:6379 looks like "
                         f"the stack's session store but is not it; use {ADDRESS} (toolhive:servers.sessionStore)"]
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("valkey.mcp-dev:6379", "valkey.mcp-dev.svc.cluster.local:6379", True),  # one Service, written two ways
+    ("valkey.mcp-dev.svc:6379", "valkey.mcp-dev:6379", True),
+    ("valkey.mcp-dev:6379", "valkey.mcp-dev:6380", False),  # another port
+    ("valkey.mcp-dev:6379", "valkey.mcp-data:6379", False),  # another namespace
+    ("valkey.mcp-dev:6379", "valkey.mcp-dev.:6379", False),  # absolute: a DNS host, not the Service
+    ("valkey.mcp-dev.:6379", "valkey.mcp-dev:6379", False),
+    ("redis.example.com:6379", "REDIS.example.com.:6379", True),  # hosts: case and the root dot do not count
+    ("redis.example.com.:6379", "redis.example.com:6379", True),
+    ("redis.example.com:6379", "redis.example.org:6379", False),
+])
+def test_two_addresses_are_one_store_when_they_name_one_service_or_one_host(a, b, same):
+    assert _same_store(a, b) is same
