@@ -132,7 +132,7 @@ class OnlineResolver:
         label = f"registry source {source_name!r}"
         repo = self._cache(spec.repository)
         try:
-            repo.git.fetch("--depth=1", "--no-tags", spec.repository, spec.ref)
+            repo.git.fetch("--depth=1", spec.repository, spec.ref)  # into FETCH_HEAD only: no ref, no tag is stored
         except git.GitCommandError as error:
             if _MISSING_REF.search(error.stderr):
                 raise GitSourceError(f"{label}: ref {spec.ref} not found in {spec.repository}") from None

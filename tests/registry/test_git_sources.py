@@ -150,6 +150,7 @@ def test_the_fetch_is_shallow_without_tags_into_one_bare_cache_repository_per_ur
     git_repo.commit({"data/registry.json": registry_document("io.example/a")})
     git_repo.tag("v1.0.0")
     head = git_repo.commit({"data/registry.json": registry_document("io.example/b")})
+    git_repo.tag("v1.1.0")  # on the fetched commit: still not fetched
     resolver.resolve("team", _spec(git_repo))
     resolver.resolve("team", _spec(git_repo))  # the second resolve reuses the cache
     assert [p.name for p in resolver.cache_dir.iterdir()] == [hashlib.sha256(git_repo.url.encode()).hexdigest()[:16]]
@@ -195,7 +196,7 @@ def test_every_way_git_says_a_ref_is_missing_is_a_missing_ref(monkeypatch, resol
      "fatal: '/srv/missing' does not appear to be a git repository"),  # the cause, not the advice after it
     ("warning: redirecting to https://git.example/r.git/\nerror: RPC failed; HTTP 500\nfatal: early EOF",
      "error: RPC failed; HTTP 500"),
-    ("remote: Internal error\n  \nsomething else went wrong\n", "something else went wrong"),  # no cause: the last line
+    ("remote: Internal error\n  \nremote: try again later\nsomething else went wrong\n", "something else went wrong"),  # no cause: the last line
     ("", "git fetch failed"),
 ])
 def test_a_failed_fetch_names_what_git_said_first(monkeypatch, resolver, stderr, shown):
