@@ -169,7 +169,7 @@ def plan_registry(config: RegistryConfig, *, namespace: str, tenant_namespaces: 
             expanded[spec.name] = list(split)
             for split_name, watched in split.items():
                 sources.append({**entry, "name": split_name, "kubernetes": {"namespaces": [watched]},
-                                **({"claims": spec.claims} if spec.claims else {})})
+                                "claims": spec.claims})  # None when unset: config.yaml leaves it out
             continue
         _sync_and_filter(spec, entry)
         sources.append(entry)
