@@ -191,6 +191,19 @@ def render_stack(stack: str, *, preview: bool = False) -> Rendered:
     return render_config(toolhive, extra=others, secret_keys=secret_keys, stack=stack, preview=preview)
 
 
+def make_unreadable(monkeypatch, name: str) -> None:
+    """Reading the file called `name` fails as a file without read permission does (these tests run as root,
+    which reads every file whatever its mode)."""
+    read_text = Path.read_text
+
+    def read(path, *args, **kwargs):
+        if path.name == name:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read)
+
+
 def load_yaml_all(text: str) -> list[Any]:
     """Every document of a YAML stream, as yaml.safe_load_all reads them, with libyaml's loader: ten times
     faster on the megabyte of CRDs (tests/test_bench.py shows the two loaders read the same values)."""

@@ -12,7 +12,7 @@ from components.errors import ConfigError
 from components.registry.git_sources import GitSourceError, Pin
 from components.registry.plan import plan_registry, registry_secret_requests
 from components.registry.server_config import ServerConfig
-from tests.conftest import registry_document
+from tests.conftest import make_unreadable, registry_document
 
 COMMIT = "c" * 40
 
@@ -53,14 +53,7 @@ def test_every_problem_of_every_source_is_listed_in_source_order(tmp_path, monke
         {"name": "bad", "file": {"data": data_file(tmp_path, "registry/bad.json", bad)}},
         {"name": "good", "file": {"data": data_file(tmp_path, "registry/good.json", registry_document("io.example/g"))}},
     ]
-    read_text = Path.read_text
-
-    def unreadable(path, *args, **kwargs):
-        if path.name == "locked.json":
-            raise PermissionError(13, "Permission denied", str(path))
-        return read_text(path, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "read_text", unreadable)
+    make_unreadable(monkeypatch, "locked.json")
     with pytest.raises(ConfigError) as raised:
         plan(sources, tmp_path)
     assert raised.value.problems == [

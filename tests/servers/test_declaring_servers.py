@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -11,7 +10,7 @@ from components.config import StackConfig
 from components.config.loader import parse_stack_config
 from components.errors import ConfigError
 from components.servers.catalog import is_dev_stack, load_servers
-from tests.conftest import PROJECT_ROOT, render_config
+from tests.conftest import PROJECT_ROOT, make_unreadable, render_config
 from tests.servers.conftest import IMAGE, NS, TENANTS, config_error, render_servers, server
 
 
@@ -210,14 +209,7 @@ def test_every_unreadable_or_malformed_file_is_named_and_the_others_are_still_re
     (folder / "d-empty.yaml").write_text("")
     write(folder, "e-bad.yaml", {"name": "bad", "namespace": NS, "spec": {"image": IMAGE, "transport": "ws"}})
     write(folder, "f-other.yaml", {"name": "other", "namespace": "mcp-elsewhere", "spec": {"image": IMAGE}})
-    read_text = Path.read_text
-
-    def unreadable(path, *args, **kwargs):
-        if path.name == "c-locked.yaml":
-            raise PermissionError(13, "Permission denied", str(path))
-        return read_text(path, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "read_text", unreadable)
+    make_unreadable(monkeypatch, "c-locked.yaml")
     assert problems_of(tmp_path, {}) == [
         "servers/t/a-latin.yaml: not UTF-8 text (byte 9: invalid continuation byte); save it as UTF-8",
         "servers/t/b-list.yaml: expected a mapping {kind, name, namespace, spec}",
