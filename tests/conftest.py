@@ -205,18 +205,22 @@ def make_unreadable(monkeypatch, name: str) -> None:
 
 
 def load_yaml_all(text: str) -> list[Any]:
-    """Every document of a YAML stream, as yaml.safe_load_all reads them, with libyaml's loader: ten times
-    faster on the megabyte of CRDs (tests/test_bench.py shows the two loaders read the same values)."""
+    """Every document of a YAML stream, as yaml.safe_load_all reads them, with the bundle's loader (libyaml's): ten
+    times faster on the megabyte of CRDs (tests/test_bench.py shows the two loaders read the same values)."""
     import yaml
 
-    return list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    from components.bundle import LOADER
+
+    return list(yaml.load_all(text, Loader=LOADER))
 
 
 def load_yaml(text: str) -> Any:
-    """One YAML document, as yaml.safe_load reads it (libyaml's loader, as load_yaml_all)."""
+    """One YAML document, as yaml.safe_load reads it (the bundle's loader, as load_yaml_all)."""
     import yaml
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    from components.bundle import LOADER
+
+    return yaml.load(text, Loader=LOADER)
 
 
 def stack_file(stack: str) -> dict[str, Any]:
