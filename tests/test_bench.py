@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pulumi
-import pytest
 import pulumi_kubernetes as k8s
+import pytest
 import yaml
 from pulumi.runtime import resource as pulumi_resource
 
