@@ -369,6 +369,20 @@ def test_network_policies_let_only_client_namespaces_in_and_only_what_the_server
     assert len(egress) == 4
 
 
+def test_a_client_namespaces_way_out_reaches_only_the_registry_pods_on_8080():
+    rendered = render(DEV)
+    spec = rendered.object("NetworkPolicy", "allow-egress-to-toolhive-registry", "mcp-dev")["spec"]
+    api_pods = rendered.object("Deployment", "toolhive-registry", NS)["spec"]["template"]["metadata"]["labels"]
+    assert spec["policyTypes"] == ["Egress"]
+    [rule] = spec["egress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
+    [peer] = rule["to"]
+    assert peer["namespaceSelector"] == {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": [NS]}]}
+    assert peer["podSelector"]["matchLabels"] and peer["podSelector"]["matchLabels"].items() <= api_pods.items()
+    assert "matchExpressions" in spec["podSelector"]  # the team's workloads, not its MCP server pods
+
+
 def test_the_in_cluster_database_accepts_only_the_registry_pods():
     rendered = render(DEV)
     policy = rendered.object("NetworkPolicy", "toolhive-registry-postgres", NS)["spec"]
