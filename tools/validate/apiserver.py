@@ -276,7 +276,7 @@ def _container(container: dict, path: list, volumes: set) -> Iterator[Issue]:
 
 
 def _toleration(toleration: dict, path: list) -> Iterator[Issue]:
-    key, operator, value, effect = (toleration.get("key", ""), toleration.get("operator", "Equal"),
+    key, operator, value, effect = (toleration.get("key"), toleration.get("operator", "Equal"),
                                     toleration.get("value", ""), toleration.get("effect", ""))
     if key:
         reason = qualified_name_error(key)
