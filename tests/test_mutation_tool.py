@@ -1,6 +1,7 @@
 """The mutation tool's configuration stays whole: every module it covers has its tests, every entry is real."""
 from __future__ import annotations
 
+import json
 import tomllib
 
 import pytest
@@ -85,3 +86,21 @@ def test_every_module_cache_of_a_configured_module_is_emptied_before_each_stats_
     assert schema._RESULTS == {}
     _, tests = load_targets()
     assert set(fresh.MODULE_CACHES) <= set(tests)
+
+
+def test_a_mutants_tests_run_fastest_first_by_the_stats_runs_timings(tmp_path):
+    """mutmut passes a mutant's tests in set order and stops at the first failure: the quick rows come first."""
+    from types import SimpleNamespace
+
+    from tools.mutation import fresh
+
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": {
+        "tests/a.py::render": 3.0, "tests/a.py::row": 0.001, "tests/b.py::check": 0.2}}))
+    items = [SimpleNamespace(nodeid=name) for name in ("tests/a.py::render", "tests/new.py::untimed",
+                                                       "mutants/tests/b.py::check", "tests/a.py::row")]
+    fresh.pytest_collection_modifyitems(SimpleNamespace(rootpath=tmp_path), items)
+    assert [item.nodeid for item in items] == ["tests/a.py::row", "mutants/tests/b.py::check", "tests/a.py::render",
+                                               "tests/new.py::untimed"]
+    unordered = list(reversed(items))
+    fresh.pytest_collection_modifyitems(SimpleNamespace(rootpath=tmp_path / "no-stats"), unordered)
+    assert unordered == list(reversed(items))  # no stats run yet: left as collected
