@@ -270,6 +270,7 @@ def test_container_env(env, expected):
 @pytest.mark.parametrize(("ports", "expected"), [
     ([{"containerPort": 1}, {"containerPort": 65535, "protocol": "SCTP"}, {"containerPort": 80, "hostPort": 0}], []),
     ([{"containerPort": 80, "hostPort": 65535, "name": "a-1"}], []),
+    ([{"containerPort": 80, "name": "a" * 15}], []),  # an IANA name: at most 15
     ([{"containerPort": 0}], [f"{C}.ports[0].containerPort: 0 must be a port number between 1 and 65535"]),
     ([{"containerPort": 65536}], [f"{C}.ports[0].containerPort: 65536 must be a port number between 1 and 65535"]),
     ([{"containerPort": True}], [f"{C}.ports[0].containerPort: True must be a port number between 1 and 65535"]),

@@ -200,7 +200,7 @@ def _int_or_name_port(value: Any, path: list) -> Iterator[Issue]:
 
 
 def _is_iana_svc_name(value: Any) -> bool:
-    return (isinstance(value, str) and 0 < len(value) <= 15 and bool(_IANA_SVC_NAME.match(value))
+    return (isinstance(value, str) and len(value) <= 15 and bool(_IANA_SVC_NAME.match(value))
             and "--" not in value and any(c.isalpha() for c in value))
 
 
