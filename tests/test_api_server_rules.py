@@ -92,6 +92,7 @@ def test_annotation_keys_are_checked_lower_cased_and_their_total_size_counts_key
     assert messages(annotated({"k": "x" * (128 * 1024), "l": "y" * (128 * 1024)})) == [
         "$.spec.template.metadata.annotations: annotations total 262146 bytes, must be at most 262144"]
     assert messages(annotated({"k" * 10: None})) == []  # a value that is not a string counts nothing
+    assert messages(annotated({1: "x"})) == ["$.spec.template.metadata.annotations[1]: invalid annotation key 1: must be a string"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -289,6 +290,8 @@ def test_container_env(env, expected):
     ([{"containerPort": 80}, {"containerPort": 80, "protocol": "TCP"}],
      [f"{C}.ports[1].containerPort: duplicate containerPort/protocol 80/TCP (same as [0])"]),
     ([{"containerPort": 80}, {"containerPort": 80, "protocol": "UDP"}], []),
+    ([{"containerPort": 80}, {"containerPort": 81, "name": "a"}, {"containerPort": 82, "name": "a"}],  # unnamed: skipped
+     [f"{C}.ports[2].name: duplicate port name 'a' (same as [1])"]),
 ])
 def test_container_ports(ports, expected):
     assert messages(container(ports=ports)) == expected
@@ -558,6 +561,8 @@ def test_role_bindings(binding, expected):
 
 def test_objects_of_other_kinds_and_values_that_are_no_objects_get_no_api_server_problem():
     assert apiserver.check(["not an object", None, obj("ConfigMap", data={"a": "-"}), obj("Secret")]) == []
+    quota = obj("ResourceQuota", spec={"hard": {"pods": "x"}})
+    assert [p.message for p in apiserver.check(["not an object", quota])] == ["'x' is not a valid non-negative quantity"]
 
 
 def test_each_problem_names_its_object():

@@ -335,7 +335,7 @@ def _pod_spec(spec: Any, path: list, claims: set = frozenset()) -> Iterator[Issu
     for i, constraint in enumerate(_list(spec.get("topologySpreadConstraints"))):
         constraint = _dict(constraint)
         where = [*path, "topologySpreadConstraints", i]
-        if not isinstance(constraint.get("maxSkew"), int) or constraint.get("maxSkew", 0) <= 0:
+        if not isinstance(constraint.get("maxSkew"), int) or constraint["maxSkew"] <= 0:
             yield [*where, "maxSkew"], "must be greater than zero"
         if constraint.get("whenUnsatisfiable") not in ("DoNotSchedule", "ScheduleAnyway"):
             yield [*where, "whenUnsatisfiable"], "must be DoNotSchedule or ScheduleAnyway"
