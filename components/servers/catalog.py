@@ -186,9 +186,9 @@ def _object_names(declared: list[Declared]) -> list[str]:
     problems, owners, clashes = [], {}, {}
     for item in declared:
         entry = item.entry
+        # Its own ServiceAccount <name>-sa is counted either way: no other server's object can bear that name.
         wanted = [(kind, name, "name") for kind, name in operator_objects.created_objects(
-            entry.kind, entry.name, transport=getattr(entry.spec, "transport", None),
-            service_account=getattr(entry.spec, "service_account", None))]
+            entry.kind, entry.name, transport=getattr(entry.spec, "transport", None))]
         for key, ref, field in secret_fields(entry.spec):
             if parse_reference(ref).read_at_deploy:
                 secret = secret_name(entry.name, key)
@@ -287,7 +287,7 @@ def _same_store(a: str, b: str) -> bool:
         return False
     if first.namespace is not None or second.namespace is not None:
         return (first.namespace, first.host.split(".")[0]) == (second.namespace, second.host.split(".")[0])
-    return first.host.lower().rstrip(".") == second.host.lower().rstrip(".")
+    return first.host.rstrip(".").lower() == second.host.rstrip(".").lower()
 
 
 def _near_store(a: str, b: str) -> bool:

@@ -9,7 +9,7 @@ import yaml
 from components.config import StackConfig
 from components.config.loader import parse_stack_config
 from components.errors import ConfigError
-from components.servers.catalog import is_dev_stack, load_servers
+from components.servers.catalog import is_dev_stack, load_servers, secret_requests
 from tests.conftest import PROJECT_ROOT, make_unreadable, render_config
 from tests.servers.conftest import IMAGE, NS, TENANTS, config_error, render_servers, server
 
@@ -242,3 +242,30 @@ def test_every_nested_server_file_is_named(tmp_path):
     assert problems_of(tmp_path, {}) == [
         "servers/t/team-a/: server files are read from the top level of toolhive:servers.directory only; these would "
         "not deploy: api.yml, web.yaml (move them up)"]
+
+
+def test_every_secret_reference_of_every_server_is_asked_for_naming_the_server_and_the_field(tmp_path):
+    catalog = catalog_of(tmp_path, {
+        "remote.yaml": {"kind": "MCPRemoteProxy", "name": "remote", "namespace": "mcp-data", "spec": {
+            "remoteUrl": "https://mcp.example.com/mcp",
+            "headers": {"fromSecrets": [{"headerName": "X-Api-Key", "ref": "aws-sm://mcp/remote#key"}]}}},
+    }, mcpServers=[server("github", secrets=[{"targetEnvName": "GITHUB_TOKEN", "ref": "aws-sm://mcp/github#token"}])])
+    assert secret_requests(catalog) == [
+        ("MCPServer mcp-dev/github (toolhive:servers.mcpServers[0].spec.secrets[0].ref)", "aws-sm://mcp/github#token"),
+        ("MCPRemoteProxy mcp-data/remote (servers/t/remote.yaml: spec.headers.fromSecrets[0].ref)", "aws-sm://mcp/remote#key"),
+    ]
+
+
+@pytest.mark.parametrize(("transport", "clash"), [("streamable-http", True), ("stdio", False)])
+def test_a_servers_operator_service_may_clash_with_anothers_only_where_the_operator_creates_it(tmp_path, transport, clash):
+    """MCPServer `web` gets Service mcp-web-proxy; MCPServer `web-proxy` gets Service mcp-web-proxy too, but only
+    with an HTTP transport (a stdio server has no backend Service)."""
+    spec = {"transport": transport, **({"mcpPort": 8080} if transport != "stdio" else {})}
+    servers = [server("web"), server("web-proxy", **spec)]
+    (tmp_path / "servers" / "t").mkdir(parents=True)
+    if clash:
+        assert problems_of(tmp_path, {}, mcpServers=servers) == [
+            "toolhive:servers.mcpServers[1].name: the operator's Service 'mcp-web-proxy' for this MCPServer would also "
+            "be created for MCPServer web (toolhive:servers.mcpServers[0]) in namespace mcp-dev; rename one of them"]
+    else:
+        assert [d.entry.name for d in catalog_of(tmp_path, {}, mcpServers=servers).declared] == ["web", "web-proxy"]

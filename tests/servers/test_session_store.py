@@ -9,7 +9,7 @@ import pytest
 
 from policies.pod_security import check_object
 from components.errors import ConfigError
-from components.servers.catalog import _same_store
+from components.servers.catalog import _near_store, _same_store
 from tests.conftest import render_config, render_stack
 from tests.test_reachability import flow_names
 from tests.servers.conftest import NS, config_with, server
@@ -253,7 +253,21 @@ def test_the_operator_default_redis_cannot_be_a_typo_of_the_store():
     ("valkey.mcp-dev.:6379", "valkey.mcp-dev:6379", False),
     ("redis.example.com:6379", "REDIS.example.com.:6379", True),  # hosts: case and the root dot do not count
     ("redis.example.com.:6379", "redis.example.com:6379", True),
+    ("redis.example.X.:6379", "redis.example.x:6379", True),
     ("redis.example.com:6379", "redis.example.org:6379", False),
 ])
 def test_two_addresses_are_one_store_when_they_name_one_service_or_one_host(a, b, same):
     assert _same_store(a, b) is same
+
+
+@pytest.mark.parametrize(("address", "store", "near"), [
+    ("valkey.mcp-dev:6380", "valkey.mcp-dev.svc.cluster.local:6379", True),  # the store's Service on another port
+    ("Valkey.MCP-dev:6379", "valkey.mcp-dev:6379", True),
+    ("valkey-sessions.team:6379", "valkey-sessixyz.team:6379", True),  # 17 of 2 x 20 letters alike: a ratio of 0.85
+    ("valkey-sessions.team:6379", "valkey-sesxyzw.team:6379", False),  # below it
+    ("valkey:6379", "valkey.ns:6379", True),  # a short name: its namespace reads as none ("valkey." vs "valkey.ns")
+    ("cache.mcp-dev:6379", "valkey.mcp-dev:6379", False),  # a server's own Redis beside the store
+    ("redis:6379", "valkey.mcp-dev:6379", False),
+])
+def test_an_address_is_near_a_store_when_it_reads_like_a_typo_of_it(address, store, near):
+    assert _near_store(address, store) is near
