@@ -178,3 +178,57 @@ def test_the_operator_makes_its_own_service_account_only_when_the_server_names_n
     assert ("ServiceAccount", "x-sa") in made
     assert ("ServiceAccount", "x-sa") not in operator_objects.created_objects("MCPServer", "x", transport="stdio",
                                                                              service_account="mine")
+
+
+# --- the same rules, straight from the catalog (no render) ---------------------------------------------
+
+def catalog_problems(servers: list[dict], virtual: list[dict] | None = None) -> list[str]:
+    from components.config.loader import parse_stack_config
+    from components.servers.catalog import load_servers
+    from tests.servers.conftest import TENANTS
+
+    config = parse_stack_config({"namespaces": TENANTS, "servers": {"mcpServers": servers, "virtualServers": virtual or []}})
+    with pytest.raises(ConfigError) as raised:
+        load_servers(config, stack="dev")
+    return raised.value.problems
+
+
+def http(name: str, **spec) -> dict:
+    return server(name, transport="streamable-http", mcpPort=8080, **spec)
+
+
+def test_a_too_long_secret_name_does_not_hide_the_servers_other_secret_problems():
+    secrets = [{"targetEnvName": "T" * 250, "ref": "aws-sm://mcp/a"}, {"targetEnvName": "API_TOKEN", "ref": "aws-sm://mcp/b"},
+               {"targetEnvName": "API__TOKEN", "ref": "aws-sm://mcp/c"}]
+    problems = catalog_problems([server("x", secrets=secrets)])
+    assert [p.partition(": ")[0] for p in problems] == ["toolhive:servers.mcpServers[0].spec.secrets[0].ref",
+                                                   "toolhive:servers.mcpServers[0].spec.secrets[2].ref"]
+
+
+def test_a_secret_the_program_writes_may_clash_with_a_secret_the_operator_creates():
+    """MCPServer `a`'s value of B_HMAC_SECRET goes into Secret a-secret-b-hmac-secret, the name of the HMAC Secret
+    the operator creates for VirtualMCPServer `a-secret-b`."""
+    problems = catalog_problems([server("a", secrets=[{"targetEnvName": "B_HMAC_SECRET", "ref": "aws-sm://mcp/a"}])],
+                                [{"name": "a-secret-b", "namespace": NS, "spec": {"group": "tools",
+                                                                                  "incomingAuth": {"type": "anonymous"}}}])
+    assert problems == ["toolhive:servers.virtualServers[0].name: the operator's Secret 'a-secret-b-hmac-secret' for "
+                        "this VirtualMCPServer would also be created for MCPServer a (toolhive:servers.mcpServers[0]) in "
+                        "namespace mcp-dev; rename one of them"]
+
+
+@pytest.mark.parametrize(("servers", "expected"), [
+    # two servers each clash with a third: one problem each
+    ([http("x"), http("x-headless"), http("x-proxy")],
+     [("mcpServers[1]", "Service 'mcp-x-headless'", "MCPServer x"), ("mcpServers[2]", "Service 'mcp-x-proxy'", "MCPServer x")]),
+    # one server clashes with two: one problem per server it clashes with
+    ([server("a"), http("a-proxy-proxy"), http("a-proxy")],
+     [("mcpServers[2]", "Service 'mcp-a-proxy-proxy'", "MCPServer a-proxy-proxy"),
+      ("mcpServers[2]", "Service 'mcp-a-proxy'", "MCPServer a")]),
+])
+def test_each_pair_of_clashing_servers_is_one_problem(servers, expected):
+    found = []
+    for problem in catalog_problems(servers):
+        where, _, rest = problem.partition(".name: the operator's ")
+        what, _, rest = rest.partition(" for this MCPServer would also be created for ")
+        found.append((where.removeprefix("toolhive:servers."), what, rest.split(" (")[0]))
+    assert found == expected
