@@ -60,9 +60,11 @@ def test_a_bad_file_is_named_with_the_field(tmp_path):
 
 def test_a_key_set_twice_in_a_server_file_is_refused_naming_both_lines(tmp_path):
     problems = problems_of(tmp_path, {"web.yaml": f"name: web\nnamespace: {NS}\nspec:\n  image: {IMAGE}\n"
-                                                  "  replicas: 1\n  replicas: 5\n"})
+                                                  "  replicas: 1\n  replicas: 5\n",
+                                      "worker.yaml": "name: worker\n"})  # the files after it are read too
     assert problems == ["servers/t/web.yaml: not valid YAML: line 6, column 3: key 'replicas' is set twice (first on "
-                        "line 5); YAML keeps only the last, so remove one"]
+                        "line 5); YAML keeps only the last, so remove one",
+                        "servers/t/worker.yaml: namespace: is required", "servers/t/worker.yaml: spec: is required"]
 
 
 def test_files_the_directory_would_not_read_are_named(tmp_path):
