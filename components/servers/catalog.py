@@ -238,7 +238,7 @@ def _session_store_rules(declared: list[Declared], config: StackConfig) -> list[
     wanted = f"{{name: {session_store.SECRET}, key: {session_store.SECRET_KEY}}}"
     problems = []
     for item in declared:
-        storage = getattr(item.entry.spec, "session_storage", None)
+        storage = item.entry.spec.session_storage
         if storage is None or storage.provider != "redis" or not _points_at_store(storage.address, namespace):
             continue
         ref = storage.password_ref
@@ -261,7 +261,7 @@ def _session_tls_rules(declared: list[Declared], config: StackConfig) -> list[st
     if redis is not None and config.default_redis_secret is not None and redis_tls.refusal(redis.addr):
         problems.append(f"toolhive:operator.defaultRedis.addr: {redis_tls.refusal(redis.addr)}")
     for item in declared:
-        storage = getattr(item.entry.spec, "session_storage", None)
+        storage = item.entry.spec.session_storage
         if storage is None or storage.provider != "redis" or not redis_tls.refusal(storage.address):
             continue
         problems.append(f"{item.where('spec.sessionStorage.address')}: {redis_tls.refusal(storage.address)}")
@@ -307,7 +307,7 @@ def _known_store_rules(declared: list[Declared], config: StackConfig) -> list[st
     allowed = ", ".join(f"{addr} ({key})" for addr, key in stores.items())
     problems = []
     for item in declared:
-        storage = getattr(item.entry.spec, "session_storage", None)
+        storage = item.entry.spec.session_storage
         if storage is None or storage.provider != "redis" or not storage.address:
             continue
         if not any(_same_store(storage.address, known) for known in stores) and \

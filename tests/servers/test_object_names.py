@@ -232,3 +232,16 @@ def test_each_pair_of_clashing_servers_is_one_problem(servers, expected):
         what, _, rest = rest.partition(" for this MCPServer would also be created for ")
         found.append((where.removeprefix("toolhive:servers."), what, rest.split(" (")[0]))
     assert found == expected
+
+
+def test_a_clash_of_several_objects_names_the_first_and_counts_the_others():
+    """Server `a`'s values of B_SECRET_C and B_SECRET_D go into Secrets a-secret-b-secret-c and -d, the names of
+    server `a-secret-b`'s values of C and D."""
+    def secrets(*keys: str) -> list[dict]:
+        return [{"targetEnvName": key, "ref": f"aws-sm://mcp/{key.lower()}"} for key in keys]
+
+    problems = catalog_problems([server("a", secrets=secrets("B_SECRET_C", "B_SECRET_D")),
+                                 server("a-secret-b", secrets=secrets("C", "D"))])
+    assert problems == ["toolhive:servers.mcpServers[1].name: the operator's Secret 'a-secret-b-secret-c' (and 1 more) for "
+                        "this MCPServer would also be created for MCPServer a (toolhive:servers.mcpServers[0]) in namespace "
+                        "mcp-dev; rename one of them"]

@@ -271,3 +271,42 @@ def test_two_addresses_are_one_store_when_they_name_one_service_or_one_host(a, b
 ])
 def test_an_address_is_near_a_store_when_it_reads_like_a_typo_of_it(address, store, near):
     assert _near_store(address, store) is near
+
+
+def catalog_problems(config: dict) -> list[str]:
+    """The stack-wide server rules alone (components/servers/catalog.py), without a render."""
+    from components.config.loader import parse_stack_config
+    from components.servers.catalog import load_servers
+
+    with pytest.raises(ConfigError) as raised:
+        load_servers(parse_stack_config(config), stack="dev")
+    return raised.value.problems
+
+
+def test_every_server_pointing_at_the_store_is_checked_not_only_the_first():
+    wrong = {**STORE_REDIS, "passwordRef": {"name": "my-secret", "key": "password"}}
+    servers = [server("mem", transport="streamable-http", mcpPort=8080, sessionStorage={"provider": "memory"}),
+               server("web", transport="streamable-http", mcpPort=8080, sessionStorage=wrong)]
+    assert catalog_problems(store_config(servers, existing={"secrets": [{"namespace": NS, "name": "my-secret"}]})) == [
+        "toolhive:servers.mcpServers[1].spec.sessionStorage.passwordRef: the stack's session store at "
+        f"{ADDRESS} has a generated password: set passwordRef {{name: valkey-auth, key: password}}"]
+
+
+def test_every_server_against_a_tls_only_redis_is_checked_not_only_the_first():
+    managed = {"provider": "redis", "address": "sessions.redis.cache.windows.net:6380",
+               "passwordRef": {"name": "auth", "key": "password"}}
+    servers = [server("mem", sessionStorage={"provider": "memory"}),
+               server("web", transport="streamable-http", mcpPort=8080, sessionStorage=managed)]
+    [problem] = catalog_problems(config_with(servers=servers))
+    assert problem.startswith("toolhive:servers.mcpServers[1].spec.sessionStorage.address: ")
+
+
+def test_an_address_near_the_operators_default_redis_is_refused_naming_that_key():
+    redis = "redis.cache.svc.cluster.local:6379"
+    typo = {"provider": "redis", "address": "redis.cahce.svc.cluster.local:6379", "passwordRef": {"name": "redis", "key": "password"}}
+    config = config_with(servers=[server("web", transport="streamable-http", mcpPort=8080, sessionStorage=typo)],
+                         operator={"defaultRedis": {"addr": redis, "existingSecret": "redis"}},
+                         existing={"secrets": [{"namespace": NS, "name": "redis"}]})
+    assert catalog_problems(config) == [
+        "toolhive:servers.mcpServers[0].spec.sessionStorage.address: redis.cahce.svc.cluster.local:6379 is not a session "
+        f"store this stack knows; use {redis} (toolhive:operator.defaultRedis.addr), or declare it in toolhive:operator.defaultRedis"]
