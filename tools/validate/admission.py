@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
+from components.servers import operator_objects
 from tools.validate import quantity
 from tools.validate.problem import Problem, identity, json_path, problem
 
@@ -520,18 +521,28 @@ def _object_counts(obj: dict) -> dict[str, Decimal]:
     spec = _dict(obj.get("spec"))
     if kind == "Service" and not group:
         _service_counts(counts, spec.get("type"), len(_list(spec.get("ports"))), spec)
-    made = {"MCPServer": [("Deployment", "apps"), ("StatefulSet", "apps"), ("Service", "")],
-            "MCPRemoteProxy": [("Deployment", "apps"), ("Service", "")],
-            "VirtualMCPServer": [("Deployment", "apps"), ("Service", "")],
-            "MCPRegistry": [("Deployment", "apps"), ("Service", "")]}.get(str(kind), [])
-    for made_kind, made_group in made:
-        counts[f"count/{_plural(made_kind)}{'.' + made_group if made_group else ''}"] += 1
+    for made_kind in _made(str(kind), spec):
+        group = _MADE_GROUPS[made_kind]
+        counts[f"count/{_plural(made_kind)}{'.' + group if group else ''}"] += 1
         if made_kind == "Service":
             counts["services"] += 1
-            counts["count/services"] += 1
     if kind == "VirtualMCPServer":
         _service_counts(counts, spec.get("serviceType"), 1, {})
     return counts
+
+
+#: The kinds of what the operator makes from a custom resource that a quota counts, and their API groups.
+_MADE_GROUPS = {"Deployment": "apps", "StatefulSet": "apps", "Service": ""}
+
+
+def _made(kind: str, spec: dict) -> list[str]:
+    """The workloads and Services the operator creates from one custom resource (one entry per object)."""
+    if kind == "MCPRegistry":
+        return ["Deployment", "Service"]  # <name>-api, both
+    if kind not in operator_objects.CREATED:
+        return []
+    return [made for made, _ in operator_objects.created_objects(kind, "x", transport=spec.get("transport", "stdio"))
+            if made in _MADE_GROUPS]
 
 
 def _service_counts(counts: dict, service_type: Any, ports: int, spec: dict) -> None:
