@@ -310,3 +310,16 @@ def test_an_address_near_the_operators_default_redis_is_refused_naming_that_key(
     assert catalog_problems(config) == [
         "toolhive:servers.mcpServers[0].spec.sessionStorage.address: redis.cahce.svc.cluster.local:6379 is not a session "
         f"store this stack knows; use {redis} (toolhive:operator.defaultRedis.addr), or declare it in toolhive:operator.defaultRedis"]
+
+
+def test_every_redis_address_is_held_to_every_store_the_stack_knows():
+    elsewhere = "redis.example.internal:6379"
+    typo = {**STORE_REDIS, "address": "valkey.toolhive-system:6380"}
+    servers = [server("mem", sessionStorage={"provider": "memory", "address": "valkey.toolhive-system:6380"}),  # not used
+               server("web", transport="streamable-http", mcpPort=8080, sessionStorage=typo)]
+    config = store_config(servers, operator={"defaultRedis": {"addr": elsewhere, "existingSecret": "redis"}},
+                          existing={"secrets": [{"namespace": NS, "name": "redis"}]})
+    assert catalog_problems(config) == [
+        "toolhive:servers.mcpServers[1].spec.sessionStorage.address: valkey.toolhive-system:6380 is not a session store this "
+        f"stack knows; use {ADDRESS} (toolhive:servers.sessionStore), {elsewhere} (toolhive:operator.defaultRedis.addr), "
+        "or declare it in toolhive:operator.defaultRedis"]
