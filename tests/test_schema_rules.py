@@ -250,6 +250,7 @@ PRUNED = "(the API server would prune it)"
     ({"embedded": {"apiVersion": "", "kind": 1}}, ["$.spec.embedded: embedded resource needs a non-empty 'apiVersion'",
                                                    "$.spec.embedded: embedded resource needs a non-empty 'kind'"]),
     ({"embedded": {"apiVersion": "v1", "kind": "K", "metadata": {"nam": "x"}}}, ['$.spec.embedded.metadata.nam: unknown field "nam"']),
+    ({"embedded": "x"}, ["$.spec.embedded: 'x' is not of type 'object'"]),
     ({"ports": [{"port": 80}, {"port": 80, "protocol": "TCP"}]},  # a key's default counts
      ['$.spec.ports[1]: duplicate entry with port=80, protocol="TCP" (same as [0]; list-type map)']),
     ({"ports": [{"port": 80}, {"port": 80, "protocol": "UDP"}]}, []),
@@ -380,3 +381,37 @@ def test_the_command_line_reads_standard_input(monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert out == f"-: ConfigMap//A: $.metadata.name: 'A' {SUBDOMAIN}\n"
     assert err == "schema_check: 1 objects in 1 files, 1 errors\n"
+
+
+def test_the_command_line_says_what_it_takes(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "120")
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"""\
+usage: python -m tools.validate.schema [-h] [--kubernetes-version KUBERNETES_VERSION] [--crd-dir CRD_DIR] [-q]
+                                       FILE_OR_DIR [FILE_OR_DIR ...]
+
+Validate Kubernetes manifests offline against the Kubernetes OpenAPI schema and ToolHive CRDs.
+
+positional arguments:
+  FILE_OR_DIR           YAML/JSON manifest files or directories ('-' = stdin)
+
+options:
+  -h, --help            show this help message and exit
+  --kubernetes-version KUBERNETES_VERSION
+                        Kubernetes version of the built-in schemas (default 1.33.0)
+  --crd-dir CRD_DIR     directory of CRD files (default {schema.default_crd_dir()})
+  -q, --quiet           no summary line on stderr
+"""
+
+
+def test_an_unreadable_crd_directory_is_refused_before_any_file_is_read(tmp_path, capsys):
+    crds = tmp_path / "crds"
+    crds.mkdir()
+    (crds / "broken.yaml").write_bytes(b"kind: \xff\n")
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    assert main([str(manifest), "--crd-dir", str(crds)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("schema_check: 'utf-8' codec can't decode byte 0xff")

@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="YAML/JSON manifest files or directories ('-' = stdin)")
     parser.add_argument("--kubernetes-version", default="1.33.0", help="Kubernetes version of the built-in schemas (default %(default)s)")
-    parser.add_argument("--crd-dir", type=Path, default=None, help=f"directory of CRD files (default {default_crd_dir()})")
+    parser.add_argument("--crd-dir", help=f"directory of CRD files (default {default_crd_dir()})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     args = parser.parse_args(argv)
 
@@ -569,15 +569,17 @@ def _kw_embedded(validator, value, instance, schema):
         yield from validator.descend(instance["metadata"], {"$ref": OBJECT_META_REF}, path="metadata")
 
 
-def _nullable(fn):
-    def wrapped(validator, value, instance, schema):
-        if instance is None and schema.get("nullable") is True:
-            return
-        result = fn(validator, value, instance, schema)
-        if result is not None:
-            yield from result
+def _skip_null(fn, validator, value, instance, schema):
+    """A keyword that lets ``null`` pass where the node says ``nullable: true``."""
+    if instance is None and schema.get("nullable") is True:
+        return
+    result = fn(validator, value, instance, schema)
+    if result is not None:
+        yield from result
 
-    return wrapped
+
+def _nullable(fn):
+    return functools.partial(_skip_null, fn)
 
 
 _CR_KEYWORDS = {k: _nullable(fn) for k, fn in Draft4Validator.VALIDATORS.items()}
