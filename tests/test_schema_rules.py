@@ -415,3 +415,95 @@ def test_an_unreadable_crd_directory_is_refused_before_any_file_is_read(tmp_path
     assert main([str(manifest), "--crd-dir", str(crds)]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("schema_check: 'utf-8' codec can't decode byte 0xff")
+
+
+def test_the_command_line_checks_against_the_version_and_crds_it_is_given(tmp_path, gadget_dir, capsys):
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    old = manifests / "old.yml"  # *.yml is read too
+    old.write_text("apiVersion: flowcontrol.apiserver.k8s.io/v1beta2\nkind: PriorityLevelConfiguration\nmetadata: {name: x}\n"
+                   "spec: {type: Exempt}\n")
+    assert main([str(manifests), "--kubernetes-version", "1.25"]) == 0  # served until 1.28
+    assert capsys.readouterr().err == "schema_check: 1 objects in 1 files, 0 errors\n"
+    assert main([str(manifests)]) == 1
+    capsys.readouterr()
+    widget = tmp_path / "gadget.json"
+    widget.write_text('{"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": "n"}}')
+    assert main([str(widget), "--crd-dir", str(gadget_dir)]) == 0
+    assert main([str(widget)]) == 1
+
+
+def test_the_command_line_reads_every_input_after_one_it_cannot_read(tmp_path, monkeypatch, capsys):
+    import io
+
+    good = tmp_path / "good.yaml"
+    good.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("a: [unclosed\n")
+    assert main([str(tmp_path / "missing.yaml"), str(broken), str(good)]) == 2
+    assert capsys.readouterr().err.endswith("schema_check: 1 objects in 1 files, 0 errors\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"))
+    assert main(["-", str(good)]) == 0
+    assert capsys.readouterr().err == "schema_check: 2 objects in 2 files, 0 errors\n"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the caches promise: results per object content, one serialization per object in a dry run, bounded
+
+
+def test_an_object_checked_again_is_not_validated_again_even_with_its_keys_in_another_order(monkeypatch):
+    schema.clear_caches()
+    calls = []
+    original = schema._object_errors
+    monkeypatch.setattr(schema, "_object_errors", lambda obj, *rest: calls.append(obj) or original(obj, *rest))
+    first = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}, "data": {"k": 1}}
+    again = {"data": {"k": 1}, "metadata": {"namespace": "n", "name": "a"}, "kind": "ConfigMap", "apiVersion": "v1"}
+    assert [p.message for p in schema.check([first])] == [p.message for p in schema.check([again])] == ["1 is not of type 'string'"]
+    assert calls == [first]
+
+
+def test_the_results_cache_is_emptied_when_it_holds_4096_results():
+    schema.clear_caches()
+    schema._RESULTS.update({("filler", i): () for i in range(4095)})
+    schema.check([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}])
+    assert len(schema._RESULTS) == 4096
+    schema.check([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}}])
+    assert len(schema._RESULTS) == 1
+    schema.clear_caches()
+
+
+def test_in_one_dry_run_each_object_is_serialized_once(monkeypatch):
+    dumped = []
+    original = schema.json.dumps
+    monkeypatch.setattr(schema.json, "dumps", lambda obj, **kw: dumped.append(obj) or original(obj, **kw))
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+    with schema.same_objects():
+        assert schema._text(obj) == schema._text(obj) == schema._text(dict(obj))
+    assert dumped == [obj, obj]  # the equal copy is another object: serialized on its own
+    assert schema._text(obj) == '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}'
+
+
+def test_values_json_cannot_hold_are_checked_as_their_text():
+    import datetime
+
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"when": datetime.date(2024, 1, 1)}}
+    assert [p.message for p in schema.check([obj])] == ["datetime.date(2024, 1, 1) is not of type 'string'"]
+
+
+def test_a_stacks_crd_catalog_is_kept_per_crds_and_directory(gadget_dir):
+    import yaml
+
+    group_crd = yaml.safe_load((schema.BUNDLED_CRD_DIR / "toolhive.stacklok.dev_mcpgroups.yaml").read_text())
+    assert schema.crds_for([group_crd], gadget_dir) is schema.crds_for([group_crd], gadget_dir)  # a repeated render: a hash
+    with_gadgets = schema.crds_for([group_crd], gadget_dir).versions
+    assert ("example.com", "v1", "Gadget") in with_gadgets  # the directory's, beside the stack's
+    assert with_gadgets[("toolhive.stacklok.dev", "v1beta1", "MCPGroup")].source == "stack:mcpgroups.toolhive.stacklok.dev"
+    bundled = schema.crds_for([group_crd], None).versions
+    assert ("example.com", "v1", "Gadget") not in bundled and ("toolhive.stacklok.dev", "v1beta1", "MCPServer") in bundled
+    nameless = {key: value for key, value in group_crd.items() if key != "metadata"}
+    assert schema.crds_for([nameless], None).versions[("toolhive.stacklok.dev", "v1beta1", "MCPGroup")].source == "stack:?"
+
+
+def test_check_reads_custom_resources_against_the_directory_it_is_given(gadget_dir):
+    assert schema.check([gadget()], crd_dir=gadget_dir) == []
+    assert [p.message for p in schema.check([gadget()])] == ["no schema for example.com/v1 Gadget"]
