@@ -53,6 +53,10 @@ GADGETS = """
                     items: {type: object, properties: {port: {type: integer}, protocol: {type: string, default: TCP}, name: {type: string}}}
                   keyless: {type: array, x-kubernetes-list-type: map, items: {type: object, properties: {a: {type: string}}}}
                   atomic: {type: array, x-kubernetes-list-type: atomic, items: {type: string}}
+                  tags: {type: array, x-kubernetes-list-type: set, items: {type: string}}
+                  shapes: {type: array, x-kubernetes-list-type: set, items: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+                  bare: {type: object}
+                  untyped: {properties: {a: {type: string}}}
                   port: {x-kubernetes-int-or-string: true, nullable: true}
                   strictPort: {x-kubernetes-int-or-string: true}
                   maybe: {type: object, nullable: true, properties: {a: {type: string}}}
@@ -257,6 +261,14 @@ PRUNED = "(the API server would prune it)"
     ({"ports": [{"protocol": "TCP"}, {"protocol": "TCP"}]}, []),  # a key without value or default: not keyed
     ({"ports": [{"port": 1}, "x", {"port": 1}]}, ["$.spec.ports[1]: 'x' is not of type 'object'",
                                                   '$.spec.ports[2]: duplicate entry with port=1, protocol="TCP" (same as [0]; list-type map)']),
+    ({"ports": [{"protocol": "TCP"}, {"port": 1}, {"port": 1}]},  # an unkeyed item does not end the check
+     ['$.spec.ports[2]: duplicate entry with port=1, protocol="TCP" (same as [1]; list-type map)']),
+    ({"tags": ["a", "b", "a", "b"]}, ["$.spec.tags[2]: duplicate value 'a' (same as [0]; list-type set)",
+                                      "$.spec.tags[3]: duplicate value 'b' (same as [1]; list-type set)"]),
+    ({"shapes": [{"a": 1, "b": 2}, {"b": 2, "a": 1}]},  # one value, whatever the order of its keys
+     ["$.spec.shapes[1]: duplicate value {'b': 2, 'a': 1} (same as [0]; list-type set)"]),
+    ({"bare": {"x": 1}}, [f'$.spec.bare.x: unknown field "x" {PRUNED}']),
+    ({"untyped": {"a": "s", "b": 1}}, [f'$.spec.untyped.b: unknown field "b" {PRUNED}']),
     ({"keyless": [{"a": "x"}, {"a": "x"}]}, []),
     ({"atomic": ["a", "a"]}, []),
     ({"port": "http", "strictPort": 80}, []),
@@ -506,4 +518,26 @@ def test_a_stacks_crd_catalog_is_kept_per_crds_and_directory(gadget_dir):
 
 def test_check_reads_custom_resources_against_the_directory_it_is_given(gadget_dir):
     assert schema.check([gadget()], crd_dir=gadget_dir) == []
+    assert schema.validate_manifests([gadget(), gadget()], crd_dir=gadget_dir) == []
+    import yaml
+
+    group_crd = yaml.safe_load((schema.BUNDLED_CRD_DIR / "toolhive.stacklok.dev_mcpgroups.yaml").read_text())
+    assert schema.check([group_crd, gadget()], crd_dir=gadget_dir) == []  # the directory's kinds beside the stack's
     assert [p.message for p in schema.check([gadget()])] == ["no schema for example.com/v1 Gadget"]
+
+
+def test_the_stack_catalogs_kept_are_bounded_to_eight(gadget_dir):
+    import copy
+
+    import yaml
+
+    crd = yaml.safe_load(GADGETS)
+    schema.clear_caches()
+    for index in range(8):
+        variant = copy.deepcopy(crd)
+        variant["metadata"]["labels"] = {"variant": str(index)}
+        schema.crds_for([variant], gadget_dir)
+    assert len(schema._STACK_CATALOGS) == 8
+    schema.crds_for([crd], gadget_dir)
+    assert len(schema._STACK_CATALOGS) == 1
+    schema.clear_caches()

@@ -391,7 +391,6 @@ class _CrdVersion:
 
 @dataclass
 class _Crds:
-    directory: Path | None
     versions: dict[tuple[str, str, str], _CrdVersion]
 
 
@@ -408,9 +407,9 @@ def _resolve_crd_dir(crd_dir: Path | None) -> Path | None:
 @functools.lru_cache(maxsize=None)
 def _crd_catalog(directory: Path | None) -> _Crds:
     if directory is None:
-        return _Crds(None, {})
+        return _Crds({})
     files = sorted(f for f in directory.iterdir() if f.is_file() and f.suffix.lower() in {".yaml", ".yml", ".json"})
-    return _Crds(directory, _crd_versions((doc, file.name) for file in files for doc in load_manifests(file)))
+    return _Crds(_crd_versions((doc, file.name) for file in files for doc in load_manifests(file)))
 
 
 def _is_crd(doc: Any) -> bool:
@@ -444,10 +443,11 @@ def crds_for(objects: Iterable[Any], crd_dir: Path | None = None) -> _Crds:
     """The CRDs a dry run validates custom resources against: those among ``objects`` (what the stack
     applies) first, then the CRD directory's. Cached by content, so a repeated render costs a hash."""
     crds = [obj for obj in objects if _is_crd(obj)]
-    base = _crd_catalog(_resolve_crd_dir(crd_dir))
+    directory = _resolve_crd_dir(crd_dir)
+    base = _crd_catalog(directory)
     if not crds:
         return base
-    digest = hashlib.sha1("\n".join(map(_text, crds)).encode()).hexdigest() + str(base.directory)
+    digest = hashlib.sha1("\n".join(map(_text, crds)).encode()).hexdigest() + str(directory)
     catalog = _STACK_CATALOGS.get(digest)
     if catalog is None:
         versions = _crd_versions((doc, f"stack:{doc.get('metadata', {}).get('name', '?')}") for doc in crds)
@@ -455,7 +455,7 @@ def crds_for(objects: Iterable[Any], crd_dir: Path | None = None) -> _Crds:
             versions.setdefault(key, version)
         if len(_STACK_CATALOGS) >= 8:
             _STACK_CATALOGS.clear()
-        catalog = _STACK_CATALOGS[digest] = _Crds(base.directory, versions)
+        catalog = _STACK_CATALOGS[digest] = _Crds(versions)
     return catalog
 
 
@@ -538,7 +538,7 @@ def _kw_list_type(validator, value, instance, schema):
                 seen[key] = i
     elif value == "map":
         keys = schema.get("x-kubernetes-list-map-keys") or []
-        item_props = ((schema.get("items") or {}).get("properties") or {}) if isinstance(schema.get("items"), dict) else {}
+        item_props = (schema.get("items") or {}).get("properties") or {}  # structural schemas: items is one schema
         if not keys:
             return
         for i, item in enumerate(instance):
