@@ -56,6 +56,7 @@ GADGETS = """
                   tags: {type: array, x-kubernetes-list-type: set, items: {type: string}}
                   shapes: {type: array, x-kubernetes-list-type: set, items: {type: object, x-kubernetes-preserve-unknown-fields: true}}
                   bare: {type: object}
+                  code: {type: string, pattern: "^[a-z]+$"}
                   untyped: {properties: {a: {type: string}}}
                   port: {x-kubernetes-int-or-string: true, nullable: true}
                   strictPort: {x-kubernetes-int-or-string: true}
@@ -541,3 +542,59 @@ def test_the_stack_catalogs_kept_are_bounded_to_eight(gadget_dir):
     schema.crds_for([crd], gadget_dir)
     assert len(schema._STACK_CATALOGS) == 1
     schema.clear_caches()
+
+
+THINGS = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: things.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Thing, plural: things}
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object}}}}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: looses.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Loose, plural: looses}
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+"""
+
+
+def test_the_root_of_a_custom_resource_is_an_object_meta_and_strict_unless_it_preserves_unknown_fields(tmp_path):
+    (tmp_path / "things.yaml").write_text(THINGS)
+
+    def of(kind: str, **fields) -> dict:
+        return {"apiVersion": "example.com/v1", "kind": kind, "metadata": {"name": "t", "namespace": "n"}, **fields}
+
+    thing = of("Thing", spec={})
+    thing["metadata"]["nam"] = "x"
+    assert errors(thing, crd_dir=tmp_path) == ['$.metadata.nam: unknown field "nam"']  # no metadata in its schema
+    assert errors(of("Thing", extra=1), crd_dir=tmp_path) == [f'$.extra: unknown field "extra" {PRUNED}']
+    assert errors(of("Loose", extra=1), crd_dir=tmp_path) == []
+
+
+@pytest.mark.parametrize(("size", "shown"), [(58, "'" + "y" * 58 + "'"), (59, "'" + "y" * 56 + "...")])
+def test_a_value_is_shown_whole_up_to_60_characters(gadget_dir, size, shown):
+    assert errors(gadget(nested={"inner": {"deep": "y" * size}}), crd_dir=gadget_dir) == [
+        f"$.spec.nested.inner.deep: {shown} is not of type 'integer'"]
+
+
+@pytest.mark.parametrize(("size", "cut"), [(212, False), (213, True)])
+def test_a_message_is_kept_whole_up_to_240_characters(gadget_dir, size, cut):
+    [message] = errors(gadget(code="A" * size), crd_dir=gadget_dir)
+    text = message.partition(": ")[2]
+    whole = f"'{'A' * size}' does not match '^[a-z]+$'"
+    assert text == (whole[:237] + "..." if cut else whole) and len(text) <= 240
+
+
+def test_a_built_in_kinds_validator_is_compiled_once():
+    builtins = schema._builtin_catalog("1.33.0")
+    gvk = ("apps", "v1", "Deployment")
+    assert builtins.validator(gvk) is builtins.validator(gvk)
