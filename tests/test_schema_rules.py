@@ -598,3 +598,21 @@ def test_a_built_in_kinds_validator_is_compiled_once():
     builtins = schema._builtin_catalog("1.33.0")
     gvk = ("apps", "v1", "Deployment")
     assert builtins.validator(gvk) is builtins.validator(gvk)
+
+
+def test_a_list_is_checked_item_by_item_with_the_same_crds_and_only_a_list_is(gadget_dir):
+    listed = {"apiVersion": "v1", "kind": "List", "items": [gadget(), {**gadget(), "spec": {"size": 1}}]}
+    assert errors(listed, crd_dir=gadget_dir) == [f'$.items[1].spec.size: unknown field "size" {PRUNED}']
+    assert errors({"apiVersion": "v1", "kind": "List", "items": "x"}) == ["$: no schema for v1 List"]  # a list of nothing
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "items": [{"kind": "X"}]}
+    assert errors(config_map) == ['$.items: unknown field "items"']
+
+
+def test_a_map_key_that_is_a_number_comes_before_the_text_keys():
+    labels = {"a": "-y", 1: "-x"}
+    assert errors(named("ConfigMap", "a", labels=labels)) == [
+        f"$.metadata.labels[1]: invalid label value '-x': {LABEL_VALUE}", f"$.metadata.labels.a: invalid label value '-y': {LABEL_VALUE}"]
+
+
+def test_an_annotation_value_that_is_no_string_counts_nothing_toward_the_total():
+    assert errors(named("ConfigMap", "a", annotations={"k": "x" * (256 * 1024 - 2), "l": None})) == []

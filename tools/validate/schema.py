@@ -713,7 +713,6 @@ def _object_errors(obj: Any, builtins: _Builtins, crds: _Crds) -> list[tuple[lis
         validator = builtins.validator(gvk)
         for err in validator.iter_errors(obj):
             errors.extend(_convert(err))
-        is_cr = False
     elif gvk in crds.versions:
         crd = crds.versions[gvk]
         if not crd.served:
@@ -723,11 +722,10 @@ def _object_errors(obj: Any, builtins: _Builtins, crds: _Crds) -> list[tuple[lis
         else:
             for err in crd.validator(builtins.registry).iter_errors(obj):
                 errors.extend(_convert(err))
-        is_cr = True
     else:
         return [([], f"no schema for {obj['apiVersion']} {obj['kind']}")]
 
-    errors.extend(_metadata_errors(obj, gvk, is_cr))
+    errors.extend(_metadata_errors(obj, gvk, is_cr=gvk not in builtins.gvk))
     seen: set[tuple[str, str]] = set()
     unique = []
     for p, m in errors:
@@ -735,7 +733,8 @@ def _object_errors(obj: Any, builtins: _Builtins, crds: _Crds) -> list[tuple[lis
         if key not in seen:
             seen.add(key)
             unique.append((p, m))
-    # stable, document-like order: by path (list indexes numerically), then message
+    # stable, document-like order: by path (list indexes numerically; an int key of a map before its text keys),
+    # then message
     unique.sort(key=lambda e: ([(0, x, "") if isinstance(x, int) else (1, 0, str(x)) for x in e[0]], e[1]))
     return unique
 
@@ -749,6 +748,16 @@ def _truncate(message: str) -> str:
     return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
 
 
+def _types(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _not_of_type(instance: Any, types: list[str]) -> str:
+    """Which types the value should have had; null only when it is the only one (nullable is said elsewhere)."""
+    shown = [t for t in types if t != "null"] or types
+    return f"{_short(instance)} is not of type {' or '.join(repr(t) for t in shown)}"
+
+
 def _convert(err: ValidationError) -> list[tuple[list, str]]:
     path = list(err.absolute_path)
     if err.validator == "additionalProperties":  # `false` in the strict built-in schemas (none has patternProperties)
@@ -759,14 +768,12 @@ def _convert(err: ValidationError) -> list[tuple[list, str]]:
     if err.validator in ("oneOf", "anyOf") and err.context and all(e.validator == "type" for e in err.context):
         types: list[str] = []
         for e in err.context:
-            for t in [e.validator_value] if isinstance(e.validator_value, str) else e.validator_value:
-                if t != "null" and t not in types:
+            for t in _types(e.validator_value):
+                if t not in types:
                     types.append(t)
-        return [(path, f"{_short(err.instance)} is not of type {' or '.join(repr(t) for t in types)}")]
+        return [(path, _not_of_type(err.instance, types))]
     if err.validator == "type":
-        types = [err.validator_value] if isinstance(err.validator_value, str) else list(err.validator_value)
-        shown = [t for t in types if t != "null"] or types
-        return [(path, f"{_short(err.instance)} is not of type {' or '.join(repr(t) for t in shown)}")]
+        return [(path, _not_of_type(err.instance, _types(err.validator_value)))]
     return [(path, _truncate(err.message))]
 
 
@@ -812,6 +819,28 @@ def _is_qualified_name(key: str) -> str | None:
     return None
 
 
+def _name_problem(obj: dict, group: str, kind: str, name: str, is_cr: bool) -> str | None:
+    """What the API server's name rule of this kind says about ``name``, or None."""
+    if is_cr or (group, kind) in _SUBDOMAIN_KINDS:
+        if not _is_dns1123_subdomain(name):
+            return "must be a DNS-1123 subdomain (lowercase alphanumerics, '-' and '.', at most 253 characters)"
+    elif (group, kind) == ("", "Service"):
+        if len(name) > 63 or not _DNS1035_LABEL.match(name):
+            return "must be a DNS-1035 label (lowercase alphanumerics and '-', starting with a letter, at most 63 characters)"
+    elif (group, kind) == ("", "Namespace"):
+        if len(name) > 63 or not _DNS1123_LABEL.match(name):
+            return "must be a DNS-1123 label (lowercase alphanumerics and '-', at most 63 characters)"
+    elif (group, kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+        expected = f"{names.get('plural')}.{spec.get('group')}"
+        if name != expected:
+            return f"must be spec.names.plural + '.' + spec.group ({expected!r})"
+    elif name in (".", "..") or "/" in name or "%" in name:
+        return "must be a valid path segment (not '.' or '..', no '/' or '%')"
+    return None
+
+
 def _metadata_errors(obj: dict, gvk: tuple[str, str, str], is_cr: bool) -> list[tuple[list, str]]:
     meta = obj.get("metadata")
     if meta is None:
@@ -823,27 +852,8 @@ def _metadata_errors(obj: dict, gvk: tuple[str, str, str], is_cr: bool) -> list[
     group, _, kind = gvk
     if not name and not generate_name:
         errors.append((["metadata", "name"], "required: metadata.name or metadata.generateName"))
-    elif isinstance(name, str) and name:
-        problem = None
-        if is_cr or (group, kind) in _SUBDOMAIN_KINDS:
-            if not _is_dns1123_subdomain(name):
-                problem = "must be a DNS-1123 subdomain (lowercase alphanumerics, '-' and '.', at most 253 characters)"
-        elif (group, kind) == ("", "Service"):
-            if len(name) > 63 or not _DNS1035_LABEL.match(name):
-                problem = "must be a DNS-1035 label (lowercase alphanumerics and '-', starting with a letter, at most 63 characters)"
-        elif (group, kind) == ("", "Namespace"):
-            if len(name) > 63 or not _DNS1123_LABEL.match(name):
-                problem = "must be a DNS-1123 label (lowercase alphanumerics and '-', at most 63 characters)"
-        elif (group, kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
-            spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-            names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
-            expected = f"{names.get('plural')}.{spec.get('group')}"
-            if name != expected:
-                problem = f"must be spec.names.plural + '.' + spec.group ({expected!r})"
-        elif name in (".", "..") or "/" in name or "%" in name:
-            problem = "must be a valid path segment (not '.' or '..', no '/' or '%')"
-        if problem:
-            errors.append((["metadata", "name"], f"{name!r} {problem}"))
+    elif isinstance(name, str) and name and (problem := _name_problem(obj, group, kind, name, is_cr)):
+        errors.append((["metadata", "name"], f"{name!r} {problem}"))
     namespace = meta.get("namespace")
     if isinstance(namespace, str) and namespace and (len(namespace) > 63 or not _DNS1123_LABEL.match(namespace)):
         errors.append((["metadata", "namespace"], f"{namespace!r} must be a DNS-1123 label"))
