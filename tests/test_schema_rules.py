@@ -616,3 +616,46 @@ def test_a_map_key_that_is_a_number_comes_before_the_text_keys():
 
 def test_an_annotation_value_that_is_no_string_counts_nothing_toward_the_total():
     assert errors(named("ConfigMap", "a", annotations={"k": "x" * (256 * 1024 - 2), "l": None})) == []
+
+
+def test_the_crd_catalog_reads_every_crd_of_a_directory_in_file_order_and_nothing_else(tmp_path):
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n" + THINGS)
+    (tmp_path / "b.yaml").write_text(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: other}\nspec:\n"
+        "  group: example.com\n  names: {kind: Thing}\n  versions:\n  - {name: v1, served: false}\n  - {name: v2}\n")
+    versions = schema.crds_for([], tmp_path).versions
+    assert {key: (v.plural, v.served, v.source) for key, v in versions.items()} == {
+        ("example.com", "v1", "Thing"): ("things", True, "a.yaml"),  # the first definition wins
+        ("example.com", "v1", "Loose"): ("looses", True, "a.yaml"),
+        ("example.com", "v2", "Thing"): ("", True, "b.yaml"),  # served unless it says otherwise
+    }
+    assert errors({"apiVersion": "example.com/v2", "kind": "Thing", "metadata": {"name": "t"}}, crd_dir=tmp_path) == [
+        "$: CRD .example.com has no openAPIV3Schema for v2; fields not checked"]  # no plural: the name shows it
+
+
+def test_a_crd_missing_its_names_is_keyed_by_empty_strings():
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "x"},
+           "spec": {"versions": [{"served": True}]}}
+    assert ("", "", "") in schema.crds_for([crd]).versions
+
+
+def test_only_customresourcedefinitions_of_apiextensions_are_crds():
+    base = schema.crds_for([])
+    for other in ({"apiVersion": "apiextensions.k8s.io/v1", "kind": "Other"}, {"kind": "CustomResourceDefinition"},
+                  {"apiVersion": "example.com/v1", "kind": "CustomResourceDefinition"}, "text"):
+        assert schema.crds_for([other]) is base
+
+
+def test_the_newest_kubernetes_version_with_schemas_is_accepted():
+    newest = schema._available_versions()[-1]
+    assert schema._pick_version(f"{newest}.0") == str(newest)
+
+
+def test_without_the_bundled_crds_custom_resources_have_no_schema(monkeypatch, tmp_path):
+    monkeypatch.setattr(schema, "BUNDLED_CRD_DIR", tmp_path / "missing")
+    schema.clear_caches()
+    try:
+        assert errors({"apiVersion": "toolhive.stacklok.dev/v1beta1", "kind": "MCPGroup", "metadata": {"name": "g"}}) == [
+            "$: no schema for toolhive.stacklok.dev/v1beta1 MCPGroup"]
+    finally:
+        schema.clear_caches()

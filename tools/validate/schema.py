@@ -372,10 +372,7 @@ def _builtin_catalog(kubernetes_version: str) -> _Builtins:
 @dataclass
 class _CrdVersion:
     group: str
-    version: str
-    kind: str
     plural: str
-    scope: str
     served: bool
     schema: dict[str, Any] | None
     source: str
@@ -384,7 +381,7 @@ class _CrdVersion:
     def validator(self, registry: Registry):
         if self._validator is None:
             self._validator = _CustomResourceValidator(
-                _prepare_root(self.schema or {}), registry=registry, format_checker=_CR_FORMATS
+                _prepare_root(self.schema), registry=registry, format_checker=_CR_FORMATS
             )
         return self._validator
 
@@ -414,7 +411,7 @@ def _crd_catalog(directory: Path | None) -> _Crds:
 
 def _is_crd(doc: Any) -> bool:
     return (isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
-            and str(doc.get("apiVersion", "")).startswith("apiextensions.k8s.io/"))
+            and str(doc.get("apiVersion")).startswith("apiextensions.k8s.io/"))
 
 
 def _crd_versions(docs: Iterable[tuple[Any, str]]) -> dict[tuple[str, str, str], _CrdVersion]:
@@ -429,8 +426,7 @@ def _crd_versions(docs: Iterable[tuple[Any, str]]) -> dict[tuple[str, str, str],
             key = (spec.get("group", ""), v.get("name", ""), names.get("kind", ""))
             if key not in versions:
                 versions[key] = _CrdVersion(
-                    group=key[0], version=key[1], kind=key[2], plural=names.get("plural", ""),
-                    scope=spec.get("scope", "Namespaced"), served=bool(v.get("served", True)),
+                    group=key[0], plural=names.get("plural", ""), served=bool(v.get("served", True)),
                     schema=((v.get("schema") or {}).get("openAPIV3Schema")), source=source,
                 )
     return versions
