@@ -86,3 +86,78 @@ def counts(obj: dict) -> dict[str, int]:
 ])
 def test_what_one_object_and_what_the_operator_makes_from_it_count_against_a_quota(obj, expected):
     assert counts(obj) == expected
+
+
+NS = "team"
+
+
+def claim(name: str, storage: str | None = None) -> dict:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": NS},
+            "spec": {"resources": {"requests": {"storage": storage} if storage else {}}}}
+
+
+def limit_range(*items: dict) -> dict:
+    return {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "limits", "namespace": NS}, "spec": {"limits": list(items)}}
+
+
+REQUIRED = "a storage request is required (the API server refuses the claim: spec.resources.requests[storage]: Required value)"
+
+
+def test_every_claim_needs_a_storage_request_above_zero_claim_templates_too():
+    stateful_set = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": NS}, "spec": {
+        "replicas": 2, "template": {"spec": {"containers": [{"name": "c"}]}},
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"resources": {"requests": {}}}},
+                                 {"spec": {"resources": {"requests": {"storage": "0"}}}}]}}
+    assert [str(p) for p in admission.check([claim("a"), stateful_set])] == [
+        f"PersistentVolumeClaim/team/a: $.spec.resources.requests.storage: PersistentVolumeClaim a: {REQUIRED}",
+        f"StatefulSet/team/db: $.spec.volumeClaimTemplates[0].spec.resources.requests.storage: the PersistentVolumeClaims "
+        f"data-db-<n> of StatefulSet db: {REQUIRED}",
+        "StatefulSet/team/db: $.spec.volumeClaimTemplates[1].spec.resources.requests.storage: the PersistentVolumeClaims "
+        "1-db-<n> of StatefulSet db: the storage request 0 must be greater than zero (the API server refuses the claim)",
+    ]
+
+
+def test_each_claim_is_held_to_every_min_and_max_of_the_limit_ranges_claim_items():
+    fence = limit_range({"type": "Container", "max": {"cpu": "1"}},
+                        {"type": "PersistentVolumeClaim", "min": {"storage": "2Gi", "other": "1"}, "max": {"storage": "5Gi", "more": "1"}})
+
+    def refused(name: str, resource: str, message: str) -> str:
+        return (f"PersistentVolumeClaim/team/{name}: $.spec.resources.requests.{resource}: PersistentVolumeClaim {name}: "
+                f"refused by LimitRange team/limits (LimitRanger): {message}")
+
+    no_other = "minimum other usage per PersistentVolumeClaim is 1.  No request is specified"
+    no_more = "maximum more usage per PersistentVolumeClaim is 1.  No request is specified"
+    assert [str(p) for p in admission.check([fence, claim("a", "1Gi"), claim("b", "6Gi"), claim("c", "2Gi")])] == [
+        refused("a", "storage", "minimum storage usage per PersistentVolumeClaim is 2Gi, but request is 1Gi"),
+        refused("a", "other", no_other), refused("a", "more", no_more),
+        refused("b", "other", no_other),
+        refused("b", "storage", "maximum storage usage per PersistentVolumeClaim is 5Gi, but request is 6Gi"),
+        refused("b", "more", no_more),
+        refused("c", "other", no_other), refused("c", "more", no_more),
+    ]
+
+
+def mcp_server(name: str, replicas: int, backend: int, proxy_cpu: str, mcp_cpu: str) -> dict:
+    return {"apiVersion": THV, "kind": "MCPServer", "metadata": {"name": name, "namespace": NS}, "spec": {
+        "replicas": replicas, "backendReplicas": backend,
+        "resources": {"requests": {"cpu": proxy_cpu}, "limits": {"cpu": "2"}},
+        "podTemplateSpec": {"spec": {"containers": [{"name": "mcp", "resources": {"requests": {"cpu": mcp_cpu}, "limits": {"cpu": "2"}}}]}}}}
+
+
+def test_a_quota_overrun_names_the_three_largest_users_and_blames_the_field_that_sizes_each():
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "quota", "namespace": NS},
+             "spec": {"hard": {"pods": "2", "requests.cpu": "1", "count/mcpservers.toolhive.stacklok.dev": "5"}}}
+    servers = [mcp_server("a", 1, 3, "100m", "200m"), mcp_server("b", 2, 1, "300m", "50m"), mcp_server("c", 1, 1, "10m", "10m"),
+               mcp_server("d", 1, 1, "10m", "10m")]
+    pods, cpu = admission.check([quota, *servers])
+    assert str(pods) == ("ResourceQuota/team/quota: $.spec.hard.pods: the stack's objects in namespace team need pods 11 in total, "
+                         "above this quota's 2: the ResourceQuota admission refuses what does not fit (exceeded quota); the most: "
+                         "MCPServer a 4, MCPServer b 3, MCPServer c 2 and 1 more")
+    # pods: the replica field of the part that starts the most; a tie goes to the proxy, named first
+    assert pods.blame == (("MCPServer", NS, "a", "$.spec.backendReplicas"), ("MCPServer", NS, "b", "$.spec.replicas"),
+                          ("MCPServer", NS, "c", "$.spec.replicas"))
+    assert str(cpu).startswith("ResourceQuota/team/quota: $.spec.hard['requests.cpu']: the stack's objects in namespace team need "
+                               "requests.cpu 1.39 in total, above this quota's 1: ")
+    assert str(cpu).endswith("the most: MCPServer a 700m, MCPServer b 650m, MCPServer c 20m and 1 more")
+    assert cpu.blame == (("MCPServer", NS, "a", "$.spec.podTemplateSpec.spec.containers[0].resources"),
+                         ("MCPServer", NS, "b", "$.spec.resources"), ("MCPServer", NS, "c", "$.spec.resources"))
