@@ -161,3 +161,33 @@ def test_a_quota_overrun_names_the_three_largest_users_and_blames_the_field_that
     assert str(cpu).endswith("the most: MCPServer a 700m, MCPServer b 650m, MCPServer c 20m and 1 more")
     assert cpu.blame == (("MCPServer", NS, "a", "$.spec.podTemplateSpec.spec.containers[0].resources"),
                          ("MCPServer", NS, "b", "$.spec.resources"), ("MCPServer", NS, "c", "$.spec.resources"))
+
+
+def admitted(*containers: tuple[str, dict, dict], init: tuple = (), sidecars: tuple = ()) -> list[dict]:
+    entries = []
+    for group, flags in ((containers, {}), (init, {"init": True}), (sidecars, {"init": True, "sidecar": True})):
+        for name, requests, limits in group:
+            entries.append({"container": admission.Container(name, {}, [], **flags), "requests": requests, "limits": limits})
+    return entries
+
+
+def test_a_pods_totals_sum_its_containers_and_sidecars_or_take_a_larger_init_container():
+    pod = admitted(("a", {"cpu": "1", "memory": "0"}, {}), ("b", {"cpu": "2"}, {}), init=[("i", {"cpu": "2.5", "memory": "1Gi"}, {})])
+    assert admission._pod_totals(pod, "requests") == {"cpu": "3", "memory": "1Gi"}
+    with_sidecar = pod + admitted(sidecars=[("s", {"cpu": "1"}, {})])
+    assert admission._pod_totals(with_sidecar, "requests") == {"cpu": "4", "memory": "1Gi"}
+    larger_init = admitted(("a", {"cpu": "1"}, {}), init=[("i", {"cpu": "1500m"}, {})])
+    assert admission._pod_totals(larger_init, "requests") == {"cpu": "1.5"}
+
+
+def test_what_a_pod_counts_against_a_quota():
+    pod = admitted(("a", {"cpu": "250m", "memory": "1Gi", "ephemeral-storage": "0", "hugepages-2Mi": "4Mi", "nvidia.com/gpu": "1",
+                          "kubernetes.io/other": "1", "plain": "1"},
+                    {"cpu": "1", "memory": "2Gi", "nvidia.com/gpu": "1"}))
+    assert {name: str(value) for name, value in admission._pod_usage(pod).items()} == {
+        "pods": "1", "count/pods": "1",
+        "cpu": "0.250", "requests.cpu": "0.250", "memory": "1073741824", "requests.memory": "1073741824",
+        "ephemeral-storage": "0", "requests.ephemeral-storage": "0",
+        "hugepages-2Mi": "4194304", "requests.hugepages-2Mi": "4194304", "requests.nvidia.com/gpu": "1",
+        "limits.cpu": "1", "limits.memory": "2147483648",
+    }

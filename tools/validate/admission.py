@@ -115,7 +115,7 @@ class _Use:
     """What one object adds to a quota's resource, for the problem that names the largest users."""
 
     owner: dict
-    path: list
+    path: list = field(default_factory=list)  # where its amounts are set (an object's total has only parts)
     amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     count_path: list | None = None  # what sets how many (pods), if not path
     parts: list["_Use"] = field(default_factory=list)
@@ -473,7 +473,7 @@ def _by_owner(uses: list[_Use]) -> list[_Use]:
     """One use per object (an MCPServer's proxy and backend pods together), its parts kept."""
     merged: dict[tuple, _Use] = {}
     for use in uses:
-        total = merged.setdefault(identity(use.owner), _Use(use.owner, use.path))
+        total = merged.setdefault(identity(use.owner), _Use(use.owner))
         total.parts.append(use)
         for name, value in use.amounts.items():
             total.amounts[name] += value
@@ -520,14 +520,14 @@ def _object_counts(obj: dict) -> dict[str, Decimal]:
             counts[core] += 1
     spec = _dict(obj.get("spec"))
     if kind == "Service" and not group:
-        _service_counts(counts, spec.get("type"), len(_list(spec.get("ports"))), spec)
+        counts.update(_service_counts(spec.get("type"), len(_list(spec.get("ports"))), spec))
     for made_kind in _made(str(kind), spec):
         group = _MADE_GROUPS[made_kind]
         counts[f"count/{_plural(made_kind)}{'.' + group if group else ''}"] += 1
         if made_kind == "Service":
             counts["services"] += 1
     if kind == "VirtualMCPServer":
-        _service_counts(counts, spec.get("serviceType"), 1, {})
+        counts.update(_service_counts(spec.get("serviceType"), 1, {}))
     return counts
 
 
@@ -545,15 +545,15 @@ def _made(kind: str, spec: dict) -> list[str]:
             if made in _MADE_GROUPS]
 
 
-def _service_counts(counts: dict, service_type: Any, ports: int, spec: dict) -> None:
+def _service_counts(service_type: Any, ports: int, spec: dict) -> dict[str, int]:
+    """What a Service of this type counts besides itself: node ports, load balancers."""
     if service_type == "NodePort":
-        counts["services.nodeports"] += ports
-    elif service_type == "LoadBalancer":
-        counts["services.loadbalancers"] += 1
+        return {"services.nodeports": ports}
+    if service_type == "LoadBalancer":
         if spec.get("allocateLoadBalancerNodePorts") is False:
-            counts["services.nodeports"] += sum(1 for port in _list(spec.get("ports")) if _dict(port).get("nodePort"))
-        else:
-            counts["services.nodeports"] += ports
+            ports = sum(1 for port in _list(spec.get("ports")) if _dict(port).get("nodePort"))
+        return {"services.loadbalancers": 1, "services.nodeports": ports}
+    return {}
 
 
 def _plural(kind: str) -> str:
