@@ -191,3 +191,35 @@ def test_what_a_pod_counts_against_a_quota():
         "hugepages-2Mi": "4194304", "requests.hugepages-2Mi": "4194304", "requests.nvidia.com/gpu": "1",
         "limits.cpu": "1", "limits.memory": "2147483648",
     }
+
+
+RATIO = "cpu max limit to request ratio per Container is 4, but"
+
+
+@pytest.mark.parametrize(("kind", "item", "requests", "limits", "expected"), [
+    ("Container", {"min": {"cpu": "1"}}, {}, {}, [("requests", "cpu", "minimum cpu usage per Container is 1.  No request is specified")]),
+    ("Container", {"min": {"cpu": "1"}}, {"cpu": "500m"}, {}, [("requests", "cpu", "minimum cpu usage per Container is 1, but request is 500m")]),
+    ("Container", {"min": {"cpu": "1"}}, {"cpu": "2"}, {"cpu": "500m"}, [("limits", "cpu", "minimum cpu usage per Container is 1, but limit is 500m")]),
+    ("Container", {"min": {"cpu": "1"}}, {"cpu": "1"}, {"cpu": "1"}, []),
+    ("Pod", {"max": {"memory": "1Gi"}}, {"memory": "1Gi"}, {}, [("limits", "memory", "maximum memory usage per Pod is 1Gi.  No limit is specified")]),
+    ("Pod", {"max": {"memory": "1Gi"}}, {}, {"memory": "2Gi"}, [("limits", "memory", "maximum memory usage per Pod is 1Gi, but limit is 2Gi")]),
+    ("Pod", {"max": {"memory": "1Gi"}}, {"memory": "2Gi"}, {"memory": "1Gi"},
+     [("requests", "memory", "maximum memory usage per Pod is 1Gi, but request is 2Gi")]),
+    ("Pod", {"max": {"memory": "1Gi"}}, {"memory": "1Gi"}, {"memory": "1Gi"}, []),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {}, {"cpu": "1"}, [("requests", "cpu", f"{RATIO} no request is specified or request is 0")]),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "0"}, {"cpu": "1"}, [("requests", "cpu", f"{RATIO} no request is specified or request is 0")]),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "1"}, {}, [("limits", "cpu", f"{RATIO} no limit is specified or limit is 0")]),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "1"}, {"cpu": "0"}, [("limits", "cpu", f"{RATIO} no limit is specified or limit is 0")]),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "100m"}, {"cpu": "401m"}, [("limits", "cpu", f"{RATIO} provided ratio is 4.010000")]),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "100m"}, {"cpu": "400m"}, []),
+])
+def test_the_limit_rangers_constraints_name_the_side_that_fails(kind, item, requests, limits, expected):
+    assert list(admission._constraints(kind, item, requests, limits)) == expected
+
+
+def test_a_quota_with_scopes_or_a_scope_selector_is_not_evaluated():
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": NS},
+                  "spec": {"template": {"spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]}}}}
+    for scope in ({"scopes": ["BestEffort"]}, {"scopeSelector": {"matchExpressions": [{"scopeName": "PriorityClass", "operator": "Exists"}]}}):
+        quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": NS}, "spec": {"hard": {"pods": "0"}, **scope}}
+        assert admission.check([quota, deployment]) == []
