@@ -27,6 +27,8 @@ def test_a_total_prints_as_a_short_quantity(value, text):
     ("9E", "10E", -1), ("10E", "9E", 1), ("9223372036854775807m", "9223372036854775807m", 0),
     ("9300000000000000.1", "9300000000000000.2", 0),  # above the milli range: whole units, rounded up
     ("9300000000000000.1", "9300000000000001.2", -1),
+    ("9223372036854775807m", "9223372036854775806m", 1), ("9223372036854775806m", "9223372036854775807m", -1),  # the top
+    ("9223372036854775.5", "9223372036854775.9", 0),  # one beyond it: both in whole units
 ])
 def test_quantities_compare_as_the_limit_ranger_enforces_them(observed, enforced, order):
     assert admission._compare(observed, enforced) == order
@@ -223,3 +225,13 @@ def test_a_quota_with_scopes_or_a_scope_selector_is_not_evaluated():
     for scope in ({"scopes": ["BestEffort"]}, {"scopeSelector": {"matchExpressions": [{"scopeName": "PriorityClass", "operator": "Exists"}]}}):
         quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": NS}, "spec": {"hard": {"pods": "0"}, **scope}}
         assert admission.check([quota, deployment]) == []
+
+
+def test_the_limit_range_defaults_are_applied_to_a_copy_never_to_the_stacks_object():
+    import copy
+
+    fence = limit_range({"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"}})
+    before = copy.deepcopy(fence)
+    assert admission._defaulted_items(fence) == [{"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"},
+                                                  "default": {"cpu": "2"}, "defaultRequest": {"cpu": "2", "memory": "64Mi"}}]
+    assert fence == before
