@@ -230,8 +230,9 @@ def test_a_quota_with_scopes_or_a_scope_selector_is_not_evaluated():
 def test_the_limit_range_defaults_are_applied_to_a_copy_never_to_the_stacks_object():
     import copy
 
-    fence = limit_range({"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"}})
+    fence = limit_range({"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"}, "default": {"memory": "128Mi"}})
     before = copy.deepcopy(fence)
     assert admission._defaulted_items(fence) == [{"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"},
-                                                  "default": {"cpu": "2"}, "defaultRequest": {"cpu": "2", "memory": "64Mi"}}]
+                                                  "default": {"memory": "128Mi", "cpu": "2"},
+                                                  "defaultRequest": {"memory": "128Mi", "cpu": "2"}}]
     assert fence == before
