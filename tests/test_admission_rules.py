@@ -15,7 +15,7 @@ THV = "toolhive.stacklok.dev/v1beta1"
 @pytest.mark.parametrize(("value", "text"), [
     ("0", "0"), ("1", "1"), ("1.5", "1.5"), ("0.25", "250m"), ("0.001", "1m"), ("0.0005", "0.0005"), ("1023", "1023"),
     ("1024", "1Ki"), ("1536", "1536"), ("1048576", "1Mi"), ("1610612736", "1536Mi"), ("3221225472", "3Gi"),
-    ("2048.5", "2048.5"), ("1.25", "1.25"), ("0.1234", "0.1234"), ("1E+3", "1000"), ("2.50", "2.5"),
+    ("2048.5", "2048.5"), ("1.25", "1.25"), ("0.1234", "0.1234"), ("1E+3", "1000"), ("2.50", "2.5"), ("0.0000001", "0.0000001"),
 ])
 def test_a_total_prints_as_a_short_quantity(value, text):
     assert admission._quantity_text(Decimal(value)) == text
@@ -54,6 +54,8 @@ def counts(obj: dict) -> dict[str, int]:
 
 @pytest.mark.parametrize(("obj", "expected"), [
     ({"apiVersion": "v1", "kind": "Secret"}, {"count/secrets": 1, "secrets": 1}),
+    ({"apiVersion": "v1", "kind": "Secret", "spec": {"type": "NodePort", "ports": [{}]}}, {"count/secrets": 1, "secrets": 1}),
+    ({"kind": "Secret"}, {"count/secrets": 1, "secrets": 1}),
     ({"apiVersion": "v1", "kind": "ConfigMap"}, {"count/configmaps": 1, "configmaps": 1}),
     ({"apiVersion": "v1", "kind": "ResourceQuota"}, {"count/resourcequotas": 1, "resourcequotas": 1}),
     ({"apiVersion": "v1", "kind": "ReplicationController"}, {"count/replicationcontrollers": 1, "replicationcontrollers": 1}),

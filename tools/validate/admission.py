@@ -512,7 +512,7 @@ def _object_counts(obj: dict) -> dict[str, Decimal]:
     counts: dict[str, Decimal] = defaultdict(Decimal)
     if kind == "PersistentVolumeClaim":
         return counts  # counted as a claim
-    api_version = str(obj.get("apiVersion", ""))
+    api_version = str(obj.get("apiVersion"))  # none: no group
     group = api_version.rpartition("/")[0]
     counts[f"count/{_plural(str(kind))}{'.' + group if group else ''}"] += 1
     for core, core_kind in _CORE_COUNTS.items():
