@@ -397,13 +397,12 @@ def test_the_command_line_reads_standard_input(monkeypatch, capsys):
 
 
 def test_the_command_line_says_what_it_takes(monkeypatch, capsys):
-    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("COLUMNS", "400")  # wide enough that no checkout's CRD path wraps the help
     with pytest.raises(SystemExit) as exited:
         main(["--help"])
     assert exited.value.code == 0
     assert capsys.readouterr().out == f"""\
-usage: python -m tools.validate.schema [-h] [--kubernetes-version KUBERNETES_VERSION] [--crd-dir CRD_DIR] [-q]
-                                       FILE_OR_DIR [FILE_OR_DIR ...]
+usage: python -m tools.validate.schema [-h] [--kubernetes-version KUBERNETES_VERSION] [--crd-dir CRD_DIR] [-q] FILE_OR_DIR [FILE_OR_DIR ...]
 
 Validate Kubernetes manifests offline against the Kubernetes OpenAPI schema and ToolHive CRDs.
 
