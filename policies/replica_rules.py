@@ -65,13 +65,18 @@ def sessions_lost_autoscaled(spec: dict, max_replicas: Optional[int]) -> Optiona
     return max_replicas
 
 
+# Where each kind's CRD holds its rate limits (MCPRemoteProxy's CRD has none).
+RATE_LIMITING_PATHS = {"MCPServer": ("rateLimiting",), "VirtualMCPServer": ("config", "rateLimiting")}
+
+
 def rate_limiting_field(kind: str) -> str:
-    return "config.rateLimiting" if kind == "VirtualMCPServer" else "rateLimiting"
+    return ".".join(RATE_LIMITING_PATHS[kind])
 
 
 def _rate_limiting(kind: str, spec: dict) -> Optional[dict]:
-    holder = spec.get("config") if kind == "VirtualMCPServer" else spec
-    value = holder.get("rateLimiting") if isinstance(holder, dict) else None
+    value = spec
+    for key in RATE_LIMITING_PATHS.get(kind, ("(no rate limits)",)):
+        value = value.get(key) if isinstance(value, dict) else None
     return value if isinstance(value, dict) else None
 
 

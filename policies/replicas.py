@@ -101,9 +101,9 @@ def check_rate_limiting_needs_redis(view: ResourceView, props: Mapping[str, Any]
     if not view.is_toolhive(MCP_WORKLOAD_KINDS):
         return
     spec = view.spec
-    field = "spec." + replica_rules.rate_limiting_field(view.kind)
     if _redis_sessions(spec) is None or not replica_rules.rate_limiting_without_redis(view.kind, spec):
         return
+    field = "spec." + replica_rules.rate_limiting_field(view.kind)
     yield (f"{field} is set but spec.sessionStorage does not use provider redis: rate limits are counted "
            f"in Redis, so set spec.sessionStorage to {{provider: redis, address: <host:port>}} or remove "
            f"{field}")

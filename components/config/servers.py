@@ -8,6 +8,8 @@ unique per namespace) are in components/servers/catalog.py.
 """
 from __future__ import annotations
 
+import functools
+
 from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
@@ -37,16 +39,18 @@ SIZES = {
 }
 
 
-def _server_name(kind: str):
-    def check(value: str) -> str:
-        if value in RESERVED_NAMES:
-            raise ValueError(f"{value!r} is reserved: a server with this name makes the operator's pod "
-                             f"selectors ambiguous (never {', '.join(RESERVED_NAMES)})")
-        if problem := operator_objects.name_problem(kind, value):
-            raise ValueError(f"{value!r} {problem}")
-        return value
+def _check_server_name(kind: str, value: str) -> str:
+    if value in RESERVED_NAMES:
+        raise ValueError(f"{value!r} is reserved: a server with this name makes the operator's pod "
+                         f"selectors ambiguous (never {', '.join(RESERVED_NAMES)})")
+    if problem := operator_objects.name_problem(kind, value):
+        raise ValueError(f"{value!r} {problem}")
+    return value
 
-    return check
+
+def _server_name(kind: str):
+    # A partial of a module function, not a closure: the check runs (and can be tested) at validation, not import.
+    return functools.partial(_check_server_name, kind)
 
 
 # The operator names Services, ServiceAccounts and a StatefulSet after the server
@@ -281,13 +285,13 @@ class Scaling(Model):
         if autoscaling is not None and autoscaling.proxy is not None and self.replicas is not None:
             raise KeyedError(("autoscaling", "proxy"), "conflicts with replicas: an HPA owns the replica count; "
                              "leave replicas unset or remove autoscaling.proxy")
+        # Of the entries here only mcpServers have rate limits (spec.rateLimiting, where the CRD has it).
         if replica_rules.rate_limiting_without_redis(kind, spec):
-            raise KeyedError(tuple(replica_rules.rate_limiting_field(kind).split(".")),
+            raise KeyedError(replica_rules.RATE_LIMITING_PATHS[kind],
                              "needs sessionStorage with provider redis (rate limits are counted in Redis)")
         if replica_rules.per_user_limit_without_identity(kind, spec):
-            who = "incomingAuth type oidc" if kind == "VirtualMCPServer" else "oidcConfigRef or externalAuthConfigRef"
-            raise KeyedError(tuple(replica_rules.rate_limiting_field(kind).split(".")),
-                             f"per-user limits need to know the user: set {who}")
+            raise KeyedError(replica_rules.RATE_LIMITING_PATHS[kind],
+                             "per-user limits need to know the user: set oidcConfigRef or externalAuthConfigRef")
 
 
 class McpServerSpec(Scaling):

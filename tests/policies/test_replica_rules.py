@@ -339,3 +339,16 @@ def test_the_transport_is_the_set_string_else_the_kinds_default_and_says_which(k
     from policies import replica_rules
 
     assert replica_rules.transport(kind, spec) == expected
+
+
+@pytest.mark.parametrize(("kind", "spec"), [
+    ("MCPRemoteProxy", {"rateLimiting": RATE_LIMIT}),  # its CRD has no rate limits: the schema refuses the field
+    ("VirtualMCPServer", {"rateLimiting": RATE_LIMIT}),  # a vMCP's live under spec.config
+    ("VirtualMCPServer", {"config": "rateLimiting"}),
+    ("MCPServer", {"config": {"rateLimiting": RATE_LIMIT}}),
+], ids=["remote-proxy", "vmcp-top-level", "vmcp-config-not-an-object", "mcpserver-under-config"])
+def test_rate_limits_are_read_only_where_the_kinds_crd_holds_them(kind, spec):
+    from policies import replica_rules
+
+    assert replica_rules.rate_limiting_without_redis(kind, spec) is False
+    assert violations_of(RATE_LIMITING, toolhive(kind, **spec)) == []
