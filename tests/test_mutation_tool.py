@@ -51,6 +51,17 @@ def test_a_rerun_tests_again_every_mutant_no_test_killed(tmp_path):
     assert data["durations_by_key"] == {"killed": 1.5}
 
 
+def test_a_rerun_collects_which_tests_call_which_function_anew(tmp_path):
+    """mutmut collects stats only for tests it has not seen: kept, they would miss every function added since."""
+    from tools.mutation.__main__ import retest_survivors
+
+    stats = tmp_path / "mutants" / "mutmut-stats.json"
+    stats.parent.mkdir(parents=True)
+    stats.write_text('{"tests_by_mangled_function_name": {}}')
+    retest_survivors(tmp_path)
+    assert not stats.exists()
+
+
 @pytest.mark.process
 def test_the_fork_server_warms_no_cache_of_a_module_being_mutated():
     """A cache the fork server fills with the original code would hide a mutant of the function that fills it."""
