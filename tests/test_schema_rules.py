@@ -4,6 +4,8 @@ custom resources, how messages are shaped, and the command line. tests/test_sche
 objects, the bundled CRDs and the upstream examples."""
 from __future__ import annotations
 
+import datetime
+
 from pathlib import Path
 
 import pytest
@@ -268,6 +270,8 @@ PRUNED = "(the API server would prune it)"
                                       "$.spec.tags[3]: duplicate value 'b' (same as [1]; list-type set)"]),
     ({"shapes": [{"a": 1, "b": 2}, {"b": 2, "a": 1}]},  # one value, whatever the order of its keys
      ["$.spec.shapes[1]: duplicate value {'b': 2, 'a': 1} (same as [0]; list-type set)"]),
+    ({"shapes": [{"on": datetime.date(2024, 1, 1)}, {"on": datetime.date(2024, 1, 1)}]},  # a value JSON cannot hold: its text
+     ["$.spec.shapes[1]: duplicate value {'on': datetime.date(2024, 1, 1)} (same as [0]; list-type set)"]),
     ({"bare": {"x": 1}}, [f'$.spec.bare.x: unknown field "x" {PRUNED}']),
     ({"untyped": {"a": "s", "b": 1}}, [f'$.spec.untyped.b: unknown field "b" {PRUNED}']),
     ({"keyless": [{"a": "x"}, {"a": "x"}]}, []),
@@ -607,10 +611,11 @@ def test_a_list_is_checked_item_by_item_with_the_same_crds_and_only_a_list_is(ga
     assert errors(config_map) == ['$.items: unknown field "items"']
 
 
-def test_a_map_key_that_is_a_number_comes_before_the_text_keys():
-    labels = {"a": "-y", 1: "-x"}
+def test_a_map_key_that_is_a_number_comes_before_the_text_keys_and_any_other_key_sorts_as_its_text():
+    labels = {"a": "-y", None: "-z", 1: "-x"}  # YAML reads `~:` as a None key
     assert errors(named("ConfigMap", "a", labels=labels)) == [
-        f"$.metadata.labels[1]: invalid label value '-x': {LABEL_VALUE}", f"$.metadata.labels.a: invalid label value '-y': {LABEL_VALUE}"]
+        f"$.metadata.labels[1]: invalid label value '-x': {LABEL_VALUE}", f"$.metadata.labels.None: invalid label value '-z': {LABEL_VALUE}",
+        f"$.metadata.labels.a: invalid label value '-y': {LABEL_VALUE}"]
 
 
 def test_an_annotation_value_that_is_no_string_counts_nothing_toward_the_total():

@@ -573,17 +573,14 @@ def _skip_null(fn, validator, value, instance, schema):
         yield from result
 
 
-def _nullable(fn):
-    return functools.partial(_skip_null, fn)
-
-
-_CR_KEYWORDS = {k: _nullable(fn) for k, fn in Draft4Validator.VALIDATORS.items()}
+# Partials of module functions, built at import: every call of a keyword runs `_skip_null` as it is now.
+_CR_KEYWORDS = {k: functools.partial(_skip_null, fn) for k, fn in Draft4Validator.VALIDATORS.items()}
 _CR_KEYWORDS.update(
     {
-        _FIELDS_KEY: _nullable(_kw_known_fields),
+        _FIELDS_KEY: functools.partial(_skip_null, _kw_known_fields),
         "x-kubernetes-int-or-string": _kw_int_or_string,
-        "x-kubernetes-list-type": _nullable(_kw_list_type),
-        "x-kubernetes-embedded-resource": _nullable(_kw_embedded),
+        "x-kubernetes-list-type": functools.partial(_skip_null, _kw_list_type),
+        "x-kubernetes-embedded-resource": functools.partial(_skip_null, _kw_embedded),
     }
 )
 # OpenAPI v3.0 (what CRDs use) is based on JSON Schema draft 4 (boolean exclusiveMinimum/Maximum, ...).
@@ -731,7 +728,7 @@ def _object_errors(obj: Any, builtins: _Builtins, crds: _Crds) -> list[tuple[lis
             unique.append((p, m))
     # stable, document-like order: by path (list indexes numerically; an int key of a map before its text keys),
     # then message
-    unique.sort(key=lambda e: ([(0, x, "") if isinstance(x, int) else (1, 0, str(x)) for x in e[0]], e[1]))
+    unique.sort(key=lambda e: ([(False, x) if isinstance(x, int) else (True, str(x)) for x in e[0]], e[1]))
     return unique
 
 
