@@ -317,8 +317,15 @@ def test_the_proxies_the_operator_creates_serve_on_a_port_named_http():
     objects = [namespace("team", **{ALLOW_FROM: "clients"}), by_name, server("VirtualMCPServer", "v", groupRef={"name": "g"}),
                server("MCPRemoteProxy", "r", proxyPort=9090, remoteUrl="https://10.1.2.3/mcp", groupRef={"name": "g"})]
     assert reachability.check(objects) == []
-    objects[1]["spec"]["ingress"] = [{"ports": [{"port": "mcp"}]}]
-    assert len(reachability.check(objects)) == 5  # clients and workloads to each proxy, the vMCP to the remote proxy
+    objects[1]["spec"]["ingress"] = [{"ports": [{"port": "mcp"}]}]  # a name they do not carry
+    vmcp, remote = ("virtual MCP server v", 4483), ("proxy of remote proxy r", 9090)
+    assert reachability.check(objects) == [
+        blocked(flow, "team", f"{source} -> {pod} on TCP {port}", "ingress denied at the destination by in")
+        for flow, source, (pod, port) in [("clients in 'clients' to MCP proxies", "a client pod in clients", vmcp),
+                                          ("the team's workloads to MCP proxies", "a workload in team", vmcp),
+                                          ("clients in 'clients' to MCP proxies", "a client pod in clients", remote),
+                                          ("the team's workloads to MCP proxies", "a workload in team", remote),
+                                          ("virtual MCP server v to its group's proxies", "virtual MCP server v", remote)]]
 
 
 @pytest.mark.parametrize("proxy_labels", [

@@ -465,10 +465,10 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
         pods = [tenant.workload] + [pod for s in tenant.servers for pod in (s.proxy, s.backend) if pod is not None] + stand_in
         for pod in pods:
             for protocol in ("UDP", "TCP"):
-                require(Flow(pod, KUBE_DNS, DNS_PORT, protocol, f"DNS to kube-dns ({protocol})"), ns)
+                require(Flow(pod, KUBE_DNS, DNS_PORT, protocol, name=f"DNS to kube-dns ({protocol})"), ns)
                 for ip in tenant.node_local_dns:
                     require(Flow(pod, Address(ip, "node-local DNS"), DNS_PORT, protocol,
-                                 f"DNS to NodeLocal DNSCache {ip} ({protocol})"), ns)
+                                 name=f"DNS to NodeLocal DNSCache {ip} ({protocol})"), ns)
         for client in tenant.clients:
             require(Flow(client_pod(client), tenant.workload, 8080, name=f"clients in {client!r} to the team's workloads"), ns)
         vmcps_by_group: dict[str | None, list[_Server]] = {}
@@ -637,7 +637,7 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
     for pod, config, intent in _registry_pods(objects):
         ns = pod.namespace
         for protocol in ("UDP", "TCP"):
-            require(Flow(pod, KUBE_DNS, DNS_PORT, protocol, f"registry DNS to kube-dns ({protocol})"), ns)
+            require(Flow(pod, KUBE_DNS, DNS_PORT, protocol, name=f"registry DNS to kube-dns ({protocol})"), ns)
         database = config.get("database") or {}
         host, port = str(database.get("host", "")), int(database.get("port", 5432))
         parts = host.split(".")
