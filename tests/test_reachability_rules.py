@@ -353,6 +353,15 @@ def test_a_backend_letting_in_its_proxys_labels_from_any_namespace_admits_an_imp
     assert reachability.check([*objects, letting_in("also")]) == [impostor + "also, backend"]
 
 
+def test_a_client_pod_is_any_pod_of_its_namespace_let_in_by_the_namespaces_name():
+    by_name = policy("in", "team", {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [
+        {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "clients"}}}]}]})
+    objects = [namespace("team", **{ALLOW_FROM: "clients"}), by_name, server("MCPRemoteProxy", "r", remoteUrl="https://10.1.2.3/mcp")]
+    assert reachability.check(objects) == [
+        blocked("the team's workloads to MCP proxies", "team", "a workload in team -> proxy of remote proxy r on TCP 8080",
+                "ingress denied at the destination by in")]
+
+
 def test_a_virtual_mcp_server_needs_the_proxies_of_its_own_group_only():
     objects = [namespace("team"), deny(), server("VirtualMCPServer", "ungrouped"), server("MCPServer", "alone"),
                server("MCPServer", "b", groupRef={"name": "no-vmcp"}), server("VirtualMCPServer", "w", groupRef={"name": "g"}),
