@@ -249,11 +249,11 @@ def allowed(objects: list[dict], flow: Flow) -> bool:
 
 def test_pods_no_policy_selects_are_open_both_ways():
     assert allowed([policy("other", "app", {**DENY_ALL, "podSelector": {"matchLabels": {"role": "batch"}}})],
-                   Flow("f", WEB, DB, 5432))
+                   Flow(WEB, DB, 5432))
 
 
 def test_default_deny_isolates_both_directions_and_each_side_must_allow():
-    flow = Flow("f", WEB, DB, 5432)
+    flow = Flow(WEB, DB, 5432)
     assert not allowed([policy("deny", "app", DENY_ALL)], flow)
     assert not allowed([policy("deny", "data", DENY_ALL)], flow)
     egress_open = policy("out", "app", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]})
@@ -264,16 +264,16 @@ def test_default_deny_isolates_both_directions_and_each_side_must_allow():
 
 def test_absent_policy_types_mean_ingress_plus_egress_only_with_an_egress_section():
     ingress_only = policy("p", "app", {"podSelector": {}, "ingress": []})
-    assert allowed([ingress_only], Flow("f", WEB, DB, 5432))
-    assert not allowed([ingress_only], Flow("f", DB, WEB, 8080))
+    assert allowed([ingress_only], Flow(WEB, DB, 5432))
+    assert not allowed([ingress_only], Flow(DB, WEB, 8080))
     with_egress = policy("p", "app", {"podSelector": {}, "egress": [{"ports": [{"port": 53, "protocol": "UDP"}]}]})
-    assert not allowed([with_egress], Flow("f", WEB, DB, 5432))
-    assert allowed([with_egress], Flow("f", WEB, Address("10.0.0.10"), 53, "UDP"))
-    assert not allowed([with_egress], Flow("f", DB, WEB, 8080))  # still isolated for ingress
+    assert not allowed([with_egress], Flow(WEB, DB, 5432))
+    assert allowed([with_egress], Flow(WEB, Address("10.0.0.10"), 53, "UDP"))
+    assert not allowed([with_egress], Flow(DB, WEB, 8080))  # still isolated for ingress
 
 
 def test_policy_types_egress_alone_leaves_ingress_open():
-    assert allowed([policy("p", "app", {"podSelector": {}, "policyTypes": ["Egress"]})], Flow("f", DB, WEB, 8080))
+    assert allowed([policy("p", "app", {"podSelector": {}, "policyTypes": ["Egress"]})], Flow(DB, WEB, 8080))
 
 
 def test_ip_block_with_except_over_ipv4_and_ipv6():
@@ -281,12 +281,12 @@ def test_ip_block_with_except_over_ipv4_and_ipv6():
         {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32", "10.0.0.0/8"]}}]},
         {"to": [{"ipBlock": {"cidr": "::/0", "except": ["fd00::/8"]}}]}]}
     objects = [policy("p", "app", spec)]
-    assert allowed(objects, Flow("f", WEB, Address("93.184.216.34"), 443))
-    assert not allowed(objects, Flow("f", WEB, Address("169.254.169.254"), 80))
-    assert not allowed(objects, Flow("f", WEB, Address("10.1.2.3"), 443))
-    assert allowed(objects, Flow("f", WEB, Address("2001:db8::1"), 443))
-    assert not allowed(objects, Flow("f", WEB, Address("fd00::1"), 443))
-    assert not allowed(objects, Flow("f", WEB, DB, 5432)), "ipBlock peers never stand in for pods"
+    assert allowed(objects, Flow(WEB, Address("93.184.216.34"), 443))
+    assert not allowed(objects, Flow(WEB, Address("169.254.169.254"), 80))
+    assert not allowed(objects, Flow(WEB, Address("10.1.2.3"), 443))
+    assert allowed(objects, Flow(WEB, Address("2001:db8::1"), 443))
+    assert not allowed(objects, Flow(WEB, Address("fd00::1"), 443))
+    assert not allowed(objects, Flow(WEB, DB, 5432)), "ipBlock peers never stand in for pods"
 
 
 def test_namespace_selector_matches_namespace_labels_and_the_name_label():
@@ -294,44 +294,44 @@ def test_namespace_selector_matches_namespace_labels_and_the_name_label():
         "matchExpressions": [{"key": "tier", "operator": "In", "values": ["front", "edge"]},
                              {"key": "quarantine", "operator": "DoesNotExist"}]}}]}]}
     objects = [policy("p", "data", spec), namespace("app", tier="front")]
-    assert allowed(objects, Flow("f", WEB, DB, 5432))
-    assert not allowed([policy("p", "data", spec), namespace("app", tier="front", quarantine="yes")], Flow("f", WEB, DB, 5432))
-    assert not allowed([policy("p", "data", spec), namespace("app", tier="back")], Flow("f", WEB, DB, 5432))
+    assert allowed(objects, Flow(WEB, DB, 5432))
+    assert not allowed([policy("p", "data", spec), namespace("app", tier="front", quarantine="yes")], Flow(WEB, DB, 5432))
+    assert not allowed([policy("p", "data", spec), namespace("app", tier="back")], Flow(WEB, DB, 5432))
     by_name = {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"namespaceSelector": {
         "matchLabels": {"kubernetes.io/metadata.name": "app"}}}]}]}
-    assert allowed([policy("p", "data", by_name)], Flow("f", WEB, DB, 5432)), "the API server labels every namespace"
-    assert not allowed([policy("p", "data", by_name)], Flow("f", Pod.of("other", {"role": "web"}), DB, 5432))
+    assert allowed([policy("p", "data", by_name)], Flow(WEB, DB, 5432)), "the API server labels every namespace"
+    assert not allowed([policy("p", "data", by_name)], Flow(Pod.of("other", {"role": "web"}, what="web elsewhere"), DB, 5432))
 
 
 def test_pod_selector_alone_means_the_policy_namespace_and_with_namespace_selector_both():
     alone = {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "web"}}}]}]}
-    assert not allowed([policy("p", "data", alone)], Flow("f", WEB, DB, 5432))
-    assert allowed([policy("p", "data", alone)], Flow("f", Pod.of("data", {"role": "web"}), DB, 5432))
+    assert not allowed([policy("p", "data", alone)], Flow(WEB, DB, 5432))
+    assert allowed([policy("p", "data", alone)], Flow(Pod.of("data", {"role": "web"}, what="web in data"), DB, 5432))
     both = {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "app"}},
         "podSelector": {"matchExpressions": [{"key": "role", "operator": "NotIn", "values": ["batch"]}]}}]}]}
-    assert allowed([policy("p", "data", both)], Flow("f", WEB, DB, 5432))
-    assert not allowed([policy("p", "data", both)], Flow("f", Pod.of("app", {"role": "batch"}), DB, 5432))
+    assert allowed([policy("p", "data", both)], Flow(WEB, DB, 5432))
+    assert not allowed([policy("p", "data", both)], Flow(Pod.of("app", {"role": "batch"}, what="batch"), DB, 5432))
 
 
 def test_ports_by_number_range_protocol_and_name():
     def only(*ports: dict) -> list[dict]:
         return [policy("p", "data", {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"ports": list(ports)}]})]
 
-    assert allowed(only({"port": 5432}), Flow("f", WEB, DB, 5432))
-    assert not allowed(only({"port": 5000}), Flow("f", WEB, DB, 5432))
-    assert not allowed(only({"port": 5432, "protocol": "UDP"}), Flow("f", WEB, DB, 5432))
-    assert allowed(only({"port": 5000, "endPort": 6000}), Flow("f", WEB, DB, 5432))
-    assert not allowed(only({"port": 5000, "endPort": 5400}), Flow("f", WEB, DB, 5432))
-    assert allowed(only({"protocol": "TCP"}), Flow("f", WEB, DB, 5432)), "no port: every port of the protocol"
-    assert allowed(only({"port": "pg"}), Flow("f", WEB, DB, 5432))
-    assert not allowed(only({"port": "http"}), Flow("f", WEB, DB, 5432)), "a name the destination pod does not carry"
+    assert allowed(only({"port": 5432}), Flow(WEB, DB, 5432))
+    assert not allowed(only({"port": 5000}), Flow(WEB, DB, 5432))
+    assert not allowed(only({"port": 5432, "protocol": "UDP"}), Flow(WEB, DB, 5432))
+    assert allowed(only({"port": 5000, "endPort": 6000}), Flow(WEB, DB, 5432))
+    assert not allowed(only({"port": 5000, "endPort": 5400}), Flow(WEB, DB, 5432))
+    assert allowed(only({"protocol": "TCP"}), Flow(WEB, DB, 5432)), "no port: every port of the protocol"
+    assert allowed(only({"port": "pg"}), Flow(WEB, DB, 5432))
+    assert not allowed(only({"port": "http"}), Flow(WEB, DB, 5432)), "a name the destination pod does not carry"
 
 
 def test_named_egress_ports_resolve_against_the_destination_pod():
     spec = {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": "pg"}]}]}
-    assert allowed([policy("p", "app", spec)], Flow("f", WEB, DB, 5432))
-    assert not allowed([policy("p", "app", spec)], Flow("f", WEB, Address("10.0.0.1"), 5432))
+    assert allowed([policy("p", "app", spec)], Flow(WEB, DB, 5432))
+    assert not allowed([policy("p", "app", spec)], Flow(WEB, Address("10.0.0.1"), 5432))
 
 
 def test_any_selecting_policy_may_allow_rules_are_a_union():
@@ -340,5 +340,27 @@ def test_any_selecting_policy_may_allow_rules_are_a_union():
                                     "ingress": [{"ports": [{"port": 1}]}]}),
                policy("b", "data", {"podSelector": {"matchLabels": {"role": "db"}}, "policyTypes": ["Ingress"],
                                     "ingress": [{"from": [{"namespaceSelector": {}}], "ports": [{"port": 5432}]}]})]
-    assert allowed(objects, Flow("f", WEB, DB, 5432))
-    assert not allowed(objects, Flow("f", WEB, DB, 5433))
+    assert allowed(objects, Flow(WEB, DB, 5432))
+    assert not allowed(objects, Flow(WEB, DB, 5433))
+
+
+@pytest.mark.parametrize(("expression", "matches"), [
+    ({"key": "role", "operator": "Exists"}, True), ({"key": "tier", "operator": "Exists"}, False),
+    ({"key": "role", "operator": "DoesNotExist"}, False), ({"key": "tier", "operator": "DoesNotExist"}, True),
+    ({"key": "role", "operator": "In", "values": ["web"]}, True), ({"key": "tier", "operator": "In", "values": ["web"]}, False),
+    ({"key": "role", "operator": "NotIn", "values": ["web"]}, False), ({"key": "tier", "operator": "NotIn", "values": ["web"]}, True),
+])
+def test_each_match_expression_operator(expression, matches):
+    assert reachability.selector_matches({"matchExpressions": [expression]}, {"role": "web"}) is matches
+
+
+@pytest.mark.parametrize("api_version", ["projectcalico.org/v3", None])
+def test_only_networking_k8s_io_network_policies_count(api_version):
+    deny = {**policy("deny", "data", DENY_ALL), "apiVersion": api_version}
+    assert allowed([deny], Flow(WEB, DB, 5432))
+
+
+def test_a_policy_without_a_namespace_is_in_default():
+    deny = policy("deny", "default", DENY_ALL)
+    del deny["metadata"]["namespace"]
+    assert not allowed([deny], Flow(Pod.of("default", what="a pod in default"), DB, 5432))

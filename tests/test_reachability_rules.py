@@ -297,3 +297,246 @@ def test_an_mcp_registrys_pods_are_those_the_operator_labels_and_a_tenants_mcp_s
                                   "ingress": [{"from": [{"namespaceSelector": {}, "podSelector": {
                                       "matchExpressions": [{"key": "toolhive", "operator": "DoesNotExist"}]}}]}]})
     assert reachability.check_registry([namespace("team"), registry, fence]) == []
+
+
+# --- what the rules above rest on: the pods' named ports and labels, the session store's pod ---------------
+
+KUBE_SYSTEM = {"kubernetes.io/metadata.name": "kube-system"}
+DNS_BY_NAME = {"to": [{"namespaceSelector": {"matchLabels": KUBE_SYSTEM}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+               "ports": [{"port": "dns", "protocol": "UDP"}, {"port": "dns-tcp", "protocol": "TCP"}]}
+
+
+def test_kube_dns_serves_on_ports_named_dns_and_dns_tcp():
+    only_dns = policy("dns", "team", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [DNS_BY_NAME]})
+    assert reachability.check([namespace("team"), only_dns]) == [no_api_server("proxy of MCP server any-mcp-server")]
+
+
+def test_the_proxies_the_operator_creates_serve_on_a_port_named_http():
+    by_name = policy("in", "team", {"podSelector": {"matchLabels": {"toolhive": "true"}}, "policyTypes": ["Ingress"],
+                                    "ingress": [{"ports": [{"port": "http"}]}]})
+    objects = [namespace("team", **{ALLOW_FROM: "clients"}), by_name, server("VirtualMCPServer", "v", groupRef={"name": "g"}),
+               server("MCPRemoteProxy", "r", proxyPort=9090, remoteUrl="https://10.1.2.3/mcp", groupRef={"name": "g"})]
+    assert reachability.check(objects) == []
+    objects[1]["spec"]["ingress"] = [{"ports": [{"port": "mcp"}]}]  # a name they do not carry
+    vmcp, remote = ("virtual MCP server v", 4483), ("proxy of remote proxy r", 9090)
+    assert reachability.check(objects) == [
+        blocked(flow, "team", f"{source} -> {pod} on TCP {port}", "ingress denied at the destination by in")
+        for flow, source, (pod, port) in [("clients in 'clients' to MCP proxies", "a client pod in clients", vmcp),
+                                          ("the team's workloads to MCP proxies", "a workload in team", vmcp),
+                                          ("clients in 'clients' to MCP proxies", "a client pod in clients", remote),
+                                          ("the team's workloads to MCP proxies", "a workload in team", remote),
+                                          ("virtual MCP server v to its group's proxies", "virtual MCP server v", remote)]]
+
+
+@pytest.mark.parametrize("proxy_labels", [
+    {"toolhive": "true", "toolhive-name": "s"},
+    {"app": "mcpserver", "toolhive-name": "s"},
+    {"app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "s"},
+])
+def test_a_backend_may_let_in_its_proxy_by_any_label_the_operator_gives_it(proxy_labels):
+    own_proxy = policy("backend", "team", {"podSelector": {"matchLabels": {"app": "s"}}, "policyTypes": ["Ingress"],
+                                           "ingress": [{"from": [{"podSelector": {"matchLabels": proxy_labels}}]}]})
+    assert reachability.check([namespace("team"), server("MCPServer", "s", transport="sse"), own_proxy]) == []
+
+
+def test_a_backend_letting_in_its_proxys_labels_from_any_namespace_admits_an_impostor():
+    """Remote proxies and vMCPs have no backend: the servers after them are checked all the same."""
+    def letting_in(name: str) -> dict:
+        return policy(name, "team", {"podSelector": {"matchLabels": {"app": "s"}}, "policyTypes": ["Ingress"], "ingress": [
+            {"from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "mcpserver", "toolhive-name": "s"}}}]}]})
+
+    objects = [namespace("team"), server("MCPRemoteProxy", "r", remoteUrl="https://10.1.2.3/mcp"),
+               server("VirtualMCPServer", "v"), server("MCPServer", "s", transport="sse"), letting_in("backend")]
+    impostor = "reachability: MCP server team/s is reachable from a pod in another namespace labelled like its proxy on TCP 8080, " \
+               "not only from its own proxy: allowed by "
+    assert reachability.check(objects) == [impostor + "backend"]
+    assert reachability.check([*objects, letting_in("also")]) == [impostor + "also, backend"]
+
+
+def test_a_client_pod_is_any_pod_of_its_namespace_let_in_by_the_namespaces_name():
+    by_name = policy("in", "team", {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [
+        {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "clients"}}}]}]})
+    objects = [namespace("team", **{ALLOW_FROM: "clients"}), by_name, server("MCPRemoteProxy", "r", remoteUrl="https://10.1.2.3/mcp")]
+    assert reachability.check(objects) == [
+        blocked("the team's workloads to MCP proxies", "team", "a workload in team -> proxy of remote proxy r on TCP 8080",
+                "ingress denied at the destination by in")]
+
+
+def test_a_virtual_mcp_server_needs_the_proxies_of_its_own_group_only():
+    objects = [namespace("team"), deny(), server("VirtualMCPServer", "ungrouped"), server("MCPServer", "alone"),
+               server("MCPServer", "b", groupRef={"name": "no-vmcp"}), server("VirtualMCPServer", "w", groupRef={"name": "g"}),
+               server("MCPServer", "c", groupRef={"name": "g"})]
+    assert [p for p in reachability.check(objects) if "group's proxies" in p] == [
+        blocked("virtual MCP server w to its group's proxies", "team", "virtual MCP server w -> proxy of MCP server c on TCP 8080")]
+
+
+def test_the_operator_is_the_first_deployment_with_a_redis_address_or_a_runner_image():
+    def deployment(name: str, **env: str) -> dict:
+        return {**operator(**env), "metadata": {"name": name, "namespace": "apps"}}
+
+    base = [namespace("team"), deny(), server("MCPServer", "s")]
+    later_redis = deployment("app", TOOLHIVE_DEFAULT_REDIS_ADDR="10.9.9.9:6379")
+    assert not [p for p in reachability.check([*base, operator(TOOLHIVE_RUNNER_IMAGE="runner"), later_redis]) if "session store" in p]
+    assert [p for p in reachability.check([*base, deployment("app"), operator(TOOLHIVE_DEFAULT_REDIS_ADDR="10.9.9.9:6379")])
+            if "session store" in p] == [
+        blocked("proxy to its session store 10.9.9.9:6379", "team", "proxy of MCP server s -> session store on TCP 6379")]
+
+
+@pytest.mark.parametrize("storage", [{"provider": "memory", "address": "redis:6379"}, {"provider": "redis"}])
+def test_only_a_redis_provider_with_an_address_is_a_session_store(storage):
+    objects = [namespace("team"), deny(), server("MCPServer", "s", sessionStorage=storage)]
+    assert not [p for p in reachability.check(objects) if "session store" in p]
+
+
+def test_a_session_store_at_an_ip_is_reached_through_an_ip_block():
+    to_store = policy("out", "team", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+        {"to": [{"ipBlock": {"cidr": "10.9.9.0/24"}}], "ports": [{"port": 6379}]}]})
+    objects = [namespace("team"), to_store, server("MCPServer", "s", sessionStorage={"provider": "redis", "address": "10.9.9.9:6379"})]
+    assert not [p for p in reachability.check(objects) if "session store" in p]
+
+
+def store_stack(ports: list[dict], kind: str = "StatefulSet", ns: str | None = "cache", protocol: str = "TCP",
+                selector: dict | None = None, workload_ns: str | None = "cache", decoy: bool = False) -> list[dict]:
+    """The proxy's egress open; the store's namespace lets in only what reaches a container port named redis."""
+    labels = {"app.kubernetes.io/name": "valkey"}
+    where = {"namespace": ns} if ns else {}
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "valkey", **where},
+               "spec": {"selector": labels if selector is None else selector, "ports": ports}}
+
+    def workload(name: str, workload_labels: dict) -> dict:
+        return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, **({"namespace": workload_ns} if workload_ns else {})},
+                "spec": {"template": {"metadata": {"labels": workload_labels}, "spec": {"containers": [
+                    {"name": "valkey", "ports": [{"name": "redis", "containerPort": 16379, "protocol": protocol}]}]}}}}
+
+    by_name = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "in", **where},
+               "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"ports": [{"port": "redis"}]}]}}
+    address = f"valkey.{ns or 'default'}.svc.cluster.local:6379"
+    return [namespace("team"), policy("out", "team", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]}),
+            service, *([workload("other", {"app": "other"})] if decoy else []), workload("valkey", labels), by_name,
+            server("MCPServer", "s", sessionStorage={"provider": "redis", "address": address})]
+
+
+@pytest.mark.parametrize(("stack", "reached"), [
+    ({"ports": [{"port": 6379, "targetPort": "redis"}]}, None),
+    ({"ports": [{"port": 6379, "targetPort": "redis"}], "kind": "Deployment"}, None),
+    ({"ports": [{"port": 6379, "targetPort": "redis"}], "ns": None, "workload_ns": None}, None),  # both in `default`
+    ({"ports": [{"port": 6379, "targetPort": "redis"}], "decoy": True}, None),  # another workload of its namespace first
+    ({"ports": [{"port": 6379, "targetPort": "redis"}], "protocol": "UDP"}, "session store valkey.cache on TCP 16379"),
+    ({"ports": [{"port": 6379, "targetPort": 16380}]}, "session store valkey.cache on TCP 16380"),
+    ({"ports": [{"port": 6379}]}, "session store valkey.cache on TCP 6379"),
+    ({"ports": [{"port": 6380, "targetPort": "redis"}]}, "session store valkey.cache on TCP 6379"),  # a port it does not map
+    ({"ports": [{"port": 6379, "targetPort": "redis"}], "workload_ns": "elsewhere"},
+     "session store valkey.cache.svc.cluster.local on TCP 6379"),  # not its pod: any pod of the namespace
+    ({"ports": [{"port": 6379, "targetPort": "redis"}], "selector": {}}, "session store valkey.cache.svc.cluster.local on TCP 6379"),
+])
+def test_a_session_store_the_stack_runs_is_reached_on_the_pod_port_its_service_maps_to(stack, reached):
+    objects = store_stack(**stack)
+    address = objects[-1]["spec"]["sessionStorage"]["address"]
+    assert [p for p in reachability.check(objects) if "session store" in p] == ([] if reached is None else [
+        blocked(f"proxy to its session store {address}", "team", f"proxy of MCP server s -> {reached}",
+                "ingress denied at the destination by in")])
+
+
+@pytest.mark.parametrize(("cidr", "excepts", "reachable"), [
+    ("10.0.0.0/32", [], True),
+    ("10.0.0.0/31", ["10.0.0.0/32"], True),  # the address after a hole
+    ("10.0.0.0/24", ["10.0.0.1/32", "10.0.0.0/32"], True),
+    ("10.0.0.0/31", ["::/0", "10.0.0.0/32"], True),  # an except of the other IP version excepts nothing
+    ("10.0.0.0/24", ["not-a-cidr"], True),
+    ("0.0.0.0/0", ["255.255.255.0/24"], True),  # a hole at the end of the address space
+    ("10.0.0.0/24", ["10.0.0.0/25", "10.0.0.128/25"], False),
+    ("not-a-cidr", [], False),  # a malformed block admits nothing
+])
+def test_an_ip_block_opens_the_addresses_outside_its_excepts(cidr, excepts, reachable):
+    out = policy("out", "team", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+        {"to": [{"ipBlock": {"cidr": cidr, "except": excepts}}], "ports": [{"port": 443}]}]})
+    stand_in = "proxy of MCP server any-mcp-server"
+    assert [p for p in reachability.check([namespace("team"), out]) if "API server" in p] == \
+        ([] if reachable else [no_api_server(stand_in)])
+
+
+def test_an_ipv6_api_server_endpoint_keeps_its_colons():
+    objects = [namespace("a", **{API_SERVER: "fd00::1/128:6443"})]
+    assert reachability.cluster_facts(objects) == ClusterFacts(api_server=(("fd00::1", 6443),))
+
+
+# --- the registry server's pods ----------------------------------------------------------------------------
+
+def registry_stack(config: dict | None, *more: dict, config_map: dict | None = None) -> list[dict]:
+    """registry_objects' registry `reg` (clients: only `outside`, no tenant) and its database, with `more` as policies;
+    config None: `config_map` in place of its own."""
+    _, deployment, own_config, service, database, _ = registry_objects(config or {})
+    service["metadata"]["annotations"] = {ALLOW_FROM: "outside"}
+    return [o for o in (deployment, config_map if config is None else own_config, service, database) if o] + list(more)
+
+
+def registry_dns(pod: str = "registry server reg") -> list[str]:
+    return [blocked(f"registry DNS to kube-dns ({protocol})", "reg", f"{pod} -> kube-dns on {protocol} 53") for protocol in ("UDP", "TCP")]
+
+
+REGISTRY_CLIENTS = blocked("clients in 'outside' to the registry", "reg", "a client pod in outside -> registry server reg on TCP 8080",
+                           INGRESS)
+
+
+def test_the_registry_server_serves_on_a_port_named_http_and_reaches_kube_dns_by_its_port_names():
+    by_name = policy("named", "reg", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                                      "ingress": [{"ports": [{"port": "http"}]}], "egress": [DNS_BY_NAME]})
+    assert reachability.check_registry(registry_stack({}, by_name)) == []
+
+
+def test_a_database_in_the_cluster_serves_on_a_port_named_postgres():
+    config = {"database": {"host": "pg.reg.svc.cluster.local", "port": 5433}}
+    by_name = policy("pg", "reg", {"podSelector": {"matchLabels": {"app": "pg"}}, "policyTypes": ["Ingress"],
+                                   "ingress": [{"ports": [{"port": "postgres"}]}]})
+    assert reachability.check_registry(registry_stack(config, by_name)) == []
+    by_number = policy("pg", "reg", {"podSelector": {"matchLabels": {"app": "pg"}}, "policyTypes": ["Ingress"],
+                                     "ingress": [{"ports": [{"port": 5432}]}]})
+    assert reachability.check_registry(registry_stack(config, by_number)) == [
+        blocked("registry to its database", "reg", "registry server reg -> database pg on TCP 5433",
+                "ingress denied at the destination by pg")]
+
+
+def test_a_database_host_outside_the_cluster_domain_is_external_even_if_it_names_a_service():
+    assert reachability.check_registry(registry_stack({"database": {"host": "pg.reg.example.com"}}, deny("reg"))) == [
+        *registry_dns(), "reachability: registry to its database is blocked in namespace 'reg' (registry server reg): "
+                         "no egress to any address on TCP 5432", REGISTRY_CLIENTS]
+
+
+API_ANYWHERE = "reachability: registry to the Kubernetes API server is blocked in namespace 'reg' (registry server reg): no egress to " \
+               "any address on TCP 443/6443"
+
+
+@pytest.mark.parametrize(("sources", "needs"), [
+    ([{"name": "k", "kubernetes": {}}], [API_ANYWHERE]),
+    ([{"name": "f", "file": {"path": "/data/registry.json"}}], []),
+    ([{"name": "g", "git": {"repository": 42}}], []),  # not a URL: nothing to dial
+])
+def test_only_a_kubernetes_source_makes_the_registry_need_the_api_server(sources, needs):
+    assert reachability.check_registry(registry_stack({"sources": sources}, deny("reg"))) == [*registry_dns(), *needs, REGISTRY_CLIENTS]
+
+
+def test_check_hands_the_api_server_the_tenants_declare_to_the_registry():
+    objects = [namespace("team", **{API_SERVER: "10.0.0.1/32:6443"}),
+               *registry_stack({"sources": [{"name": "k", "kubernetes": {}}]}, deny("reg"))]
+    assert reachability.check(objects) == [
+        *registry_dns(), blocked("registry to the Kubernetes API server", "reg", "registry server reg -> API server on TCP 6443"),
+        REGISTRY_CLIENTS]
+
+
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "reg-config", "namespace": "reg"}}
+
+
+@pytest.mark.parametrize("config_map", [None, CONFIG_MAP, {**CONFIG_MAP, "data": {"other.yaml": "sources: []"}}])
+def test_a_registry_deployment_without_its_config_has_an_empty_one(config_map):
+    assert reachability.check_registry(registry_stack(None, deny("reg"), config_map=config_map)) == [*registry_dns(), REGISTRY_CLIENTS]
+
+
+@pytest.mark.parametrize("selector", [
+    {"app.kubernetes.io/name": "mr-api"}, {"app.kubernetes.io/component": "registry-api"},
+    {"app.kubernetes.io/managed-by": "toolhive-operator"}, {"toolhive.stacklok.io/registry-name": "mr"}])
+def test_a_policy_selects_an_mcp_registrys_pods_by_any_label_the_operator_gives_them(selector):
+    registry = {"apiVersion": "toolhive.stacklok.dev/v1beta1", "kind": "MCPRegistry",
+                "metadata": {"name": "mr", "namespace": "reg", "annotations": {ALLOW_FROM: "team"}}, "spec": {"configYAML": "{}"}}
+    fence = policy("api", "reg", {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": [
+        {"from": [{"namespaceSelector": {}, "podSelector": {"matchExpressions": [{"key": "toolhive", "operator": "DoesNotExist"}]}}]}]})
+    assert reachability.check_registry([namespace("team"), registry, fence]) == []

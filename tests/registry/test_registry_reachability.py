@@ -55,8 +55,8 @@ def test_clients_outside_allow_from_are_not_let_in(objects):
     network = reachability.Network(objects)
     pod = reachability._registry_pods(objects)[0][0]
     stranger = reachability.Pod.of("elsewhere", {}, what="a pod elsewhere")
-    assert network.blocked(reachability.Flow("stranger", stranger, pod, 8080))
-    assert network.blocked(reachability.Flow("agents", reachability.Pod.of("agents", {}), pod, 8080)) is None
+    assert network.blocked(reachability.Flow(stranger, pod, 8080))
+    assert network.blocked(reachability.Flow(reachability.Pod.of("agents", what="an agent"), pod, 8080)) is None
 
 
 # -- the registry's egress rules, as written (killed mutants of python -m tools.mutation components/registry/network.py)

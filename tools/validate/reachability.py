@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Union
 from urllib.parse import urlsplit
 
@@ -56,7 +56,7 @@ class Pod:
 
     @staticmethod
     def of(namespace: str, labels: Mapping[str, str] | None = None, named_ports: Mapping[str, tuple[int, str]] | None = None,
-           what: str = "pod") -> "Pod":
+           *, what: str) -> "Pod":
         return Pod(namespace, tuple(sorted((labels or {}).items())),
                    tuple(sorted((name, port, proto) for name, (port, proto) in (named_ports or {}).items())), what)
 
@@ -78,11 +78,11 @@ Endpoint = Union[Pod, Address]
 
 @dataclass(frozen=True)
 class Flow:
-    name: str
     source: Pod
     destination: Endpoint
     port: int
     protocol: str = "TCP"
+    name: str = ""  # what a problem calls it; flows only probed need none
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,11 @@ def selector_matches(selector: Mapping | None, labels: Mapping[str, str]) -> boo
     return True
 
 
+def namespace_of(obj: dict) -> str:
+    """The namespace of a namespaced object (the API server puts one without any in `default`)."""
+    return obj["metadata"].get("namespace") or "default"
+
+
 # --- policies --------------------------------------------------------------------------------------
 
 @dataclass
@@ -134,7 +139,7 @@ class Policy:
             types = ["Ingress"] + (["Egress"] if "egress" in spec else [])
         return Policy(
             name=obj["metadata"]["name"],
-            namespace=obj["metadata"].get("namespace", "default"),
+            namespace=namespace_of(obj),
             pod_selector=spec.get("podSelector") or {},
             ingress=(spec.get("ingress") or []) if "Ingress" in types else None,
             egress=(spec.get("egress") or []) if "Egress" in types else None,
@@ -180,7 +185,7 @@ class Network:
             if kind == "Namespace":
                 name = obj["metadata"]["name"]
                 self.namespace_labels[name] = {**(obj["metadata"].get("labels") or {}), NAMESPACE_NAME_LABEL: name}
-            elif kind == "NetworkPolicy" and obj.get("apiVersion", "").startswith("networking.k8s.io/"):
+            elif kind == "NetworkPolicy" and str(obj.get("apiVersion")).startswith("networking.k8s.io/"):
                 policies.append(Policy.of(obj))
         self.index = PolicyIndex(policies)
 
@@ -228,7 +233,7 @@ class Network:
             return False
         return selector_matches(item.get("podSelector"), peer.label_map)
 
-    def some_address_allowed(self, source: Pod, ports: Iterable[int], protocol: str = "TCP") -> bool:
+    def some_address_allowed(self, source: Pod, ports: Iterable[int]) -> bool:
         """Is there any address outside the cluster's pods that `source` may reach on one of `ports`?"""
         egress = [p for p in self.index.selecting(source) if p.egress is not None]
         candidates = [Address("192.0.2.1")]  # for rules without peers (every destination)
@@ -237,7 +242,7 @@ class Network:
                 for item in rule.get("to") or []:
                     if "ipBlock" in item:
                         candidates.extend(Address(ip) for ip in _addresses_in(item["ipBlock"]))
-        return any(self.blocked(Flow("", source, address, port, protocol)) is None
+        return any(self.blocked(Flow(source, address, port)) is None
                    for address in candidates for port in ports)
 
 
@@ -271,9 +276,9 @@ def _addresses_in(block: dict) -> list[str]:
     network = _network(block["cidr"])
     if network is None:
         return []
-    picks = [network.network_address + (1 if network.num_addresses > 1 else 0)]
+    picks = [network.network_address]  # the first address outside the excepts follows one of them, if it is not this
     for hole in filter(None, map(_network, block.get("except") or [])):
-        if hole.version == network.version and hole.broadcast_address + 1 in network:
+        if hole.broadcast_address in network and hole.broadcast_address < network.broadcast_address:  # in: same IP version
             picks.append(hole.broadcast_address + 1)
     return [str(ip) for ip in picks]
 
@@ -305,13 +310,20 @@ PUBLIC_ADDRESS = "93.184.215.14"
 #: A label value no real server has (not a valid Kubernetes name): the pods of "some other server".
 OTHER = "~another-server"
 ELSEWHERE = "~some-other-namespace"
+#: A pod of a namespace no tenant knows.
+STRANGER = Pod.of(ELSEWHERE, what="a pod in another namespace")
+KUBE_DNS = Pod.of("kube-system", KUBE_DNS_LABELS, {"dns": (DNS_PORT, "UDP"), "dns-tcp": (DNS_PORT, "TCP")}, what="kube-dns")
+
+
+def client_pod(namespace: str) -> Pod:
+    """A pod of a client namespace (any labels: none)."""
+    return Pod.of(namespace, what=f"a client pod in {namespace}")
 
 
 @dataclass
 class _Server:
     kind: str
     name: str
-    namespace: str
     proxy: Pod
     proxy_port: int
     group: str | None = None
@@ -335,8 +347,10 @@ class _Tenant:
         return Pod.of(self.name, {"app": "workload"}, what=f"a workload in {self.name}")
 
 
-def operator_pods(kind: str, name: str, namespace: str, proxy_port: int, what: str | None = None) -> tuple[Pod, Pod | None]:
-    """The proxy (and, for an MCPServer, backend) pods the operator creates (operator-objects.md)."""
+def operator_pods(kind: str, namespace: str, name: str = OTHER, proxy_port: int = DEFAULT_PROXY_PORT,
+                  what: str | None = None) -> tuple[Pod, Pod | None]:
+    """The proxy (and, for an MCPServer, backend) pods the operator creates (operator-objects.md); by default
+    those of some other server."""
     common = {"toolhive": "true", "toolhive-name": name}
     app = PROXY_APPS[kind]
     label = what or {"MCPServer": f"MCP server {name}", "MCPRemoteProxy": f"remote proxy {name}",
@@ -351,14 +365,14 @@ def _server(obj: dict) -> _Server:
     kind, spec = obj["kind"], obj.get("spec") or {}
     name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
     port = VMCP_PORT if kind == "VirtualMCPServer" else spec.get("proxyPort") or DEFAULT_PROXY_PORT
-    proxy, backend = operator_pods(kind, name, namespace, port)
+    proxy, backend = operator_pods(kind, namespace, name, port)
     storage = spec.get("sessionStorage") or {}
-    server = _Server(kind, name, namespace, proxy, port, (spec.get("groupRef") or {}).get("name"), backend,
+    server = _Server(kind, name, proxy, port, (spec.get("groupRef") or {}).get("name"), backend,
                      store=parse_address(storage["address"]) if storage.get("provider") == "redis" and storage.get("address") else None)
     if kind == "MCPServer" and spec.get("transport", "stdio") != "stdio":
         server.backend_port = spec.get("mcpPort") or DEFAULT_PROXY_PORT
     if kind == "MCPRemoteProxy":
-        parts = urlsplit(spec.get("remoteUrl") or "https://remote.invalid")
+        parts = urlsplit(spec["remoteUrl"])  # required by the CRD
         try:
             host = str(ipaddress.ip_address(parts.hostname))
         except ValueError:
@@ -378,7 +392,7 @@ def _tenants(objects: list[dict]) -> dict[str, _Tenant]:
                                                  _split(annotations.get(NODE_LOCAL_DNS_ANNOTATION))],
                                                 [_endpoint(text) for text in _split(annotations.get(API_SERVER_ANNOTATION))])
     for obj in objects:
-        if obj.get("kind") in PROXY_APPS and obj.get("metadata", {}).get("namespace") in tenants:
+        if obj.get("kind") in PROXY_APPS and obj["metadata"].get("namespace") in tenants:
             tenants[obj["metadata"]["namespace"]].servers.append(_server(obj))
     return tenants
 
@@ -388,7 +402,7 @@ def _split(text: str | None) -> list[str]:
 
 
 def _first_address(cidr: str) -> str:
-    return str(ipaddress.ip_network(cidr, strict=False).network_address)
+    return str(ipaddress.ip_interface(cidr).network.network_address)
 
 
 def _endpoint(text: str) -> tuple[str, int]:
@@ -400,7 +414,7 @@ def _operator_env(objects: list[dict]) -> dict[str, str]:
     for obj in objects:
         if obj.get("kind") != "Deployment":
             continue
-        for container in obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []:
+        for container in obj["spec"]["template"]["spec"].get("containers") or []:
             env = {var.get("name"): var.get("value") for var in container.get("env") or []}
             if REDIS_ADDR_ENV in env or "TOOLHIVE_RUNNER_IMAGE" in env:
                 return env
@@ -423,8 +437,6 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
     watched = set(filter(None, (env.get(WATCH_NAMESPACE_ENV) or "").split(","))) or set(tenants)
     default_store = parse_address(env[REDIS_ADDR_ENV]) if env.get(REDIS_ADDR_ENV) else None
     store_pods = _store_pods(objects)
-    kube_dns = Pod.of("kube-system", KUBE_DNS_LABELS, {"dns": (DNS_PORT, "UDP"), "dns-tcp": (DNS_PORT, "TCP")},
-                      what="kube-dns")
     problems = []
 
     def require(flow: Flow, namespace: str) -> None:
@@ -433,54 +445,53 @@ def check(objects: list[dict], cluster: ClusterFacts | None = None) -> list[str]
             problems.append(f"reachability: {flow.name} is blocked in namespace {namespace!r} "
                             f"({_describe(flow)}): {reason}")
 
+    def proxy_egress(proxy: Pod, store, ns: str) -> None:
+        store = store or (default_store if ns in watched else None)
+        if store:
+            _require_session_store(network, require, problems, proxy, store, ns, store_pods)
+        if cluster.api_server is not None:
+            for ip, port in cluster.api_server:
+                require(Flow(proxy, Address(ip, "API server"), port, name="proxy to the Kubernetes API server"), ns)
+        elif not network.some_address_allowed(proxy, cluster.api_server_ports):
+            problems.append(f"reachability: proxy to the Kubernetes API server is blocked in namespace {ns!r} "
+                            f"({proxy.what}): no egress to any address on TCP "
+                            f"{'/'.join(map(str, cluster.api_server_ports))}")
+
     for tenant in sorted(tenants.values(), key=lambda t: t.name):
         ns = tenant.name
         # Proxy egress (API server, session store) is tenant-wide too: a tenant without servers is checked
         # with a stand-in proxy, so the first server deployed there finds them open.
-        fronts = [s for s in tenant.servers] or [_Server("MCPServer", "any-mcp-server", ns,
-                                                          operator_pods("MCPServer", "any-mcp-server", ns,
-                                                                        DEFAULT_PROXY_PORT)[0], DEFAULT_PROXY_PORT)]
-        pods = [tenant.workload] + [pod for s in fronts for pod in (s.proxy, s.backend) if pod is not None]
+        stand_in = [] if tenant.servers else [operator_pods("MCPServer", ns, "any-mcp-server")[0]]
+        pods = [tenant.workload] + [pod for s in tenant.servers for pod in (s.proxy, s.backend) if pod is not None] + stand_in
         for pod in pods:
             for protocol in ("UDP", "TCP"):
-                require(Flow(f"DNS to kube-dns ({protocol})", pod, kube_dns, DNS_PORT, protocol), ns)
+                require(Flow(pod, KUBE_DNS, DNS_PORT, protocol, name=f"DNS to kube-dns ({protocol})"), ns)
                 for ip in tenant.node_local_dns:
-                    require(Flow(f"DNS to NodeLocal DNSCache {ip} ({protocol})", pod, Address(ip, "node-local DNS"),
-                                 DNS_PORT, protocol), ns)
+                    require(Flow(pod, Address(ip, "node-local DNS"), DNS_PORT, protocol,
+                                 name=f"DNS to NodeLocal DNSCache {ip} ({protocol})"), ns)
         for client in tenant.clients:
-            source = Pod.of(client, {}, what=f"a client pod in {client}")
-            require(Flow(f"clients in {client!r} to the team's workloads", source, tenant.workload, 8080), ns)
+            require(Flow(client_pod(client), tenant.workload, 8080, name=f"clients in {client!r} to the team's workloads"), ns)
         vmcps_by_group: dict[str | None, list[_Server]] = {}
         for server in tenant.servers:
             if server.kind == "VirtualMCPServer":
                 vmcps_by_group.setdefault(server.group, []).append(server)
-        for server in fronts:
+        for proxy in stand_in:
+            proxy_egress(proxy, None, ns)
+        for server in tenant.servers:
             proxy = server.proxy
-            store = server.store or (default_store if ns in watched else None)
-            if store:
-                _require_session_store(network, require, problems, proxy, store, ns, store_pods)
-            if cluster.api_server is not None:
-                for ip, port in cluster.api_server:
-                    require(Flow("proxy to the Kubernetes API server", proxy, Address(ip, "API server"), port), ns)
-            elif not network.some_address_allowed(proxy, cluster.api_server_ports):
-                problems.append(f"reachability: proxy to the Kubernetes API server is blocked in namespace {ns!r} "
-                                f"({proxy.what}): no egress to any address on TCP "
-                                f"{'/'.join(map(str, cluster.api_server_ports))}")
-            if server not in tenant.servers:
-                continue
+            proxy_egress(proxy, server.store, ns)
             for client in tenant.clients:
-                source = Pod.of(client, {}, what=f"a client pod in {client}")
-                require(Flow(f"clients in {client!r} to MCP proxies", source, proxy, server.proxy_port), ns)
-            require(Flow("the team's workloads to MCP proxies", tenant.workload, proxy, server.proxy_port), ns)
+                require(Flow(client_pod(client), proxy, server.proxy_port, name=f"clients in {client!r} to MCP proxies"), ns)
+            require(Flow(tenant.workload, proxy, server.proxy_port, name="the team's workloads to MCP proxies"), ns)
             if server.backend_port is not None:
-                require(Flow("proxy to its MCP server", proxy, server.backend, server.backend_port), ns)
+                require(Flow(proxy, server.backend, server.backend_port, name="proxy to its MCP server"), ns)
             if server.remote is not None:
                 host, port = server.remote
-                require(Flow("remote proxy to its remote server", proxy, Address(host, "remote server"), port), ns)
+                require(Flow(proxy, Address(host, "remote server"), port, name="remote proxy to its remote server"), ns)
             if server.kind != "VirtualMCPServer":
                 for vmcp in vmcps_by_group.get(server.group, []) if server.group else []:
-                    require(Flow(f"virtual MCP server {vmcp.name} to its group's proxies", vmcp.proxy, proxy,
-                                 server.proxy_port), ns)
+                    require(Flow(vmcp.proxy, proxy, server.proxy_port,
+                                 name=f"virtual MCP server {vmcp.name} to its group's proxies"), ns)
     problems += _backend_isolation(network, tenants)
     return problems + check_registry(objects, cluster)
 
@@ -489,13 +500,12 @@ def _backend_isolation(network: Network, tenants: dict[str, _Tenant]) -> list[st
     """Every MCP server pod refuses every pod but its own proxy, even one whose own egress is open: other
     servers' proxies and backends, remote proxies, vMCPs and workloads of every tenant, client namespaces
     and any other namespace (stand-ins for each role, plus the real vMCPs of the server's namespace)."""
-    strangers = [Pod.of(ELSEWHERE, {}, what="a pod in another namespace")]
+    strangers = [STRANGER]
     for tenant in tenants.values():
         strangers.append(tenant.workload)
-        strangers += [Pod.of(client, {}, what=f"a client pod in {client}") for client in tenant.clients]
+        strangers += [client_pod(client) for client in tenant.clients]
         for kind in PROXY_APPS:
-            proxy, backend = operator_pods(kind, OTHER, tenant.name, DEFAULT_PROXY_PORT,
-                                           what=f"another {kind} in {tenant.name}")
+            proxy, backend = operator_pods(kind, tenant.name, what=f"another {kind} in {tenant.name}")
             strangers += [pod for pod in (proxy, backend) if pod is not None]
     problems = []
     for tenant in sorted(tenants.values(), key=lambda t: t.name):
@@ -505,9 +515,9 @@ def _backend_isolation(network: Network, tenants: dict[str, _Tenant]) -> list[st
                 continue
             port = server.backend_port or DEFAULT_PROXY_PORT
             # Anyone may label a pod like this server's proxy in a namespace they control.
-            impostor = Pod.of(ELSEWHERE, server.proxy.label_map, what="a pod in another namespace labelled like its proxy")
+            impostor = replace(STRANGER, labels=server.proxy.labels, what="a pod in another namespace labelled like its proxy")
             for source in strangers + local_vmcps + [impostor]:
-                allowed_by = network.ingress_allowed_by(Flow("", source, server.backend, port))
+                allowed_by = network.ingress_allowed_by(Flow(source, server.backend, port))
                 if allowed_by is not None:
                     reason = f"allowed by {', '.join(allowed_by)}" if allowed_by else "no NetworkPolicy isolates its ingress"
                     problems.append(f"reachability: MCP server {tenant.name}/{server.name} is reachable from "
@@ -522,17 +532,17 @@ def _store_pods(objects: list[dict]) -> dict[tuple[str, str], tuple[Pod, dict]]:
     found = {}
     for service in (o for o in objects if o.get("kind") == "Service"):
         selector = (service.get("spec") or {}).get("selector") or {}
-        namespace = service["metadata"].get("namespace", "default")
+        namespace = namespace_of(service)
         for workload in workloads:
             template = workload["spec"]["template"]
             labels = (template.get("metadata") or {}).get("labels") or {}
-            if workload["metadata"].get("namespace") != namespace or not selector or \
+            if namespace_of(workload) != namespace or not selector or \
                     any(labels.get(k) != v for k, v in selector.items()):
                 continue
             named = {p["name"]: (p["containerPort"], p.get("protocol", "TCP"))
                      for c in template["spec"].get("containers") or [] for p in c.get("ports") or [] if p.get("name")}
-            ports = {p["port"]: named.get(p.get("targetPort"), (p.get("targetPort") or p["port"], "TCP"))[0]
-                     for p in service["spec"].get("ports") or []}
+            targets = {p["port"]: p.get("targetPort") or p["port"] for p in service["spec"].get("ports") or []}
+            ports = {port: named[target][0] if target in named else target for port, target in targets.items()}
             name = service["metadata"]["name"]
             found[(namespace, name)] = (Pod.of(namespace, labels, named, what=f"session store {name}.{namespace}"), ports)
     return found
@@ -545,12 +555,12 @@ def _require_session_store(network: Network, require, problems: list[str], proxy
         known = (store_pods or {}).get((store.namespace or ns, store.host.split(".")[0]))
         if known:
             pod, ports = known
-            require(Flow(name, proxy, pod, ports.get(store.port, store.port)), ns)
+            require(Flow(proxy, pod, ports.get(store.port, store.port), name=name), ns)
             return
-        destination = Pod.of(store.namespace or ns, {}, {}, what=f"session store {store.host}")
-        require(Flow(name, proxy, destination, store.port), ns)
+        destination = Pod.of(store.namespace or ns, what=f"session store {store.host}")
+        require(Flow(proxy, destination, store.port, name=name), ns)
     elif store.ip:
-        require(Flow(name, proxy, Address(store.ip, "session store"), store.port), ns)
+        require(Flow(proxy, Address(store.ip, "session store"), store.port, name=name), ns)
     elif not network.some_address_allowed(proxy, [store.port]):
         problems.append(f"reachability: {name} is blocked in namespace {ns!r} ({proxy.what}): "
                         f"no egress to any address on TCP {store.port}")
@@ -578,8 +588,7 @@ def _registry_pods(objects: list[dict]) -> list[tuple[Pod, dict, dict]]:
         metadata = obj.get("metadata") or {}
         ns, name = metadata.get("namespace"), metadata.get("name")
         if obj.get("kind") == "Deployment":
-            template = obj.get("spec", {}).get("template", {})
-            labels = (template.get("metadata") or {}).get("labels") or {}
+            labels = (obj["spec"]["template"].get("metadata") or {}).get("labels") or {}
             if labels.get("app.kubernetes.io/component") != REGISTRY_COMPONENT:
                 continue
             config = (configmaps.get((ns, f"{name}-config")) or {}).get("data", {}).get("config.yaml", "{}")
@@ -587,11 +596,11 @@ def _registry_pods(objects: list[dict]) -> list[tuple[Pod, dict, dict]]:
         elif obj.get("kind") == "MCPRegistry":
             labels = {"app.kubernetes.io/name": f"{name}-api", "app.kubernetes.io/component": REGISTRY_COMPONENT,
                       "app.kubernetes.io/managed-by": "toolhive-operator", "toolhive.stacklok.io/registry-name": name}
-            config = obj.get("spec", {}).get("configYAML", "{}")
+            config = obj["spec"]["configYAML"]  # required by the CRD
             service = obj  # the operator creates the Service; the intent rides on the MCPRegistry
         else:
             continue
-        pod = Pod.of(ns, labels, {"http": (8080, "TCP"), "internal-http": (8081, "TCP")}, what=f"registry server {name}")
+        pod = Pod.of(ns, labels, {"http": (8080, "TCP")}, what=f"registry server {name}")
         found.append((pod, yaml.safe_load(config) or {}, (service.get("metadata") or {}).get("annotations") or {}))
     return found
 
@@ -612,8 +621,6 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
     cluster = cluster or ClusterFacts()
     network = Network(objects)
     services = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects if o.get("kind") == "Service"}
-    kube_dns = Pod.of("kube-system", KUBE_DNS_LABELS, {"dns": (DNS_PORT, "UDP"), "dns-tcp": (DNS_PORT, "TCP")},
-                      what="kube-dns")
     problems: list[str] = []
 
     def require(flow: Flow, ns: str) -> None:
@@ -630,22 +637,22 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
     for pod, config, intent in _registry_pods(objects):
         ns = pod.namespace
         for protocol in ("UDP", "TCP"):
-            require(Flow(f"registry DNS to kube-dns ({protocol})", pod, kube_dns, DNS_PORT, protocol), ns)
+            require(Flow(pod, KUBE_DNS, DNS_PORT, protocol, name=f"registry DNS to kube-dns ({protocol})"), ns)
         database = config.get("database") or {}
         host, port = str(database.get("host", "")), int(database.get("port", 5432))
         parts = host.split(".")
-        service = services.get((parts[1], parts[0])) if host.endswith(".svc.cluster.local") and len(parts) > 2 else None
+        service = services.get((parts[1], parts[0])) if host.endswith(".svc.cluster.local") else None
         if service is not None:
             db_pod = Pod.of(parts[1], service["spec"].get("selector") or {}, {"postgres": (port, "TCP")},
                             what=f"database {parts[0]}")
-            require(Flow("registry to its database", pod, db_pod, port), ns)
+            require(Flow(pod, db_pod, port, name="registry to its database"), ns)
         elif host:
             require_some("registry to its database", pod, [port])
         sources = config.get("sources") or []
         if any("kubernetes" in source for source in sources):
             if cluster.api_server is not None:
                 for ip, api_port in cluster.api_server:
-                    require(Flow("registry to the Kubernetes API server", pod, Address(ip, "API server"), api_port), ns)
+                    require(Flow(pod, Address(ip, "API server"), api_port, name="registry to the Kubernetes API server"), ns)
             else:
                 require_some("registry to the Kubernetes API server", pod, list(cluster.api_server_ports))
         for url in _registry_endpoints(config):
@@ -653,14 +660,13 @@ def check_registry(objects: list[dict], cluster: ClusterFacts | None = None) -> 
             if port is not None:
                 require_some(f"registry to {url}", pod, [port])
         for client in _split(intent.get(ALLOW_FROM_ANNOTATION)):
-            require(Flow(f"clients in {client!r} to the registry", Pod.of(client, {}, what=f"a client pod in {client}"),
-                         pod, 8080), ns)
+            require(Flow(client_pod(client), pod, 8080, name=f"clients in {client!r} to the registry"), ns)
             # MCP server pods of a tenant keep their egress allowlist: the tenant's way to the registry is not
             # theirs (a client namespace this stack does not fence is its owner's business).
             if client not in tenants:
                 continue
-            _, backend = operator_pods("MCPServer", OTHER, client, DEFAULT_PROXY_PORT, what=f"an MCP server pod in {client}")
-            if network.blocked(Flow("", backend, pod, 8080)) is None:
+            _, backend = operator_pods("MCPServer", client, what=f"an MCP server pod in {client}")
+            if network.blocked(Flow(backend, pod, 8080)) is None:
                 problems.append(f"reachability: {backend.what} reaches registry server {ns}/{pod.what.split()[-1]} "
                                 "on TCP 8080; only the team's workloads may")
     return problems
