@@ -74,8 +74,10 @@ def rate_limiting_field(kind: str) -> str:
 
 
 def _rate_limiting(kind: str, spec: dict) -> Optional[dict]:
+    if kind not in RATE_LIMITING_PATHS:
+        return None
     value = spec
-    for key in RATE_LIMITING_PATHS.get(kind, ("(no rate limits)",)):
+    for key in RATE_LIMITING_PATHS[kind]:
         value = value.get(key) if isinstance(value, dict) else None
     return value if isinstance(value, dict) else None
 

@@ -48,16 +48,11 @@ def _check_server_name(kind: str, value: str) -> str:
     return value
 
 
-def _server_name(kind: str):
-    # A partial of a module function, not a closure: the check runs (and can be tested) at validation, not import.
-    return functools.partial(_check_server_name, kind)
-
-
 # The operator names Services, ServiceAccounts and a StatefulSet after the server
 # (components/servers/operator_objects.py): each must satisfy the API server's rule for its kind.
-ServerName = Annotated[Name, AfterValidator(_server_name("MCPServer"))]
-RemoteProxyName = Annotated[Name, AfterValidator(_server_name("MCPRemoteProxy"))]
-VirtualServerName = Annotated[Name, AfterValidator(_server_name("VirtualMCPServer"))]
+ServerName = Annotated[Name, AfterValidator(functools.partial(_check_server_name, "MCPServer"))]
+RemoteProxyName = Annotated[Name, AfterValidator(functools.partial(_check_server_name, "MCPRemoteProxy"))]
+VirtualServerName = Annotated[Name, AfterValidator(functools.partial(_check_server_name, "VirtualMCPServer"))]
 
 
 class Amounts(Model):
