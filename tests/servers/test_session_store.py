@@ -253,7 +253,8 @@ def test_the_operator_default_redis_cannot_be_a_typo_of_the_store():
     ("valkey.mcp-dev.:6379", "valkey.mcp-dev:6379", False),
     ("redis.example.com:6379", "REDIS.example.com.:6379", True),  # hosts: case and the root dot do not count
     ("redis.example.com.:6379", "redis.example.com:6379", True),
-    ("redis.example.X.:6379", "redis.example.x:6379", True),
+    ("redis.example.X.:6379", "redis.example.x:6379", True),  # only the dot is stripped, on either side
+    ("redis.example.x:6379", "redis.example.X.:6379", True),
     ("redis.example.com:6379", "redis.example.org:6379", False),
 ])
 def test_two_addresses_are_one_store_when_they_name_one_service_or_one_host(a, b, same):
