@@ -238,3 +238,162 @@ def test_the_limit_range_defaults_are_applied_to_a_copy_never_to_the_stacks_obje
                                                   "default": {"memory": "128Mi", "cpu": "2"},
                                                   "defaultRequest": {"memory": "128Mi", "cpu": "2"}}]
     assert fence == before
+
+
+# -- The pods the stack makes: its own workloads' and those the operator creates ---------------------
+
+def obj(kind: str, spec: dict, name: str = "w", api_version: str = "apps/v1") -> dict:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": NS}, "spec": spec}
+
+
+def hpa(kind: str, name: str, low: int, high: int = 10) -> dict:
+    return obj("HorizontalPodAutoscaler", {"scaleTargetRef": {"kind": kind, "name": name}, "minReplicas": low,
+                                           "maxReplicas": high}, name=f"{name}-hpa", api_version="autoscaling/v2")
+
+
+POD = {"containers": [{"name": "c"}]}
+TEMPLATE = ["spec", "template", "spec"]
+
+
+def one(path: list) -> list:
+    return [admission.Container("c", {}, [*path, "containers", 0, "resources"])]
+
+
+@pytest.mark.parametrize(("kind", "spec", "what", "path", "replicas"), [
+    ("Pod", POD, "Pod w", ["spec"], 1),
+    ("Deployment", {"template": {"spec": POD}}, "the pods of Deployment w", TEMPLATE, 1),
+    ("Deployment", {"replicas": 3, "template": {"spec": POD}}, "the pods of Deployment w", TEMPLATE, 3),
+    ("StatefulSet", {"replicas": 2, "template": {"spec": POD}}, "the pods of StatefulSet w", TEMPLATE, 2),
+    ("ReplicaSet", {"replicas": 4, "template": {"spec": POD}}, "the pods of ReplicaSet w", TEMPLATE, 4),
+    ("Job", {"template": {"spec": POD}}, "the pods of Job w", TEMPLATE, 1),
+    ("Job", {"parallelism": 5, "replicas": 2, "template": {"spec": POD}}, "the pods of Job w", TEMPLATE, 5),
+    ("CronJob", {"jobTemplate": {"spec": {"template": {"spec": POD}}}}, "the pods of CronJob w",
+     ["spec", "jobTemplate", "spec", "template", "spec"], 1),
+    ("CronJob", {"parallelism": 3, "jobTemplate": {"spec": {"parallelism": 2, "template": {"spec": POD}}}},
+     "the pods of CronJob w", ["spec", "jobTemplate", "spec", "template", "spec"], 2),
+    ("DaemonSet", {"replicas": 2, "template": {"spec": POD}}, "the pods of DaemonSet w", TEMPLATE, 0),  # one per node: none counted
+])
+def test_each_workload_kind_makes_its_pod_templates_pods_as_many_as_it_starts(kind, spec, what, path, replicas):
+    workload = obj(kind, spec)
+    assert admission.pods_of([workload]) == [admission.PodSet(workload, what, one(path), replicas, (kind, "w"), path)]
+
+
+@pytest.mark.parametrize("kind", ["Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob"])
+def test_an_autoscaler_on_a_workload_raises_its_pods_to_the_minimum(kind):
+    spec = {"jobTemplate": {"spec": {"template": {"spec": POD}}}} if kind == "CronJob" else {"template": {"spec": POD}}
+    [pod_set] = admission.pods_of([obj(kind, spec), hpa(kind, "w", 3), hpa(kind, "other", 7)])
+    assert (pod_set.target, pod_set.replicas) == ((kind, "w"), 3)
+
+
+def test_other_kinds_make_no_pods():
+    assert admission.pods_of([obj("ConfigMap", {"template": {"spec": POD}}, api_version="v1"), "not an object"]) == []
+
+
+def test_a_pods_containers_are_its_init_containers_then_its_containers_an_unnamed_one_named_by_its_index():
+    pod = {"initContainers": [{"name": "proxy", "restartPolicy": "Always", "resources": {"limits": {"cpu": "1"}}},
+                              {"restartPolicy": "OnFailure"}, "not a container"],
+           "containers": [{"resources": {"requests": {"cpu": "2"}}, "restartPolicy": "Always"}, {"name": "mcp"}]}
+    assert admission._containers(pod, ["spec"], required="mcp") == [
+        admission.Container("proxy", {"limits": {"cpu": "1"}}, ["spec", "initContainers", 0, "resources"], init=True, sidecar=True),
+        admission.Container("1", {}, ["spec", "initContainers", 1, "resources"], init=True),
+        admission.Container("2", {}, ["spec", "initContainers", 2, "resources"], init=True),
+        admission.Container("0", {"requests": {"cpu": "2"}}, ["spec", "containers", 0, "resources"]),
+        admission.Container("mcp", {}, ["spec", "containers", 1, "resources"]),
+    ]
+
+
+@pytest.mark.parametrize(("pod", "expected"), [
+    ({}, [admission.Container("mcp", {}, ["spec", "containers"])]),
+    ({"initContainers": [{"name": "mcp"}], "containers": [{"name": "other"}]},  # an init container does not serve
+     [admission.Container("mcp", {}, ["spec", "initContainers", 0, "resources"], init=True),
+      admission.Container("other", {}, ["spec", "containers", 0, "resources"]),
+      admission.Container("mcp", {}, ["spec", "containers"])]),
+])
+def test_a_required_container_the_template_lacks_is_added_unsized_where_the_containers_go(pod, expected):
+    assert admission._containers(pod, ["spec"], required="mcp") == expected
+
+
+PODS_FROM = ["spec", "podTemplateSpec", "spec"]
+SIZED = {"requests": {"cpu": "100m"}, "limits": {"cpu": "1"}}
+
+
+def custom(kind: str, spec: dict, name: str = "s") -> dict:
+    return obj(kind, spec, name=name, api_version=THV)
+
+
+def proxy_pods(server: dict, replicas: int = 1, resources: dict | None = None) -> admission.PodSet:
+    return admission.PodSet(server, "the proxy runner pods (Deployment s, container toolhive) the operator creates",
+                            [admission.Container("toolhive", resources or {}, ["spec", "resources"])], replicas, ("Deployment", "s"))
+
+
+def test_an_mcp_server_makes_the_proxy_runner_pods_and_the_mcp_server_pods_each_from_its_own_fields():
+    bare = custom("MCPServer", {})
+    assert admission.pods_of([bare]) == [
+        proxy_pods(bare),
+        admission.PodSet(bare, "the MCP server pods (StatefulSet s) the proxy runner creates",
+                         [admission.Container("mcp", {}, [*PODS_FROM, "containers"])], 1, ("StatefulSet", "s"), PODS_FROM,
+                         ["spec", "backendReplicas"])]
+    sized = custom("MCPServer", {"replicas": 2, "backendReplicas": 3, "resources": SIZED,
+                                 "podTemplateSpec": {"spec": {"containers": [{"name": "mcp", "resources": SIZED}]}}})
+    assert admission.pods_of([sized]) == [
+        proxy_pods(sized, 2, SIZED),
+        admission.PodSet(sized, "the MCP server pods (StatefulSet s) the proxy runner creates",
+                         [admission.Container("mcp", SIZED, [*PODS_FROM, "containers", 0, "resources"])], 3, ("StatefulSet", "s"),
+                         PODS_FROM, ["spec", "backendReplicas"])]
+
+
+def test_autoscalers_on_the_servers_deployment_and_stateful_set_raise_each_part_on_its_own():
+    server = custom("MCPServer", {"replicas": 2, "backendReplicas": 1})
+    scaled = [hpa("Deployment", "s", 4), hpa("StatefulSet", "s", 5), hpa("MCPServer", "s", 9)]
+    assert [pod_set.replicas for pod_set in admission.pods_of([server, *scaled])] == [4, 5]
+    vmcp, proxy = custom("VirtualMCPServer", {"replicas": 2}), custom("MCPRemoteProxy", {"replicas": 2})
+    assert [pod_set.replicas for pod_set in admission.pods_of([vmcp, hpa("Deployment", "s", 3)])] == [3]
+    assert [pod_set.replicas for pod_set in admission.pods_of([proxy, hpa("Deployment", "s", 3)])] == [3]
+    assert [pod_set.replicas for pod_set in admission.pods_of([vmcp, proxy, hpa("StatefulSet", "s", 3)])] == [2, 2]
+
+
+def test_a_remote_proxy_makes_only_the_proxy_runner_pods():
+    remote = custom("MCPRemoteProxy", {"replicas": 2, "resources": SIZED, "podTemplateSpec": {"spec": POD}})
+    assert admission.pods_of([remote]) == [proxy_pods(remote, 2, SIZED)]
+    bare = custom("MCPRemoteProxy", {})
+    assert admission.pods_of([bare]) == [proxy_pods(bare)]
+
+
+@pytest.mark.parametrize(("spec", "containers", "replicas"), [
+    ({}, [admission.Container("vmcp", {}, [*PODS_FROM, "containers"])], 1),
+    ({"replicas": 2, "resources": SIZED, "podTemplateSpec": {"spec": {"containers": [{"name": "vmcp", "resources": SIZED}]}}},
+     [admission.Container("vmcp", SIZED, [*PODS_FROM, "containers", 0, "resources"])], 2),
+])
+def test_a_virtual_mcp_server_makes_the_vmcp_pods_from_its_pod_template(spec, containers, replicas):
+    vmcp = custom("VirtualMCPServer", spec)
+    assert admission.pods_of([vmcp]) == [
+        admission.PodSet(vmcp, "the vMCP pods (Deployment s) the operator creates", containers, replicas, ("Deployment", "s"), PODS_FROM)]
+
+
+DEFAULTS = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+PGPASS = admission.Container("setup-pgpass", {}, [*PODS_FROM, "initContainers"], init=True)
+
+
+@pytest.mark.parametrize(("spec", "containers"), [
+    ({}, [admission.Container("registry-api", DEFAULTS, [*PODS_FROM, "containers"])]),
+    ({"pgpassSecretRef": {"name": "pg"}}, [admission.Container("registry-api", DEFAULTS, [*PODS_FROM, "containers"]), PGPASS]),
+    ({"replicas": 3, "podTemplateSpec": {"spec": {"containers": [{"name": "registry-api", "resources": SIZED}, {"name": "extra"}]}}},
+     [admission.Container("registry-api", SIZED, [*PODS_FROM, "containers", 0, "resources"]),
+      admission.Container("extra", {}, [*PODS_FROM, "containers", 1, "resources"])]),  # only the API container is defaulted
+    ({"pgpassSecretRef": {"name": "pg"},
+      "podTemplateSpec": {"spec": {"initContainers": [{"name": "setup-pgpass", "resources": SIZED}]}}},  # sized in the template
+     [admission.Container("setup-pgpass", SIZED, [*PODS_FROM, "initContainers", 0, "resources"], init=True),
+      admission.Container("registry-api", DEFAULTS, [*PODS_FROM, "containers"])]),
+    ({"pgpassSecretRef": {"name": "pg"}, "podTemplateSpec": {"spec": {"containers": [{"name": "setup-pgpass"}]}}},  # not the init one
+     [admission.Container("setup-pgpass", {}, [*PODS_FROM, "containers", 0, "resources"]),
+      admission.Container("registry-api", DEFAULTS, [*PODS_FROM, "containers"]), PGPASS]),
+])
+def test_a_registry_makes_one_api_pod_with_the_operators_default_sizes_and_the_pgpass_init_container(spec, containers):
+    registry = custom("MCPRegistry", spec, name="r")
+    assert admission.pods_of([registry, hpa("Deployment", "r-api", 4)]) == [
+        admission.PodSet(registry, "the registry API pods (Deployment r-api) the operator creates", containers, 1,
+                         ("Deployment", "r-api"), PODS_FROM, ["metadata", "name"])]
+
+
+def test_other_toolhive_kinds_make_no_pods():
+    assert admission.pods_of([custom("MCPGroup", {"podTemplateSpec": {"spec": POD}, "replicas": 2})]) == []

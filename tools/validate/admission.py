@@ -166,14 +166,14 @@ def _pod_sets(objects: list[dict]) -> Iterator[PodSet]:
             found.append((f"Pod {name}", ["spec"], spec, 1, ("Pod", name)))
         elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
             found.append((f"the pods of {kind} {name}", ["spec", "template", "spec"],
-                          _dict(_dict(spec.get("template")).get("spec")), spec.get("replicas", 1), (kind, name)))
+                          _dict(_dict(spec.get("template")).get("spec")), spec.get("replicas"), (kind, name)))
         elif kind == "Job":
             found.append((f"the pods of Job {name}", ["spec", "template", "spec"],
-                          _dict(_dict(spec.get("template")).get("spec")), spec.get("parallelism", 1), (kind, name)))
+                          _dict(_dict(spec.get("template")).get("spec")), spec.get("parallelism"), (kind, name)))
         elif kind == "CronJob":
             job = _dict(_dict(spec.get("jobTemplate")).get("spec"))
             found.append((f"the pods of CronJob {name}", ["spec", "jobTemplate", "spec", "template", "spec"],
-                          _dict(_dict(job.get("template")).get("spec")), job.get("parallelism", 1), (kind, name)))
+                          _dict(_dict(job.get("template")).get("spec")), job.get("parallelism"), (kind, name)))
         elif kind == "DaemonSet":
             found.append((f"the pods of DaemonSet {name}", ["spec", "template", "spec"],
                           _dict(_dict(spec.get("template")).get("spec")), 0, (kind, name)))
@@ -190,17 +190,17 @@ def _operator_pods(obj: dict, kind: str, name: str, spec: dict, scaled: dict) ->
     if kind in ("MCPServer", "MCPRemoteProxy"):
         proxy = Container("toolhive", _dict(spec.get("resources")), ["spec", "resources"])
         what = "the proxy runner pods (Deployment {0}, container toolhive) the operator creates".format(name)
-        yield PodSet(obj, what, [proxy], _replicas(spec.get("replicas", 1), scaled.get(("Deployment", name))),
+        yield PodSet(obj, what, [proxy], _replicas(spec.get("replicas"), scaled.get(("Deployment", name))),
                      ("Deployment", name))
         if kind == "MCPServer":
             containers = _containers(template_spec, template_path, required="mcp")
             yield PodSet(obj, f"the MCP server pods (StatefulSet {name}) the proxy runner creates", containers,
-                         _replicas(spec.get("backendReplicas", 1), scaled.get(("StatefulSet", name))),
+                         _replicas(spec.get("backendReplicas"), scaled.get(("StatefulSet", name))),
                          ("StatefulSet", name), template_path, ["spec", "backendReplicas"])
     elif kind == "VirtualMCPServer":
         yield PodSet(obj, f"the vMCP pods (Deployment {name}) the operator creates",
                      _containers(template_spec, template_path, required="vmcp"),
-                     _replicas(spec.get("replicas", 1), scaled.get(("Deployment", name))), ("Deployment", name),
+                     _replicas(spec.get("replicas"), scaled.get(("Deployment", name))), ("Deployment", name),
                      template_path)
     elif kind == "MCPRegistry":
         containers = _containers(template_spec, template_path, required="registry-api")
@@ -240,6 +240,7 @@ def _autoscaled(objects: list[dict]) -> dict[tuple[str, str], tuple[int, int]]:
 
 
 def _replicas(replicas: Any, bounds: tuple[int, int] | None) -> int:
+    """The pods a count starts: missing (or not a count) is 1, the API server's default; within the HPA's bounds."""
     count = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas >= 0 else 1
     if bounds is not None:
         count = min(max(count, bounds[0]), bounds[1])
@@ -254,7 +255,7 @@ def _claims(objects: list[dict]) -> Iterator[Claim]:
         if kind == "PersistentVolumeClaim":
             yield Claim(obj, f"PersistentVolumeClaim {name}", ["spec"], spec)
         elif kind == "StatefulSet":
-            replicas = _replicas(spec.get("replicas", 1), scaled.get(("StatefulSet", name)))
+            replicas = _replicas(spec.get("replicas"), scaled.get(("StatefulSet", name)))
             for index, template in enumerate(_list(spec.get("volumeClaimTemplates"))):
                 template = _dict(template)
                 claim = _dict(template.get("metadata")).get("name", index)
