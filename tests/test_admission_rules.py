@@ -187,13 +187,13 @@ def test_a_pods_totals_sum_its_containers_and_sidecars_or_take_a_larger_init_con
 def test_what_a_pod_counts_against_a_quota():
     pod = admitted(("a", {"cpu": "250m", "memory": "1Gi", "ephemeral-storage": "0", "hugepages-2Mi": "4Mi", "nvidia.com/gpu": "1",
                           "kubernetes.io/other": "1", "plain": "1"},
-                    {"cpu": "1", "memory": "2Gi", "nvidia.com/gpu": "1"}))
+                    {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "0", "nvidia.com/gpu": "1"}))
     assert {name: str(value) for name, value in admission._pod_usage(pod).items()} == {
         "pods": "1", "count/pods": "1",
         "cpu": "0.250", "requests.cpu": "0.250", "memory": "1073741824", "requests.memory": "1073741824",
         "ephemeral-storage": "0", "requests.ephemeral-storage": "0",
         "hugepages-2Mi": "4194304", "requests.hugepages-2Mi": "4194304", "requests.nvidia.com/gpu": "1",
-        "limits.cpu": "1", "limits.memory": "2147483648",
+        "limits.cpu": "1", "limits.memory": "2147483648", "limits.ephemeral-storage": "0",
     }
 
 
@@ -216,6 +216,13 @@ RATIO = "cpu max limit to request ratio per Container is 4, but"
     ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "1"}, {"cpu": "0"}, [("limits", "cpu", f"{RATIO} no limit is specified or limit is 0")]),
     ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "100m"}, {"cpu": "401m"}, [("limits", "cpu", f"{RATIO} provided ratio is 4.010000")]),
     ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "100m"}, {"cpu": "400m"}, []),
+    # a ratio bound within the milli range compares exactly, one beyond it in whole units, rounded up
+    ("Container", {"maxLimitRequestRatio": {"cpu": "9223372036854775807m"}}, {"cpu": "1"}, {"cpu": "9223372036854775.9"},
+     [("limits", "cpu", "cpu max limit to request ratio per Container is 9223372036854775807m, but provided ratio is 9223372036854776.000000")]),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "9223372036854775807m"}}, {"cpu": "1"}, {"cpu": "9223372036854775807m"}, []),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "9300000000000000.5"}}, {"cpu": "1"}, {"cpu": "9300000000000000.7"}, []),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "9300000000000000.5"}}, {"cpu": "1"}, {"cpu": "9300000000000001.1"},
+     [("limits", "cpu", "cpu max limit to request ratio per Container is 9300000000000000.5, but provided ratio is 9300000000000002.000000")]),
 ])
 def test_the_limit_rangers_constraints_name_the_side_that_fails(kind, item, requests, limits, expected):
     assert list(admission._constraints(kind, item, requests, limits)) == expected
@@ -397,3 +404,102 @@ def test_a_registry_makes_one_api_pod_with_the_operators_default_sizes_and_the_p
 
 def test_other_toolhive_kinds_make_no_pods():
     assert admission.pods_of([custom("MCPGroup", {"podTemplateSpec": {"spec": POD}, "replicas": 2})]) == []
+
+
+# -- LimitRanger and the quota's "must specify", per container and per pod ---------------------------
+
+def web(*containers: dict) -> dict:
+    return obj("Deployment", {"template": {"spec": {"containers": list(containers)}}}, name="web")
+
+
+def refusal(path: str, message: str, owner: str = "Deployment/team/web") -> str:
+    return f"{owner}: $.spec.template.spec{path}: {message}"
+
+
+def test_a_value_the_limit_range_filled_in_is_named_as_its_default_request_or_default():
+    fence = limit_range({"type": "Pod", "max": {"cpu": "10"}},  # no Container item is skipped after another type
+                        {"type": "Container", "min": {"cpu": "500m"}, "defaultRequest": {"cpu": "100m"},
+                         "max": {"memory": "1Gi"}, "default": {"memory": "2Gi"}})
+    container = "the pods of Deployment web: container {0} is refused by LimitRange team/limits (LimitRanger): {1}"
+    assert [str(p) for p in admission.check([fence, web({"name": "a"}, {"name": "b", "resources": {"limits": {"memory": "3Gi"}}})])] == [
+        refusal("", "the pods of Deployment web are refused by LimitRange team/limits (LimitRanger): maximum cpu usage per Pod "
+                    "is 10.  No limit is specified"),
+        refusal(".containers[0].resources.requests.cpu",
+                container.format("a", "minimum cpu usage per Container is 500m, but request is 100m (the LimitRange's defaultRequest)")),
+        refusal(".containers[0].resources.limits.memory",
+                container.format("a", "maximum memory usage per Container is 1Gi, but limit is 2Gi (the LimitRange's default)")),
+        refusal(".containers[1].resources.requests.cpu",
+                container.format("b", "minimum cpu usage per Container is 500m, but request is 100m (the LimitRange's defaultRequest)")),
+        refusal(".containers[1].resources.limits.memory",  # its own limit, not the default
+                container.format("b", "maximum memory usage per Container is 1Gi, but limit is 3Gi")),
+    ]
+
+
+def test_a_container_that_leaves_a_quota_tracked_amount_unset_is_refused_naming_every_missing_one():
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": NS},
+             "spec": {"hard": {"requests.cpu": "10", "limits.memory": "10Gi", "memory": "10Gi", "pods": "10"}}}
+    assert [str(p) for p in admission.check([quota, web({"name": "a", "resources": {"requests": {"memory": "1Gi"}}}, {"name": "b"})])] == [
+        refusal(".containers[0].resources", "the pods of Deployment web: container a is refused by the ResourceQuota admission: must "
+                "specify limits.memory,requests.cpu (the namespace's quota tracks them and no LimitRange default fills them in)"),
+        refusal(".containers[1].resources", "the pods of Deployment web: container b is refused by the ResourceQuota admission: must "
+                "specify limits.memory,memory,requests.cpu (the namespace's quota tracks them and no LimitRange default fills them in)"),
+    ]
+
+
+def test_a_stateful_set_makes_each_template_claim_per_replica_as_many_as_its_autoscaler_starts():
+    data = {"resources": {"requests": {"storage": "1Gi"}}}
+    stateful_set = obj("StatefulSet", {"replicas": 1, "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": data}, {}]}, name="db")
+    pvc = claim("a", "2Gi")
+    assert list(admission._claims([pvc, stateful_set, hpa("StatefulSet", "db", 3), hpa("Deployment", "db", 5)])) == [
+        admission.Claim(pvc, "PersistentVolumeClaim a", ["spec"], {"resources": {"requests": {"storage": "2Gi"}}}),
+        admission.Claim(stateful_set, "the PersistentVolumeClaims data-db-<n> of StatefulSet db", ["spec", "volumeClaimTemplates", 0, "spec"],
+                        data, 3),
+        admission.Claim(stateful_set, "the PersistentVolumeClaims 1-db-<n> of StatefulSet db", ["spec", "volumeClaimTemplates", 1, "spec"],
+                        {}, 3),
+    ]
+
+
+# -- What counts against a quota, and whom an overrun names ------------------------------------------
+
+def quota(**hard: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": NS}, "spec": {"hard": hard}}
+
+
+def exceeded(name: str, total: str, hard: str, most: str) -> str:
+    key = f"['{name}']" if "/" in name or "." in name else f".{name}"
+    return (f"ResourceQuota/team/q: $.spec.hard{key}: the stack's objects in namespace team need {name} {total} in total, above this "
+            f"quota's {hard}: the ResourceQuota admission refuses what does not fit (exceeded quota); the most: {most}")
+
+
+def test_claims_count_once_per_replica_with_their_storage_and_class_and_an_overrun_blames_their_storage_requests():
+    no_class = claim("a", "1Gi")
+    no_class["spec"]["storageClassName"] = ""  # no class: counted under none
+    db = obj("StatefulSet", {"replicas": 2, "template": {"spec": POD}, "volumeClaimTemplates": [
+        {"metadata": {"name": "data"}, "spec": {"storageClassName": "fast", "resources": {"requests": {"storage": "1Gi"}}}}]}, name="db")
+    fences = quota(**{"persistentvolumeclaims": "2", "count/persistentvolumeclaims": "3", "requests.storage": "2Gi",  # b's is none
+                      ".storageclass.storage.k8s.io/persistentvolumeclaims": "0", "fast.storageclass.storage.k8s.io/requests.storage": "1Gi",
+                      "fast.storageclass.storage.k8s.io/persistentvolumeclaims": "1"})
+    found = admission.check([fences, no_class, db, claim("b")])
+    claims = "StatefulSet db 2, PersistentVolumeClaim a 1, PersistentVolumeClaim b 1"
+    assert [str(p) for p in found] == [
+        f"PersistentVolumeClaim/team/b: $.spec.resources.requests.storage: PersistentVolumeClaim b: {REQUIRED}",
+        exceeded("persistentvolumeclaims", "4", "2", claims),
+        exceeded("count/persistentvolumeclaims", "4", "3", claims),
+        exceeded("requests.storage", "3Gi", "2Gi", "StatefulSet db 2Gi, PersistentVolumeClaim a 1Gi"),
+        exceeded("fast.storageclass.storage.k8s.io/requests.storage", "2Gi", "1Gi", "StatefulSet db 2Gi"),
+        exceeded("fast.storageclass.storage.k8s.io/persistentvolumeclaims", "2", "1", "StatefulSet db 2"),
+    ]
+    storage = ".resources.requests.storage"
+    assert found[1].blame == (("StatefulSet", NS, "db", f"$.spec.volumeClaimTemplates[0].spec{storage}"),
+                              ("PersistentVolumeClaim", NS, "a", f"$.spec{storage}"), ("PersistentVolumeClaim", NS, "b", f"$.spec{storage}"))
+
+
+def test_every_pod_set_counts_its_pods_and_every_object_its_kind_naming_at_most_three_users():
+    fences = quota(**{"pods": "1", "count/configmaps": "0", "services": "lots"})  # not a quantity: the schema check reports it
+    found = admission.check([fences, obj("DaemonSet", {"template": {"spec": POD}}, name="ds"),  # none counted, the rest still
+                             obj("Pod", {}, name="bare", api_version="v1"), web({"name": "c"}), obj("Deployment", {"template": {"spec": POD}}, name="api"),
+                             obj("ConfigMap", {}, name="settings", api_version="v1"), obj("Service", {}, name="web", api_version="v1")])
+    assert [str(p) for p in found] == [exceeded("pods", "3", "1", "Deployment api 1, Deployment web 1, Pod bare 1"),
+                                       exceeded("count/configmaps", "1", "0", "ConfigMap settings 1")]
+    assert found[0].blame[:2] == (("Deployment", NS, "api", "$.spec.replicas"), ("Deployment", NS, "web", "$.spec.replicas"))
+    assert found[1].blame == (("ConfigMap", NS, "settings", "$.metadata.name"),)

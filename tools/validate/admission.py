@@ -424,30 +424,20 @@ def _quota_problems(quotas: list[dict], objects: list[dict], pods: list[tuple[Po
     if not quotas:
         return
     uses: list[_Use] = []
-    for pod_set, admitted in pods:
-        if pod_set.replicas <= 0:
-            continue
-        use = _Use(pod_set.owner, pod_set.containers[0].path if pod_set.containers else pod_set.pod_path,
-                   count_path=pod_set.replicas_path)
-        for name, value in _pod_usage(admitted).items():
-            use.amounts[name] += value * pod_set.replicas
-        uses.append(use)
+    for pod_set, admitted in pods:  # a pod set of no pods (a DaemonSet's) uses zero
+        uses.append(_Use(pod_set.owner, pod_set.containers[0].path if pod_set.containers else pod_set.pod_path,
+                         {name: value * pod_set.replicas for name, value in _pod_usage(admitted).items()},
+                         count_path=pod_set.replicas_path))
     for claim in claims:
         storage = _value(_dict(_dict(claim.spec.get("resources")).get("requests")).get("storage")) or Decimal(0)
-        use = _Use(claim.owner, [*claim.path, "resources", "requests", "storage"])
-        use.amounts["persistentvolumeclaims"] += claim.count
-        use.amounts["count/persistentvolumeclaims"] += claim.count
-        use.amounts["requests.storage"] += storage * claim.count
+        amounts = {"persistentvolumeclaims": Decimal(claim.count), "count/persistentvolumeclaims": Decimal(claim.count),
+                   "requests.storage": storage * claim.count}
         storage_class = claim.spec.get("storageClassName")
         if isinstance(storage_class, str) and storage_class:
-            use.amounts[f"{storage_class}{_STORAGE_CLASS}persistentvolumeclaims"] += claim.count
-            use.amounts[f"{storage_class}{_STORAGE_CLASS}requests.storage"] += storage * claim.count
-        uses.append(use)
-    for obj in objects:
-        use = _Use(obj, ["metadata", "name"])
-        for name, value in _object_counts(obj).items():
-            use.amounts[name] += value
-        uses.append(use)
+            amounts[f"{storage_class}{_STORAGE_CLASS}persistentvolumeclaims"] = Decimal(claim.count)
+            amounts[f"{storage_class}{_STORAGE_CLASS}requests.storage"] = storage * claim.count
+        uses.append(_Use(claim.owner, [*claim.path, "resources", "requests", "storage"], amounts))
+    uses.extend(_Use(obj, ["metadata", "name"], _object_counts(obj)) for obj in objects)
     uses = _by_owner(uses)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for use in uses:
