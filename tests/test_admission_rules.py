@@ -60,6 +60,7 @@ def counts(obj: dict) -> dict[str, int]:
     ({"apiVersion": "v1", "kind": "ResourceQuota"}, {"count/resourcequotas": 1, "resourcequotas": 1}),
     ({"apiVersion": "v1", "kind": "ReplicationController"}, {"count/replicationcontrollers": 1, "replicationcontrollers": 1}),
     ({"apiVersion": "v1", "kind": "PersistentVolumeClaim"}, {}),  # counted as a claim, with its storage
+    ({"apiVersion": "v1", "kind": "Pod"}, {}),  # counted as a pod, with its requests
     ({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy"}, {"count/networkpolicies.networking.k8s.io": 1}),
     ({"apiVersion": "example.com/v1", "kind": "Secret"}, {"count/secrets.example.com": 1}),  # not the core kind
     ({"apiVersion": "v1", "kind": "Service", "spec": {"ports": [{}, {}]}}, {"count/services": 1, "services": 1}),
@@ -182,6 +183,8 @@ def test_a_pods_totals_sum_its_containers_and_sidecars_or_take_a_larger_init_con
     assert admission._pod_totals(with_sidecar, "requests") == {"cpu": "4", "memory": "1Gi"}
     larger_init = admitted(("a", {"cpu": "1"}, {}), init=[("i", {"cpu": "1500m"}, {})])
     assert admission._pod_totals(larger_init, "requests") == {"cpu": "1.5"}
+    only_init = admitted(("a", {"cpu": "1"}, {}), init=[("i", {"memory": "0"}, {})])
+    assert admission._pod_totals(only_init, "requests") == {"cpu": "1", "memory": "0"}
 
 
 def test_what_a_pod_counts_against_a_quota():
@@ -495,11 +498,42 @@ def test_claims_count_once_per_replica_with_their_storage_and_class_and_an_overr
 
 
 def test_every_pod_set_counts_its_pods_and_every_object_its_kind_naming_at_most_three_users():
-    fences = quota(**{"pods": "1", "count/configmaps": "0", "services": "lots"})  # not a quantity: the schema check reports it
+    fences = quota(**{"pods": "1", "count/pods": "2", "count/configmaps": "0", "services": "lots"})  # not a quantity: the schema check reports it
     found = admission.check([fences, obj("DaemonSet", {"template": {"spec": POD}}, name="ds"),  # none counted, the rest still
                              obj("Pod", {}, name="bare", api_version="v1"), web({"name": "c"}), obj("Deployment", {"template": {"spec": POD}}, name="api"),
                              obj("ConfigMap", {}, name="settings", api_version="v1"), obj("Service", {}, name="web", api_version="v1")])
-    assert [str(p) for p in found] == [exceeded("pods", "3", "1", "Deployment api 1, Deployment web 1, Pod bare 1"),
+    pods = "Deployment api 1, Deployment web 1, Pod bare 1"
+    assert [str(p) for p in found] == [exceeded("pods", "3", "1", pods), exceeded("count/pods", "3", "2", pods),
                                        exceeded("count/configmaps", "1", "0", "ConfigMap settings 1")]
-    assert found[0].blame[:2] == (("Deployment", NS, "api", "$.spec.replicas"), ("Deployment", NS, "web", "$.spec.replicas"))
-    assert found[1].blame == (("ConfigMap", NS, "settings", "$.metadata.name"),)
+    for counted in found[:2]:  # pods are blamed on what sets how many
+        assert counted.blame[:2] == (("Deployment", NS, "api", "$.spec.replicas"), ("Deployment", NS, "web", "$.spec.replicas"))
+    assert found[2].blame == (("ConfigMap", NS, "settings", "$.metadata.name"),)
+
+
+@pytest.mark.parametrize(("item", "stored"), [
+    ({"type": "Container", "min": {"cpu": "100m"}}, {"type": "Container", "min": {"cpu": "100m"}, "default": {}, "defaultRequest": {"cpu": "100m"}}),
+    ({"type": "Container", "min": {"cpu": "100m"}, "default": {"cpu": "200m"}},
+     {"type": "Container", "min": {"cpu": "100m"}, "default": {"cpu": "200m"}, "defaultRequest": {"cpu": "200m"}}),
+    ({"type": "Pod", "min": {"cpu": "100m"}}, {"type": "Pod", "min": {"cpu": "100m"}}),  # only a Container item is defaulted
+])
+def test_a_missing_default_request_is_the_default_else_the_min(item, stored):
+    assert admission._defaulted_items(limit_range(item)) == [stored]
+
+
+def test_an_autoscaler_bounds_its_target_from_one_unless_its_minimum_says_otherwise():
+    def scaler(name: str, **spec) -> dict:
+        return obj("HorizontalPodAutoscaler", {"scaleTargetRef": {"kind": "Deployment", "name": name}, **spec}, name=name,
+                   api_version="autoscaling/v2")
+
+    assert admission._autoscaled([scaler("a", maxReplicas=3), scaler("b", minReplicas=2, maxReplicas=4),
+                                  scaler("c", minReplicas="2", maxReplicas=3), scaler("d", minReplicas=2),  # not counts: ignored
+                                  obj("Deployment", {"minReplicas": 1, "maxReplicas": 2})]) == {
+        ("Deployment", "a"): (1, 3), ("Deployment", "b"): (2, 4)}
+
+
+def test_only_objects_with_a_namespace_name_are_held_to_that_namespaces_fences():
+    fence = limit_range({"type": "Container", "max": {"cpu": "1"}})
+    big = web({"name": "c", "resources": {"limits": {"cpu": "2"}}})
+    for namespace in (7, ["team"], ""):
+        fence["metadata"]["namespace"] = big["metadata"]["namespace"] = namespace
+        assert admission.check([fence, big]) == []

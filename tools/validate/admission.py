@@ -501,14 +501,14 @@ def _object_counts(obj: dict) -> dict[str, Decimal]:
     """What one object (and the workloads and Services the operator makes from it) counts against a quota."""
     kind = obj.get("kind")
     counts: dict[str, Decimal] = defaultdict(Decimal)
-    if kind == "PersistentVolumeClaim":
-        return counts  # counted as a claim
+    if kind in ("PersistentVolumeClaim", "Pod"):
+        return counts  # counted as a claim, as a pod (with what it requests)
     api_version = str(obj.get("apiVersion"))  # none: no group
     group = api_version.rpartition("/")[0]
-    counts[f"count/{_plural(str(kind))}{'.' + group if group else ''}"] += 1
+    counts[f"count/{_plural(str(kind))}{'.' + group if group else ''}"] = 1
     for core, core_kind in _CORE_COUNTS.items():
         if kind == core_kind and not group:
-            counts[core] += 1
+            counts[core] = 1
     spec = _dict(obj.get("spec"))
     if kind == "Service" and not group:
         counts.update(_service_counts(spec.get("type"), len(_list(spec.get("ports"))), spec))
@@ -571,7 +571,7 @@ def _name(obj: dict) -> str:
 
 
 def _value(raw: Any) -> Decimal | None:
-    return quantity.parse(raw) if raw is not None else None
+    return quantity.parse(raw)  # None when missing or not a quantity
 
 
 def _milli(value: Decimal) -> Decimal:
