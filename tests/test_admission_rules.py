@@ -288,10 +288,9 @@ def test_each_workload_kind_makes_its_pod_templates_pods_as_many_as_it_starts(ki
     assert admission.pods_of([workload]) == [admission.PodSet(workload, what, one(path), replicas, (kind, "w"), path)]
 
 
-@pytest.mark.parametrize("kind", ["Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob"])
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "ReplicaSet"])
 def test_an_autoscaler_on_a_workload_raises_its_pods_to_the_minimum(kind):
-    spec = {"jobTemplate": {"spec": {"template": {"spec": POD}}}} if kind == "CronJob" else {"template": {"spec": POD}}
-    [pod_set] = admission.pods_of([obj(kind, spec), hpa(kind, "w", 3), hpa(kind, "other", 7)])
+    [pod_set] = admission.pods_of([obj(kind, {"template": {"spec": POD}}), hpa(kind, "w", 3), hpa(kind, "other", 7)])
     assert (pod_set.target, pod_set.replicas) == ((kind, "w"), 3)
 
 
@@ -400,7 +399,7 @@ PGPASS = admission.Container("setup-pgpass", {}, [*PODS_FROM, "initContainers"],
 ])
 def test_a_registry_makes_one_api_pod_with_the_operators_default_sizes_and_the_pgpass_init_container(spec, containers):
     registry = custom("MCPRegistry", spec, name="r")
-    assert admission.pods_of([registry, hpa("Deployment", "r-api", 4)]) == [
+    assert admission.pods_of([registry]) == [
         admission.PodSet(registry, "the registry API pods (Deployment r-api) the operator creates", containers, 1,
                          ("Deployment", "r-api"), PODS_FROM, ["metadata", "name"])]
 
