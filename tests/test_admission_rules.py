@@ -60,6 +60,7 @@ def counts(obj: dict) -> dict[str, int]:
     ({"apiVersion": "v1", "kind": "ResourceQuota"}, {"count/resourcequotas": 1, "resourcequotas": 1}),
     ({"apiVersion": "v1", "kind": "ReplicationController"}, {"count/replicationcontrollers": 1, "replicationcontrollers": 1}),
     ({"apiVersion": "v1", "kind": "PersistentVolumeClaim"}, {}),  # counted as a claim, with its storage
+    ({"apiVersion": "v1", "kind": "Pod"}, {}),  # counted as a pod, with its requests
     ({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy"}, {"count/networkpolicies.networking.k8s.io": 1}),
     ({"apiVersion": "example.com/v1", "kind": "Secret"}, {"count/secrets.example.com": 1}),  # not the core kind
     ({"apiVersion": "v1", "kind": "Service", "spec": {"ports": [{}, {}]}}, {"count/services": 1, "services": 1}),
@@ -182,18 +183,20 @@ def test_a_pods_totals_sum_its_containers_and_sidecars_or_take_a_larger_init_con
     assert admission._pod_totals(with_sidecar, "requests") == {"cpu": "4", "memory": "1Gi"}
     larger_init = admitted(("a", {"cpu": "1"}, {}), init=[("i", {"cpu": "1500m"}, {})])
     assert admission._pod_totals(larger_init, "requests") == {"cpu": "1.5"}
+    only_init = admitted(("a", {"cpu": "1"}, {}), init=[("i", {"memory": "0"}, {})])
+    assert admission._pod_totals(only_init, "requests") == {"cpu": "1", "memory": "0"}
 
 
 def test_what_a_pod_counts_against_a_quota():
     pod = admitted(("a", {"cpu": "250m", "memory": "1Gi", "ephemeral-storage": "0", "hugepages-2Mi": "4Mi", "nvidia.com/gpu": "1",
                           "kubernetes.io/other": "1", "plain": "1"},
-                    {"cpu": "1", "memory": "2Gi", "nvidia.com/gpu": "1"}))
+                    {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "0", "nvidia.com/gpu": "1"}))
     assert {name: str(value) for name, value in admission._pod_usage(pod).items()} == {
         "pods": "1", "count/pods": "1",
         "cpu": "0.250", "requests.cpu": "0.250", "memory": "1073741824", "requests.memory": "1073741824",
         "ephemeral-storage": "0", "requests.ephemeral-storage": "0",
         "hugepages-2Mi": "4194304", "requests.hugepages-2Mi": "4194304", "requests.nvidia.com/gpu": "1",
-        "limits.cpu": "1", "limits.memory": "2147483648",
+        "limits.cpu": "1", "limits.memory": "2147483648", "limits.ephemeral-storage": "0",
     }
 
 
@@ -216,6 +219,13 @@ RATIO = "cpu max limit to request ratio per Container is 4, but"
     ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "1"}, {"cpu": "0"}, [("limits", "cpu", f"{RATIO} no limit is specified or limit is 0")]),
     ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "100m"}, {"cpu": "401m"}, [("limits", "cpu", f"{RATIO} provided ratio is 4.010000")]),
     ("Container", {"maxLimitRequestRatio": {"cpu": "4"}}, {"cpu": "100m"}, {"cpu": "400m"}, []),
+    # a ratio bound within the milli range compares exactly, one beyond it in whole units, rounded up
+    ("Container", {"maxLimitRequestRatio": {"cpu": "9223372036854775807m"}}, {"cpu": "1"}, {"cpu": "9223372036854775.9"},
+     [("limits", "cpu", "cpu max limit to request ratio per Container is 9223372036854775807m, but provided ratio is 9223372036854776.000000")]),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "9223372036854775807m"}}, {"cpu": "1"}, {"cpu": "9223372036854775807m"}, []),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "9300000000000000.5"}}, {"cpu": "1"}, {"cpu": "9300000000000000.7"}, []),
+    ("Container", {"maxLimitRequestRatio": {"cpu": "9300000000000000.5"}}, {"cpu": "1"}, {"cpu": "9300000000000001.1"},
+     [("limits", "cpu", "cpu max limit to request ratio per Container is 9300000000000000.5, but provided ratio is 9300000000000002.000000")]),
 ])
 def test_the_limit_rangers_constraints_name_the_side_that_fails(kind, item, requests, limits, expected):
     assert list(admission._constraints(kind, item, requests, limits)) == expected
@@ -238,3 +248,291 @@ def test_the_limit_range_defaults_are_applied_to_a_copy_never_to_the_stacks_obje
                                                   "default": {"memory": "128Mi", "cpu": "2"},
                                                   "defaultRequest": {"memory": "128Mi", "cpu": "2"}}]
     assert fence == before
+
+
+# -- The pods the stack makes: its own workloads' and those the operator creates ---------------------
+
+def obj(kind: str, spec: dict, name: str = "w", api_version: str = "apps/v1") -> dict:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": NS}, "spec": spec}
+
+
+def hpa(kind: str, name: str, low: int, high: int = 10) -> dict:
+    return obj("HorizontalPodAutoscaler", {"scaleTargetRef": {"kind": kind, "name": name}, "minReplicas": low,
+                                           "maxReplicas": high}, name=f"{name}-hpa", api_version="autoscaling/v2")
+
+
+POD = {"containers": [{"name": "c"}]}
+TEMPLATE = ["spec", "template", "spec"]
+
+
+def one(path: list) -> list:
+    return [admission.Container("c", {}, [*path, "containers", 0, "resources"])]
+
+
+@pytest.mark.parametrize(("kind", "spec", "what", "path", "replicas"), [
+    ("Pod", POD, "Pod w", ["spec"], 1),
+    ("Deployment", {"template": {"spec": POD}}, "the pods of Deployment w", TEMPLATE, 1),
+    ("Deployment", {"replicas": 3, "template": {"spec": POD}}, "the pods of Deployment w", TEMPLATE, 3),
+    ("StatefulSet", {"replicas": 2, "template": {"spec": POD}}, "the pods of StatefulSet w", TEMPLATE, 2),
+    ("ReplicaSet", {"replicas": 4, "template": {"spec": POD}}, "the pods of ReplicaSet w", TEMPLATE, 4),
+    ("Job", {"template": {"spec": POD}}, "the pods of Job w", TEMPLATE, 1),
+    ("Job", {"parallelism": 5, "replicas": 2, "template": {"spec": POD}}, "the pods of Job w", TEMPLATE, 5),
+    ("CronJob", {"jobTemplate": {"spec": {"template": {"spec": POD}}}}, "the pods of CronJob w",
+     ["spec", "jobTemplate", "spec", "template", "spec"], 1),
+    ("CronJob", {"parallelism": 3, "jobTemplate": {"spec": {"parallelism": 2, "template": {"spec": POD}}}},
+     "the pods of CronJob w", ["spec", "jobTemplate", "spec", "template", "spec"], 2),
+    ("DaemonSet", {"replicas": 2, "template": {"spec": POD}}, "the pods of DaemonSet w", TEMPLATE, 0),  # one per node: none counted
+])
+def test_each_workload_kind_makes_its_pod_templates_pods_as_many_as_it_starts(kind, spec, what, path, replicas):
+    workload = obj(kind, spec)
+    assert admission.pods_of([workload]) == [admission.PodSet(workload, what, one(path), replicas, (kind, "w"), path)]
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "ReplicaSet"])
+def test_an_autoscaler_on_a_workload_raises_its_pods_to_the_minimum(kind):
+    [pod_set] = admission.pods_of([obj(kind, {"template": {"spec": POD}}), hpa(kind, "w", 3), hpa(kind, "other", 7)])
+    assert (pod_set.target, pod_set.replicas) == ((kind, "w"), 3)
+
+
+def test_other_kinds_make_no_pods():
+    assert admission.pods_of([obj("ConfigMap", {"template": {"spec": POD}}, api_version="v1"), "not an object"]) == []
+
+
+def test_a_pods_containers_are_its_init_containers_then_its_containers_an_unnamed_one_named_by_its_index():
+    pod = {"initContainers": [{"name": "proxy", "restartPolicy": "Always", "resources": {"limits": {"cpu": "1"}}},
+                              {"restartPolicy": "OnFailure"}, "not a container"],
+           "containers": [{"resources": {"requests": {"cpu": "2"}}, "restartPolicy": "Always"}, {"name": "mcp"}]}
+    assert admission._containers(pod, ["spec"], required="mcp") == [
+        admission.Container("proxy", {"limits": {"cpu": "1"}}, ["spec", "initContainers", 0, "resources"], init=True, sidecar=True),
+        admission.Container("1", {}, ["spec", "initContainers", 1, "resources"], init=True),
+        admission.Container("2", {}, ["spec", "initContainers", 2, "resources"], init=True),
+        admission.Container("0", {"requests": {"cpu": "2"}}, ["spec", "containers", 0, "resources"]),
+        admission.Container("mcp", {}, ["spec", "containers", 1, "resources"]),
+    ]
+
+
+@pytest.mark.parametrize(("pod", "expected"), [
+    ({}, [admission.Container("mcp", {}, ["spec", "containers"])]),
+    ({"initContainers": [{"name": "mcp"}], "containers": [{"name": "other"}]},  # an init container does not serve
+     [admission.Container("mcp", {}, ["spec", "initContainers", 0, "resources"], init=True),
+      admission.Container("other", {}, ["spec", "containers", 0, "resources"]),
+      admission.Container("mcp", {}, ["spec", "containers"])]),
+])
+def test_a_required_container_the_template_lacks_is_added_unsized_where_the_containers_go(pod, expected):
+    assert admission._containers(pod, ["spec"], required="mcp") == expected
+
+
+PODS_FROM = ["spec", "podTemplateSpec", "spec"]
+SIZED = {"requests": {"cpu": "100m"}, "limits": {"cpu": "1"}}
+
+
+def custom(kind: str, spec: dict, name: str = "s") -> dict:
+    return obj(kind, spec, name=name, api_version=THV)
+
+
+def proxy_pods(server: dict, replicas: int = 1, resources: dict | None = None) -> admission.PodSet:
+    return admission.PodSet(server, "the proxy runner pods (Deployment s, container toolhive) the operator creates",
+                            [admission.Container("toolhive", resources or {}, ["spec", "resources"])], replicas, ("Deployment", "s"))
+
+
+def test_an_mcp_server_makes_the_proxy_runner_pods_and_the_mcp_server_pods_each_from_its_own_fields():
+    bare = custom("MCPServer", {})
+    assert admission.pods_of([bare]) == [
+        proxy_pods(bare),
+        admission.PodSet(bare, "the MCP server pods (StatefulSet s) the proxy runner creates",
+                         [admission.Container("mcp", {}, [*PODS_FROM, "containers"])], 1, ("StatefulSet", "s"), PODS_FROM,
+                         ["spec", "backendReplicas"])]
+    sized = custom("MCPServer", {"replicas": 2, "backendReplicas": 3, "resources": SIZED,
+                                 "podTemplateSpec": {"spec": {"containers": [{"name": "mcp", "resources": SIZED}]}}})
+    assert admission.pods_of([sized]) == [
+        proxy_pods(sized, 2, SIZED),
+        admission.PodSet(sized, "the MCP server pods (StatefulSet s) the proxy runner creates",
+                         [admission.Container("mcp", SIZED, [*PODS_FROM, "containers", 0, "resources"])], 3, ("StatefulSet", "s"),
+                         PODS_FROM, ["spec", "backendReplicas"])]
+
+
+def test_autoscalers_on_the_servers_deployment_and_stateful_set_raise_each_part_on_its_own():
+    server = custom("MCPServer", {"replicas": 2, "backendReplicas": 1})
+    scaled = [hpa("Deployment", "s", 4), hpa("StatefulSet", "s", 5), hpa("MCPServer", "s", 9)]
+    assert [pod_set.replicas for pod_set in admission.pods_of([server, *scaled])] == [4, 5]
+    vmcp, proxy = custom("VirtualMCPServer", {"replicas": 2}), custom("MCPRemoteProxy", {"replicas": 2})
+    assert [pod_set.replicas for pod_set in admission.pods_of([vmcp, hpa("Deployment", "s", 3)])] == [3]
+    assert [pod_set.replicas for pod_set in admission.pods_of([proxy, hpa("Deployment", "s", 3)])] == [3]
+    assert [pod_set.replicas for pod_set in admission.pods_of([vmcp, proxy, hpa("StatefulSet", "s", 3)])] == [2, 2]
+
+
+def test_a_remote_proxy_makes_only_the_proxy_runner_pods():
+    remote = custom("MCPRemoteProxy", {"replicas": 2, "resources": SIZED, "podTemplateSpec": {"spec": POD}})
+    assert admission.pods_of([remote]) == [proxy_pods(remote, 2, SIZED)]
+    bare = custom("MCPRemoteProxy", {})
+    assert admission.pods_of([bare]) == [proxy_pods(bare)]
+
+
+@pytest.mark.parametrize(("spec", "containers", "replicas"), [
+    ({}, [admission.Container("vmcp", {}, [*PODS_FROM, "containers"])], 1),
+    ({"replicas": 2, "resources": SIZED, "podTemplateSpec": {"spec": {"containers": [{"name": "vmcp", "resources": SIZED}]}}},
+     [admission.Container("vmcp", SIZED, [*PODS_FROM, "containers", 0, "resources"])], 2),
+])
+def test_a_virtual_mcp_server_makes_the_vmcp_pods_from_its_pod_template(spec, containers, replicas):
+    vmcp = custom("VirtualMCPServer", spec)
+    assert admission.pods_of([vmcp]) == [
+        admission.PodSet(vmcp, "the vMCP pods (Deployment s) the operator creates", containers, replicas, ("Deployment", "s"), PODS_FROM)]
+
+
+DEFAULTS = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+PGPASS = admission.Container("setup-pgpass", {}, [*PODS_FROM, "initContainers"], init=True)
+
+
+@pytest.mark.parametrize(("spec", "containers"), [
+    ({}, [admission.Container("registry-api", DEFAULTS, [*PODS_FROM, "containers"])]),
+    ({"pgpassSecretRef": {"name": "pg"}}, [admission.Container("registry-api", DEFAULTS, [*PODS_FROM, "containers"]), PGPASS]),
+    ({"replicas": 3, "podTemplateSpec": {"spec": {"containers": [{"name": "registry-api", "resources": SIZED}, {"name": "extra"}]}}},
+     [admission.Container("registry-api", SIZED, [*PODS_FROM, "containers", 0, "resources"]),
+      admission.Container("extra", {}, [*PODS_FROM, "containers", 1, "resources"])]),  # only the API container is defaulted
+    ({"pgpassSecretRef": {"name": "pg"},
+      "podTemplateSpec": {"spec": {"initContainers": [{"name": "setup-pgpass", "resources": SIZED}]}}},  # sized in the template
+     [admission.Container("setup-pgpass", SIZED, [*PODS_FROM, "initContainers", 0, "resources"], init=True),
+      admission.Container("registry-api", DEFAULTS, [*PODS_FROM, "containers"])]),
+    ({"pgpassSecretRef": {"name": "pg"}, "podTemplateSpec": {"spec": {"containers": [{"name": "setup-pgpass"}]}}},  # not the init one
+     [admission.Container("setup-pgpass", {}, [*PODS_FROM, "containers", 0, "resources"]),
+      admission.Container("registry-api", DEFAULTS, [*PODS_FROM, "containers"]), PGPASS]),
+])
+def test_a_registry_makes_one_api_pod_with_the_operators_default_sizes_and_the_pgpass_init_container(spec, containers):
+    registry = custom("MCPRegistry", spec, name="r")
+    assert admission.pods_of([registry]) == [
+        admission.PodSet(registry, "the registry API pods (Deployment r-api) the operator creates", containers, 1,
+                         ("Deployment", "r-api"), PODS_FROM, ["metadata", "name"])]
+
+
+def test_other_toolhive_kinds_make_no_pods():
+    assert admission.pods_of([custom("MCPGroup", {"podTemplateSpec": {"spec": POD}, "replicas": 2})]) == []
+
+
+# -- LimitRanger and the quota's "must specify", per container and per pod ---------------------------
+
+def web(*containers: dict) -> dict:
+    return obj("Deployment", {"template": {"spec": {"containers": list(containers)}}}, name="web")
+
+
+def refusal(path: str, message: str, owner: str = "Deployment/team/web") -> str:
+    return f"{owner}: $.spec.template.spec{path}: {message}"
+
+
+def test_a_value_the_limit_range_filled_in_is_named_as_its_default_request_or_default():
+    fence = limit_range({"type": "Pod", "max": {"cpu": "10"}},  # no Container item is skipped after another type
+                        {"type": "Container", "min": {"cpu": "500m"}, "defaultRequest": {"cpu": "100m"},
+                         "max": {"memory": "1Gi"}, "default": {"memory": "2Gi"}})
+    container = "the pods of Deployment web: container {0} is refused by LimitRange team/limits (LimitRanger): {1}"
+    assert [str(p) for p in admission.check([fence, web({"name": "a"}, {"name": "b", "resources": {"limits": {"memory": "3Gi"}}})])] == [
+        refusal("", "the pods of Deployment web are refused by LimitRange team/limits (LimitRanger): maximum cpu usage per Pod "
+                    "is 10.  No limit is specified"),
+        refusal(".containers[0].resources.requests.cpu",
+                container.format("a", "minimum cpu usage per Container is 500m, but request is 100m (the LimitRange's defaultRequest)")),
+        refusal(".containers[0].resources.limits.memory",
+                container.format("a", "maximum memory usage per Container is 1Gi, but limit is 2Gi (the LimitRange's default)")),
+        refusal(".containers[1].resources.requests.cpu",
+                container.format("b", "minimum cpu usage per Container is 500m, but request is 100m (the LimitRange's defaultRequest)")),
+        refusal(".containers[1].resources.limits.memory",  # its own limit, not the default
+                container.format("b", "maximum memory usage per Container is 1Gi, but limit is 3Gi")),
+    ]
+
+
+def test_a_container_that_leaves_a_quota_tracked_amount_unset_is_refused_naming_every_missing_one():
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": NS},
+             "spec": {"hard": {"requests.cpu": "10", "limits.memory": "10Gi", "memory": "10Gi", "pods": "10"}}}
+    assert [str(p) for p in admission.check([quota, web({"name": "a", "resources": {"requests": {"memory": "1Gi"}}}, {"name": "b"})])] == [
+        refusal(".containers[0].resources", "the pods of Deployment web: container a is refused by the ResourceQuota admission: must "
+                "specify limits.memory,requests.cpu (the namespace's quota tracks them and no LimitRange default fills them in)"),
+        refusal(".containers[1].resources", "the pods of Deployment web: container b is refused by the ResourceQuota admission: must "
+                "specify limits.memory,memory,requests.cpu (the namespace's quota tracks them and no LimitRange default fills them in)"),
+    ]
+
+
+def test_a_stateful_set_makes_each_template_claim_per_replica_as_many_as_its_autoscaler_starts():
+    data = {"resources": {"requests": {"storage": "1Gi"}}}
+    stateful_set = obj("StatefulSet", {"replicas": 1, "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": data}, {}]}, name="db")
+    pvc = claim("a", "2Gi")
+    assert list(admission._claims([pvc, stateful_set, hpa("StatefulSet", "db", 3), hpa("Deployment", "db", 5)])) == [
+        admission.Claim(pvc, "PersistentVolumeClaim a", ["spec"], {"resources": {"requests": {"storage": "2Gi"}}}),
+        admission.Claim(stateful_set, "the PersistentVolumeClaims data-db-<n> of StatefulSet db", ["spec", "volumeClaimTemplates", 0, "spec"],
+                        data, 3),
+        admission.Claim(stateful_set, "the PersistentVolumeClaims 1-db-<n> of StatefulSet db", ["spec", "volumeClaimTemplates", 1, "spec"],
+                        {}, 3),
+    ]
+
+
+# -- What counts against a quota, and whom an overrun names ------------------------------------------
+
+def quota(**hard: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": NS}, "spec": {"hard": hard}}
+
+
+def exceeded(name: str, total: str, hard: str, most: str) -> str:
+    key = f"['{name}']" if "/" in name or "." in name else f".{name}"
+    return (f"ResourceQuota/team/q: $.spec.hard{key}: the stack's objects in namespace team need {name} {total} in total, above this "
+            f"quota's {hard}: the ResourceQuota admission refuses what does not fit (exceeded quota); the most: {most}")
+
+
+def test_claims_count_once_per_replica_with_their_storage_and_class_and_an_overrun_blames_their_storage_requests():
+    no_class = claim("a", "1Gi")
+    no_class["spec"]["storageClassName"] = ""  # no class: counted under none
+    db = obj("StatefulSet", {"replicas": 2, "template": {"spec": POD}, "volumeClaimTemplates": [
+        {"metadata": {"name": "data"}, "spec": {"storageClassName": "fast", "resources": {"requests": {"storage": "1Gi"}}}}]}, name="db")
+    fences = quota(**{"persistentvolumeclaims": "2", "count/persistentvolumeclaims": "3", "requests.storage": "2Gi",  # b's is none
+                      ".storageclass.storage.k8s.io/persistentvolumeclaims": "0", "fast.storageclass.storage.k8s.io/requests.storage": "1Gi",
+                      "fast.storageclass.storage.k8s.io/persistentvolumeclaims": "1"})
+    found = admission.check([fences, no_class, db, claim("b")])
+    claims = "StatefulSet db 2, PersistentVolumeClaim a 1, PersistentVolumeClaim b 1"
+    assert [str(p) for p in found] == [
+        f"PersistentVolumeClaim/team/b: $.spec.resources.requests.storage: PersistentVolumeClaim b: {REQUIRED}",
+        exceeded("persistentvolumeclaims", "4", "2", claims),
+        exceeded("count/persistentvolumeclaims", "4", "3", claims),
+        exceeded("requests.storage", "3Gi", "2Gi", "StatefulSet db 2Gi, PersistentVolumeClaim a 1Gi"),
+        exceeded("fast.storageclass.storage.k8s.io/requests.storage", "2Gi", "1Gi", "StatefulSet db 2Gi"),
+        exceeded("fast.storageclass.storage.k8s.io/persistentvolumeclaims", "2", "1", "StatefulSet db 2"),
+    ]
+    storage = ".resources.requests.storage"
+    assert found[1].blame == (("StatefulSet", NS, "db", f"$.spec.volumeClaimTemplates[0].spec{storage}"),
+                              ("PersistentVolumeClaim", NS, "a", f"$.spec{storage}"), ("PersistentVolumeClaim", NS, "b", f"$.spec{storage}"))
+
+
+def test_every_pod_set_counts_its_pods_and_every_object_its_kind_naming_at_most_three_users():
+    fences = quota(**{"pods": "1", "count/pods": "2", "count/configmaps": "0", "services": "lots"})  # not a quantity: the schema check reports it
+    found = admission.check([fences, obj("DaemonSet", {"template": {"spec": POD}}, name="ds"),  # none counted, the rest still
+                             obj("Pod", {}, name="bare", api_version="v1"), web({"name": "c"}), obj("Deployment", {"template": {"spec": POD}}, name="api"),
+                             obj("ConfigMap", {}, name="settings", api_version="v1"), obj("Service", {}, name="web", api_version="v1")])
+    pods = "Deployment api 1, Deployment web 1, Pod bare 1"
+    assert [str(p) for p in found] == [exceeded("pods", "3", "1", pods), exceeded("count/pods", "3", "2", pods),
+                                       exceeded("count/configmaps", "1", "0", "ConfigMap settings 1")]
+    for counted in found[:2]:  # pods are blamed on what sets how many
+        assert counted.blame[:2] == (("Deployment", NS, "api", "$.spec.replicas"), ("Deployment", NS, "web", "$.spec.replicas"))
+    assert found[2].blame == (("ConfigMap", NS, "settings", "$.metadata.name"),)
+
+
+@pytest.mark.parametrize(("item", "stored"), [
+    ({"type": "Container", "min": {"cpu": "100m"}}, {"type": "Container", "min": {"cpu": "100m"}, "default": {}, "defaultRequest": {"cpu": "100m"}}),
+    ({"type": "Container", "min": {"cpu": "100m"}, "default": {"cpu": "200m"}},
+     {"type": "Container", "min": {"cpu": "100m"}, "default": {"cpu": "200m"}, "defaultRequest": {"cpu": "200m"}}),
+    ({"type": "Pod", "min": {"cpu": "100m"}}, {"type": "Pod", "min": {"cpu": "100m"}}),  # only a Container item is defaulted
+])
+def test_a_missing_default_request_is_the_default_else_the_min(item, stored):
+    assert admission._defaulted_items(limit_range(item)) == [stored]
+
+
+def test_an_autoscaler_bounds_its_target_from_one_unless_its_minimum_says_otherwise():
+    def scaler(name: str, **spec) -> dict:
+        return obj("HorizontalPodAutoscaler", {"scaleTargetRef": {"kind": "Deployment", "name": name}, **spec}, name=name,
+                   api_version="autoscaling/v2")
+
+    assert admission._autoscaled([scaler("a", maxReplicas=3), scaler("b", minReplicas=2, maxReplicas=4),
+                                  scaler("c", minReplicas="2", maxReplicas=3), scaler("d", minReplicas=2),  # not counts: ignored
+                                  obj("Deployment", {"minReplicas": 1, "maxReplicas": 2})]) == {
+        ("Deployment", "a"): (1, 3), ("Deployment", "b"): (2, 4)}
+
+
+def test_only_objects_with_a_namespace_name_are_held_to_that_namespaces_fences():
+    fence = limit_range({"type": "Container", "max": {"cpu": "1"}})
+    big = web({"name": "c", "resources": {"limits": {"cpu": "2"}}})
+    for namespace in (7, ["team"], ""):
+        fence["metadata"]["namespace"] = big["metadata"]["namespace"] = namespace
+        assert admission.check([fence, big]) == []

@@ -166,14 +166,14 @@ def _pod_sets(objects: list[dict]) -> Iterator[PodSet]:
             found.append((f"Pod {name}", ["spec"], spec, 1, ("Pod", name)))
         elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
             found.append((f"the pods of {kind} {name}", ["spec", "template", "spec"],
-                          _dict(_dict(spec.get("template")).get("spec")), spec.get("replicas", 1), (kind, name)))
+                          _dict(_dict(spec.get("template")).get("spec")), spec.get("replicas"), (kind, name)))
         elif kind == "Job":
             found.append((f"the pods of Job {name}", ["spec", "template", "spec"],
-                          _dict(_dict(spec.get("template")).get("spec")), spec.get("parallelism", 1), (kind, name)))
+                          _dict(_dict(spec.get("template")).get("spec")), spec.get("parallelism"), (kind, name)))
         elif kind == "CronJob":
             job = _dict(_dict(spec.get("jobTemplate")).get("spec"))
             found.append((f"the pods of CronJob {name}", ["spec", "jobTemplate", "spec", "template", "spec"],
-                          _dict(_dict(job.get("template")).get("spec")), job.get("parallelism", 1), (kind, name)))
+                          _dict(_dict(job.get("template")).get("spec")), job.get("parallelism"), (kind, name)))
         elif kind == "DaemonSet":
             found.append((f"the pods of DaemonSet {name}", ["spec", "template", "spec"],
                           _dict(_dict(spec.get("template")).get("spec")), 0, (kind, name)))
@@ -190,17 +190,17 @@ def _operator_pods(obj: dict, kind: str, name: str, spec: dict, scaled: dict) ->
     if kind in ("MCPServer", "MCPRemoteProxy"):
         proxy = Container("toolhive", _dict(spec.get("resources")), ["spec", "resources"])
         what = "the proxy runner pods (Deployment {0}, container toolhive) the operator creates".format(name)
-        yield PodSet(obj, what, [proxy], _replicas(spec.get("replicas", 1), scaled.get(("Deployment", name))),
+        yield PodSet(obj, what, [proxy], _replicas(spec.get("replicas"), scaled.get(("Deployment", name))),
                      ("Deployment", name))
         if kind == "MCPServer":
             containers = _containers(template_spec, template_path, required="mcp")
             yield PodSet(obj, f"the MCP server pods (StatefulSet {name}) the proxy runner creates", containers,
-                         _replicas(spec.get("backendReplicas", 1), scaled.get(("StatefulSet", name))),
+                         _replicas(spec.get("backendReplicas"), scaled.get(("StatefulSet", name))),
                          ("StatefulSet", name), template_path, ["spec", "backendReplicas"])
     elif kind == "VirtualMCPServer":
         yield PodSet(obj, f"the vMCP pods (Deployment {name}) the operator creates",
                      _containers(template_spec, template_path, required="vmcp"),
-                     _replicas(spec.get("replicas", 1), scaled.get(("Deployment", name))), ("Deployment", name),
+                     _replicas(spec.get("replicas"), scaled.get(("Deployment", name))), ("Deployment", name),
                      template_path)
     elif kind == "MCPRegistry":
         containers = _containers(template_spec, template_path, required="registry-api")
@@ -240,6 +240,7 @@ def _autoscaled(objects: list[dict]) -> dict[tuple[str, str], tuple[int, int]]:
 
 
 def _replicas(replicas: Any, bounds: tuple[int, int] | None) -> int:
+    """The pods a count starts: missing (or not a count) is 1, the API server's default; within the HPA's bounds."""
     count = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas >= 0 else 1
     if bounds is not None:
         count = min(max(count, bounds[0]), bounds[1])
@@ -254,7 +255,7 @@ def _claims(objects: list[dict]) -> Iterator[Claim]:
         if kind == "PersistentVolumeClaim":
             yield Claim(obj, f"PersistentVolumeClaim {name}", ["spec"], spec)
         elif kind == "StatefulSet":
-            replicas = _replicas(spec.get("replicas", 1), scaled.get(("StatefulSet", name)))
+            replicas = _replicas(spec.get("replicas"), scaled.get(("StatefulSet", name)))
             for index, template in enumerate(_list(spec.get("volumeClaimTemplates"))):
                 template = _dict(template)
                 claim = _dict(template.get("metadata")).get("name", index)
@@ -423,30 +424,20 @@ def _quota_problems(quotas: list[dict], objects: list[dict], pods: list[tuple[Po
     if not quotas:
         return
     uses: list[_Use] = []
-    for pod_set, admitted in pods:
-        if pod_set.replicas <= 0:
-            continue
-        use = _Use(pod_set.owner, pod_set.containers[0].path if pod_set.containers else pod_set.pod_path,
-                   count_path=pod_set.replicas_path)
-        for name, value in _pod_usage(admitted).items():
-            use.amounts[name] += value * pod_set.replicas
-        uses.append(use)
+    for pod_set, admitted in pods:  # a pod set of no pods (a DaemonSet's) uses zero
+        uses.append(_Use(pod_set.owner, pod_set.containers[0].path if pod_set.containers else pod_set.pod_path,
+                         {name: value * pod_set.replicas for name, value in _pod_usage(admitted).items()},
+                         count_path=pod_set.replicas_path))
     for claim in claims:
         storage = _value(_dict(_dict(claim.spec.get("resources")).get("requests")).get("storage")) or Decimal(0)
-        use = _Use(claim.owner, [*claim.path, "resources", "requests", "storage"])
-        use.amounts["persistentvolumeclaims"] += claim.count
-        use.amounts["count/persistentvolumeclaims"] += claim.count
-        use.amounts["requests.storage"] += storage * claim.count
+        amounts = {"persistentvolumeclaims": Decimal(claim.count), "count/persistentvolumeclaims": Decimal(claim.count),
+                   "requests.storage": storage * claim.count}
         storage_class = claim.spec.get("storageClassName")
         if isinstance(storage_class, str) and storage_class:
-            use.amounts[f"{storage_class}{_STORAGE_CLASS}persistentvolumeclaims"] += claim.count
-            use.amounts[f"{storage_class}{_STORAGE_CLASS}requests.storage"] += storage * claim.count
-        uses.append(use)
-    for obj in objects:
-        use = _Use(obj, ["metadata", "name"])
-        for name, value in _object_counts(obj).items():
-            use.amounts[name] += value
-        uses.append(use)
+            amounts[f"{storage_class}{_STORAGE_CLASS}persistentvolumeclaims"] = Decimal(claim.count)
+            amounts[f"{storage_class}{_STORAGE_CLASS}requests.storage"] = storage * claim.count
+        uses.append(_Use(claim.owner, [*claim.path, "resources", "requests", "storage"], amounts))
+    uses.extend(_Use(obj, ["metadata", "name"], _object_counts(obj)) for obj in objects)
     uses = _by_owner(uses)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for use in uses:
@@ -510,14 +501,14 @@ def _object_counts(obj: dict) -> dict[str, Decimal]:
     """What one object (and the workloads and Services the operator makes from it) counts against a quota."""
     kind = obj.get("kind")
     counts: dict[str, Decimal] = defaultdict(Decimal)
-    if kind == "PersistentVolumeClaim":
-        return counts  # counted as a claim
+    if kind in ("PersistentVolumeClaim", "Pod"):
+        return counts  # counted as a claim, as a pod (with what it requests)
     api_version = str(obj.get("apiVersion"))  # none: no group
     group = api_version.rpartition("/")[0]
-    counts[f"count/{_plural(str(kind))}{'.' + group if group else ''}"] += 1
+    counts[f"count/{_plural(str(kind))}{'.' + group if group else ''}"] = 1
     for core, core_kind in _CORE_COUNTS.items():
         if kind == core_kind and not group:
-            counts[core] += 1
+            counts[core] = 1
     spec = _dict(obj.get("spec"))
     if kind == "Service" and not group:
         counts.update(_service_counts(spec.get("type"), len(_list(spec.get("ports"))), spec))
@@ -580,7 +571,7 @@ def _name(obj: dict) -> str:
 
 
 def _value(raw: Any) -> Decimal | None:
-    return quantity.parse(raw) if raw is not None else None
+    return quantity.parse(raw)  # None when missing or not a quantity
 
 
 def _milli(value: Decimal) -> Decimal:
