@@ -269,29 +269,45 @@ def one(path: list) -> list:
     return [admission.Container("c", {}, [*path, "containers", 0, "resources"])]
 
 
-@pytest.mark.parametrize(("kind", "spec", "what", "path", "replicas"), [
-    ("Pod", POD, "Pod w", ["spec"], 1),
-    ("Deployment", {"template": {"spec": POD}}, "the pods of Deployment w", TEMPLATE, 1),
-    ("Deployment", {"replicas": 3, "template": {"spec": POD}}, "the pods of Deployment w", TEMPLATE, 3),
-    ("StatefulSet", {"replicas": 2, "template": {"spec": POD}}, "the pods of StatefulSet w", TEMPLATE, 2),
-    ("ReplicaSet", {"replicas": 4, "template": {"spec": POD}}, "the pods of ReplicaSet w", TEMPLATE, 4),
-    ("Job", {"template": {"spec": POD}}, "the pods of Job w", TEMPLATE, 1),
-    ("Job", {"parallelism": 5, "replicas": 2, "template": {"spec": POD}}, "the pods of Job w", TEMPLATE, 5),
-    ("CronJob", {"jobTemplate": {"spec": {"template": {"spec": POD}}}}, "the pods of CronJob w",
-     ["spec", "jobTemplate", "spec", "template", "spec"], 1),
+NAME = ["metadata", "name"]
+REPLICAS = ["spec", "replicas"]
+CRON_JOB = ["spec", "jobTemplate", "spec", "template", "spec"]
+
+
+@pytest.mark.parametrize(("kind", "spec", "what", "path", "replicas", "count_path"), [
+    ("Pod", POD, "Pod w", ["spec"], 1, NAME),
+    ("Deployment", {"template": {"spec": POD}}, "the pods of Deployment w", TEMPLATE, 1, REPLICAS),
+    ("Deployment", {"replicas": 3, "template": {"spec": POD}}, "the pods of Deployment w", TEMPLATE, 3, REPLICAS),
+    ("StatefulSet", {"replicas": 2, "template": {"spec": POD}}, "the pods of StatefulSet w", TEMPLATE, 2, REPLICAS),
+    ("ReplicaSet", {"replicas": 4, "template": {"spec": POD}}, "the pods of ReplicaSet w", TEMPLATE, 4, REPLICAS),
+    ("Job", {"template": {"spec": POD}}, "the pods of Job w", TEMPLATE, 1, ["spec", "parallelism"]),
+    ("Job", {"parallelism": 5, "replicas": 2, "template": {"spec": POD}}, "the pods of Job w", TEMPLATE, 5, ["spec", "parallelism"]),
+    ("CronJob", {"jobTemplate": {"spec": {"template": {"spec": POD}}}}, "the pods of CronJob w", CRON_JOB, 1,
+     ["spec", "jobTemplate", "spec", "parallelism"]),
     ("CronJob", {"parallelism": 3, "jobTemplate": {"spec": {"parallelism": 2, "template": {"spec": POD}}}},
-     "the pods of CronJob w", ["spec", "jobTemplate", "spec", "template", "spec"], 2),
-    ("DaemonSet", {"replicas": 2, "template": {"spec": POD}}, "the pods of DaemonSet w", TEMPLATE, 0),  # one per node: none counted
+     "the pods of CronJob w", CRON_JOB, 2, ["spec", "jobTemplate", "spec", "parallelism"]),
+    ("DaemonSet", {"replicas": 2, "template": {"spec": POD}}, "the pods of DaemonSet w", TEMPLATE, 0, NAME),  # one per node: none counted
 ])
-def test_each_workload_kind_makes_its_pod_templates_pods_as_many_as_it_starts(kind, spec, what, path, replicas):
+def test_each_workload_kind_makes_its_pod_templates_pods_as_many_as_it_starts_set_by_its_own_field(
+        kind, spec, what, path, replicas, count_path):
+    """The count's field is where a quota overrun points: a Job's parallelism, never a replicas field it lacks."""
     workload = obj(kind, spec)
-    assert admission.pods_of([workload]) == [admission.PodSet(workload, what, one(path), replicas, (kind, "w"), path)]
+    assert admission.pods_of([workload]) == [admission.PodSet(workload, what, one(path), replicas, (kind, "w"), path, count_path)]
 
 
 @pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "ReplicaSet"])
 def test_an_autoscaler_on_a_workload_raises_its_pods_to_the_minimum(kind):
     [pod_set] = admission.pods_of([obj(kind, {"template": {"spec": POD}}), hpa(kind, "w", 3), hpa(kind, "other", 7)])
     assert (pod_set.target, pod_set.replicas) == ((kind, "w"), 3)
+
+
+@pytest.mark.parametrize(("kind", "spec", "replicas"), [
+    ("Pod", POD, 1), ("Job", {"template": {"spec": POD}}, 1), ("CronJob", {"jobTemplate": {"spec": {"template": {"spec": POD}}}}, 1),
+    ("DaemonSet", {"template": {"spec": POD}}, 0),
+])
+def test_an_autoscaler_cannot_scale_a_kind_without_a_scale_subresource(kind, spec, replicas):
+    [pod_set] = admission.pods_of([obj(kind, spec), hpa(kind, "w", 3)])
+    assert pod_set.replicas == replicas
 
 
 def test_other_kinds_make_no_pods():

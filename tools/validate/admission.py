@@ -155,30 +155,36 @@ def _namespace(objects: list[dict], items: list[list[dict]], limit_ranges: list[
 # --------------------------------------------------------------------------------------------------
 # What the stack makes in a namespace
 
+_SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet")
+
 
 def _pod_sets(objects: list[dict]) -> Iterator[PodSet]:
     scaled = _autoscaled(objects)
     for obj in objects:
         kind, _, name = identity(obj)
         spec = _dict(obj.get("spec"))
-        found: list[tuple[str, list, dict, Any, tuple[str, str]]] = []  # (what, path to pod spec, pod spec, replicas, target)
+        template = ["spec", "template", "spec"]
+        # (what, path to the pod spec, pod spec, replicas, what sets how many)
+        found: list[tuple[str, list, dict, Any, list]] = []
         if kind == "Pod":
-            found.append((f"Pod {name}", ["spec"], spec, 1, ("Pod", name)))
-        elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
-            found.append((f"the pods of {kind} {name}", ["spec", "template", "spec"],
-                          _dict(_dict(spec.get("template")).get("spec")), spec.get("replicas"), (kind, name)))
+            found.append((f"Pod {name}", ["spec"], spec, 1, ["metadata", "name"]))
+        elif kind in _SCALABLE:
+            found.append((f"the pods of {kind} {name}", template, _dict(_dict(spec.get("template")).get("spec")),
+                          _replicas(spec.get("replicas"), scaled.get((kind, name))), ["spec", "replicas"]))
         elif kind == "Job":
-            found.append((f"the pods of Job {name}", ["spec", "template", "spec"],
-                          _dict(_dict(spec.get("template")).get("spec")), spec.get("parallelism"), (kind, name)))
+            found.append((f"the pods of Job {name}", template, _dict(_dict(spec.get("template")).get("spec")),
+                          spec.get("parallelism"), ["spec", "parallelism"]))
         elif kind == "CronJob":
             job = _dict(_dict(spec.get("jobTemplate")).get("spec"))
             found.append((f"the pods of CronJob {name}", ["spec", "jobTemplate", "spec", "template", "spec"],
-                          _dict(_dict(job.get("template")).get("spec")), job.get("parallelism"), (kind, name)))
+                          _dict(_dict(job.get("template")).get("spec")), job.get("parallelism"),
+                          ["spec", "jobTemplate", "spec", "parallelism"]))
         elif kind == "DaemonSet":
-            found.append((f"the pods of DaemonSet {name}", ["spec", "template", "spec"],
-                          _dict(_dict(spec.get("template")).get("spec")), 0, (kind, name)))
-        for what, path, pod, replicas, target in found:
-            yield PodSet(obj, what, _containers(pod, path), _replicas(replicas, scaled.get(target)), target, path)
+            found.append((f"the pods of DaemonSet {name}", template, _dict(_dict(spec.get("template")).get("spec")), 0,
+                          ["metadata", "name"]))  # one pod per node: the object itself says how many
+        # Only the kinds with a scale subresource follow an autoscaler (the HPA of any other fails to scale it).
+        for what, path, pod, replicas, count_path in found:
+            yield PodSet(obj, what, _containers(pod, path), _replicas(replicas, None), (kind, name), path, count_path)
         yield from _operator_pods(obj, kind, name, spec, scaled)
 
 
