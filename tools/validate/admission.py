@@ -170,7 +170,7 @@ def _pod_sets(objects: list[dict]) -> Iterator[PodSet]:
             found.append((f"Pod {name}", ["spec"], spec, 1, ["metadata", "name"]))
         elif kind in _SCALABLE:
             found.append((f"the pods of {kind} {name}", template, _dict(_dict(spec.get("template")).get("spec")),
-                          _replicas(spec.get("replicas"), scaled.get((kind, name))), ["spec", "replicas"]))
+                          spec.get("replicas"), ["spec", "replicas"]))
         elif kind == "Job":
             found.append((f"the pods of Job {name}", template, _dict(_dict(spec.get("template")).get("spec")),
                           spec.get("parallelism"), ["spec", "parallelism"]))
@@ -183,8 +183,9 @@ def _pod_sets(objects: list[dict]) -> Iterator[PodSet]:
             found.append((f"the pods of DaemonSet {name}", template, _dict(_dict(spec.get("template")).get("spec")), 0,
                           ["metadata", "name"]))  # one pod per node: the object itself says how many
         # Only the kinds with a scale subresource follow an autoscaler (the HPA of any other fails to scale it).
+        bounds = scaled.get((kind, name)) if kind in _SCALABLE else None
         for what, path, pod, replicas, count_path in found:
-            yield PodSet(obj, what, _containers(pod, path), _replicas(replicas, None), (kind, name), path, count_path)
+            yield PodSet(obj, what, _containers(pod, path), _replicas(replicas, bounds), (kind, name), path, count_path)
         yield from _operator_pods(obj, kind, name, spec, scaled)
 
 
